@@ -1,0 +1,66 @@
+/**
+ * ktty: persistent terminal sessions for AI agents, driven in cells.
+ *
+ * A {@link Kernel} names a state directory and a tmux socket; {@link Kernel.create} starts a
+ * program in a session; {@link Session.run} types code into it and returns the output, cleaned,
+ * once the program is back at its prompt. Sessions are real tmux sessions, so a person can watch
+ * or take over at any time, and they keep their memory between cells.
+ *
+ * @example
+ * ```ts
+ * import { Kernel } from "./mod.ts";
+ *
+ * const kernel = new Kernel({ home: "/tmp/ktty-example", socket: "example" });
+ * await kernel.create("py", { command: "python3 -i" });
+ * const py = kernel.session("py");
+ * await py.run("x = 6 * 7");
+ * const result = await py.run("print(x)");
+ * if (result.status === "done") console.log(result.output); // 42
+ * await py.kill();
+ * ```
+ *
+ * @module
+ */
+
+export { Kernel, Session } from "./src/kernel.ts";
+export type { CellOptions, SendOptions } from "./src/cell.ts";
+export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS, TIMEOUT_HINT } from "./src/cell.ts";
+export type {
+  CellState,
+  HistoryEntry,
+  NewSessionOptions,
+  NewSessionResult,
+  SessionStatus,
+} from "./src/session.ts";
+export type { SessionMeta } from "./src/meta.ts";
+export type { ProgramKind } from "./src/code.ts";
+export type { FrameConfig, FrameMode } from "./src/frame/mod.ts";
+export type { ProcessId } from "./src/proc.ts";
+export type { KernelConfig } from "./src/state.ts";
+export { configFromEnv } from "./src/state.ts";
+export type {
+  BusyResult,
+  CellRecord,
+  CellResult,
+  DoneResult,
+  ErrorResult,
+  EventBody,
+  EventEnvelope,
+  FinalResult,
+  FiredResult,
+  KttyEvent,
+  RunningResult,
+  TimeoutResult,
+} from "./src/types.ts";
+export { decodeEvent, encodeEvent, EVENT_SCHEMA_VERSION } from "./src/types.ts";
+export {
+  InvalidCellIdError,
+  InvalidNameError,
+  KttyError,
+  NoSessionError,
+  StateDirError,
+  TmuxError,
+  UsageError,
+} from "./src/errors.ts";
+export type { ErrorCode } from "./src/errors.ts";
+export { VERSION } from "./src/version.ts";

@@ -1,0 +1,326 @@
+/**
+ * The cell lifecycle: lock -> send -> watch -> result. `run` watches in-process; `fire` hands the
+ * watching to a detached background process and returns at once. `poll`, `int` and `send` act on
+ * the active or a past cell.
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { shapeCode } from "./code.ts";
+import { KttyError, NoSessionError, UsageError } from "./errors.ts";
+import { appendEvent } from "./events.ts";
+import { FileFollower } from "./follow.ts";
+import { extraEnters } from "./frame/mod.ts";
+import {
+  acquireLock,
+  type CellLock,
+  claimAnyLock,
+  finishClaim,
+  isClosing,
+  readLock,
+} from "./lock.ts";
+import { readMeta, type SessionMeta } from "./meta.ts";
+import { isAlive, type ProcessId, processId, signalProcess } from "./proc.ts";
+import {
+  assertCellId,
+  fileSize,
+  type KernelConfig,
+  newCellId,
+  removeIfExists,
+  type SessionPaths,
+  sessionPaths,
+  writeFileAtomic,
+} from "./state.ts";
+import { hasSession, paneTarget, pasteText, sendKeys, tmux } from "./tmux.ts";
+import {
+  type BusyResult,
+  busyResult,
+  type CellResult,
+  type ErrorResult,
+  type FinalResult,
+  type FiredResult,
+} from "./types.ts";
+import {
+  codePreview,
+  readCellOutput,
+  readCellRecord,
+  watchCell,
+  writeCellRecord,
+} from "./watch.ts";
+
+/** Default time limit of `run`, in ms. */
+export const RUN_TIMEOUT_MS = 30_000;
+/** Default time limit of `fire`, in ms. */
+export const FIRE_TIMEOUT_MS = 300_000;
+/** What later polls of a timed-out cell say. */
+export const TIMEOUT_HINT = "use k int or k kill";
+
+const SETTLE_QUIET_MS = 50;
+const SETTLE_MAX_MS = 1000;
+
+/** Options of `run` and `fire`. */
+export interface CellOptions {
+  /** Time limit in ms (defaults: 30 s for run, 300 s for fire). */
+  timeoutMs?: number;
+}
+
+function checkCode(code: string): void {
+  if (code === "") throw new UsageError("missing code");
+  if (code.includes("\0")) {
+    throw new UsageError("code contains a NUL byte, which a terminal cannot carry");
+  }
+}
+
+function checkTimeout(ms: number): void {
+  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError("-t must be a positive integer");
+}
+
+/** What a started cell knows: its lock and the session it runs in. */
+interface Started {
+  paths: SessionPaths;
+  meta: SessionMeta;
+  lock: CellLock;
+}
+
+/**
+ * Takes the lock for a new cell of `code` owned by `owner`, types the code, appends `fired`.
+ * Returns the busy result when another cell holds the lock (nothing typed).
+ */
+async function startCell(
+  config: KernelConfig,
+  name: string,
+  code: string,
+  timeoutMs: number,
+  owner: ProcessId,
+  ownerKind: "run" | "fire",
+  cellId: string,
+): Promise<Started | BusyResult> {
+  const paths = sessionPaths(config, name);
+  const meta = await readMeta(paths, name);
+  const lines = shapeCode(meta.kind, code);
+  const startedMs = Date.now();
+  const lock: CellLock = {
+    cell_id: cellId,
+    offset: await fileSize(paths.log),
+    owner,
+    owner_kind: ownerKind,
+    started_at: new Date(startedMs).toISOString(),
+    started_ms: startedMs,
+    timeout_ms: timeoutMs,
+    lines,
+  };
+  if (!(await acquireLock(paths, lock))) {
+    const active = await readLock(paths).catch(() => undefined);
+    return busyResult(active?.cell_id ?? "unknown");
+  }
+  const typed = lines.join("\n") + "\n" + "\n".repeat(extraEnters(meta.frame.mode));
+  if (!(await pasteText(config, name, typed))) {
+    await removeIfExists(paths.lock);
+    await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
+    throw new NoSessionError(name);
+  }
+  await writeFileAtomic(paths.last, cellId);
+  await appendEvent(paths.events, name, { status: "fired", cell_id: cellId });
+  return { paths, meta, lock };
+}
+
+/** Runs `code` in session `name` and waits for its result (SPEC section 4). */
+export async function runCell(
+  config: KernelConfig,
+  name: string,
+  code: string,
+  options: CellOptions = {},
+): Promise<FinalResult | BusyResult> {
+  checkCode(code);
+  const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS;
+  checkTimeout(timeoutMs);
+  const self = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
+  const started = await startCell(config, name, code, timeoutMs, self, "run", newCellId());
+  if ("active_cell_id" in started) return started;
+  return await watchCell({ config, ...started, reportTimeout: true });
+}
+
+const WATCHER_PATH = fileURLToPath(new URL("./watcher.ts", import.meta.url));
+
+/**
+ * Types `code` in session `name` and hands the watching to a detached background process;
+ * returns at once. The watcher is spawned first so the lock can name it as owner from the start.
+ */
+export async function fireCell(
+  config: KernelConfig,
+  name: string,
+  code: string,
+  options: CellOptions = {},
+): Promise<FiredResult | BusyResult> {
+  checkCode(code);
+  const timeoutMs = options.timeoutMs ?? FIRE_TIMEOUT_MS;
+  checkTimeout(timeoutMs);
+  const paths = sessionPaths(config, name);
+  await readMeta(paths, name);
+  const cellId = newCellId();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_PATH, name, cellId],
+    env: { K_HOME: config.home, K_SOCKET: config.socket },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  // Closing the watcher's stdin tells it to look at the lock: its cell's, or nothing to do.
+  const release = async () => {
+    await child.stdin.close().catch(() => {});
+    child.unref();
+  };
+  try {
+    const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
+    const started = await startCell(config, name, code, timeoutMs, owner, "fire", cellId);
+    if ("active_cell_id" in started) return started;
+    return { cell_id: cellId, status: "fired" };
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * The state of a cell: `cellId`, or the active cell, or the most recent one. A timeout is reported
+ * with its output once; later polls say how to recover.
+ */
+export async function pollCell(
+  config: KernelConfig,
+  name: string,
+  cellId?: string,
+): Promise<CellResult> {
+  const paths = sessionPaths(config, name);
+  const meta = await readMeta(paths, name);
+  if (cellId !== undefined) assertCellId(cellId);
+  const lock = await readLock(paths);
+  const id = cellId ?? lock?.cell_id ?? await readLast(paths);
+  if (id === undefined) throw new KttyError("no_cell", `no cells yet in session '${name}'`);
+  const record = await readCellRecord(paths, id);
+  if (record) {
+    if (record.result.status !== "timeout") return record.result;
+    if (!record.reported) {
+      await writeCellRecord(paths, { ...record, reported: true });
+      return record.result;
+    }
+    return { cell_id: id, status: "timeout", output: TIMEOUT_HINT };
+  }
+  if (lock?.cell_id !== id) {
+    if (await isClosing(paths, id)) return { cell_id: id, status: "running", output: "" };
+    throw new KttyError("no_cell", `no cell '${id}' in session '${name}'`);
+  }
+  if (!(await isAlive(lock.owner))) {
+    const who = lock.owner_kind === "run"
+      ? "the k run process watching it"
+      : "its background watcher";
+    return {
+      cell_id: id,
+      status: "error",
+      output: `watcher died: ${who} (pid ${lock.owner.pid}) is gone; use k int ${name} to recover`,
+    };
+  }
+  if (!(await isAlive(meta.pane)) || !(await hasSession(config, name))) {
+    return {
+      cell_id: id,
+      status: "error",
+      output:
+        `session '${name}' ended while the cell was running (its program exited or tmux died)`,
+    };
+  }
+  return { cell_id: id, status: "running", output: await readCellOutput(paths, lock) };
+}
+
+async function readLast(paths: SessionPaths): Promise<string | undefined> {
+  try {
+    const id = (await Deno.readTextFile(paths.last)).trim();
+    assertCellId(id);
+    return id;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends Ctrl-C, ends the active cell with an `interrupted` result and releases the lock. Works on
+ * a timed-out cell, a cell whose watcher died and a corrupt lock alike. Returns undefined when no
+ * cell was active (Ctrl-C is still sent).
+ */
+export async function interruptCell(
+  config: KernelConfig,
+  name: string,
+): Promise<ErrorResult | undefined> {
+  const paths = sessionPaths(config, name);
+  await readMeta(paths, name);
+  const before = await fileSize(paths.log);
+  if (!(await sendKeys(config, name, ["C-c"]))) throw new NoSessionError(name);
+  const claimed = await claimAnyLock(paths);
+  let result: ErrorResult | undefined;
+  if (claimed !== undefined && claimed !== "corrupt") {
+    result = { cell_id: claimed.cell_id, status: "error", output: "interrupted" };
+    await writeCellRecord(paths, {
+      result,
+      code: codePreview(claimed.lines),
+      started_at: claimed.started_at,
+      reported: true,
+    });
+    await finishClaim(paths, claimed.cell_id);
+    await appendEvent(paths.events, name, { status: "interrupted", cell_id: claimed.cell_id });
+    // A background watcher would notice on its own; ending it frees its hook at once.
+    if (claimed.owner_kind === "fire") await signalProcess(claimed.owner, "SIGTERM");
+  }
+  await settle(paths, before);
+  return result;
+}
+
+/** Waits (bounded) for the prompt to come back after Ctrl-C: output, then a short quiet. */
+async function settle(paths: SessionPaths, offset: number): Promise<void> {
+  const follower = await FileFollower.open(paths.log, offset);
+  try {
+    const deadline = Date.now() + SETTLE_MAX_MS;
+    let grew = false;
+    let lastGrowth = Date.now();
+    while (Date.now() < deadline) {
+      if ((await follower.readAvailable(() => {})) > 0) {
+        grew = true;
+        lastGrowth = Date.now();
+      } else if (grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) return;
+      await follower.wait(grew ? SETTLE_QUIET_MS : 100);
+    }
+  } finally {
+    follower.close();
+  }
+}
+
+/** Options of `send`. */
+export interface SendOptions {
+  /** Press Enter after the text (default true). */
+  enter?: boolean;
+  /** tmux key names to send instead of text (`C-d`, `Escape`). */
+  keys?: string[];
+}
+
+/** Types into the program the active cell is running, without touching the lock. */
+export async function sendToCell(
+  config: KernelConfig,
+  name: string,
+  text: string,
+  options: SendOptions = {},
+): Promise<string> {
+  const paths = sessionPaths(config, name);
+  await readMeta(paths, name);
+  const lock = await readLock(paths);
+  if (!lock) {
+    throw new KttyError("no_active_cell", `no active cell in session '${name}'; use k run`);
+  }
+  let ok: boolean;
+  if (options.keys && options.keys.length > 0) {
+    ok = await sendKeys(config, name, options.keys);
+  } else {
+    if (text.includes("\0")) throw new UsageError("text contains a NUL byte");
+    const args = ["send-keys", "-t", paneTarget(name), "-l", "--", text];
+    if (options.enter !== false) args.push(";", "send-keys", "-t", paneTarget(name), "Enter");
+    ok = (await tmux(config, args)).code === 0;
+  }
+  if (!ok) throw new NoSessionError(name);
+  return lock.cell_id;
+}

@@ -1,0 +1,111 @@
+/**
+ * Typed errors. Every error the kernel raises is a {@link KttyError} with a stable `code` and the
+ * exit status the CLI should use; the CLI maps them to output in one place.
+ * @module
+ */
+
+/** Stable error codes, one per kind of failure. */
+export type ErrorCode =
+  | "invalid_name"
+  | "invalid_cell_id"
+  | "invalid_argument"
+  | "no_session"
+  | "no_cell"
+  | "no_active_cell"
+  | "state_dir_unsafe"
+  | "state_corrupt"
+  | "tmux_missing"
+  | "tmux_failed"
+  | "hook_invalid"
+  | "not_ready"
+  | "io";
+
+/** Base class of every error ktty raises on purpose. */
+export class KttyError extends Error {
+  /** A stable, machine-readable code for this kind of error. */
+  readonly code: ErrorCode;
+  /** The exit status the `k` command uses for this error. */
+  readonly exitCode: number;
+
+  /**
+   * @param code the stable error code
+   * @param message one clear line for a person
+   * @param options the underlying cause, if any
+   */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KttyError";
+    this.code = code;
+    this.exitCode = 1;
+  }
+}
+
+/** A session or cell name that does not follow the naming rules. */
+export class InvalidNameError extends KttyError {
+  /** @param name the rejected name */
+  constructor(name: string) {
+    super("invalid_name", `invalid session name: '${printable(name)}'`);
+    this.name = "InvalidNameError";
+  }
+}
+
+/** A cell id that is not 12 lowercase hex characters. */
+export class InvalidCellIdError extends KttyError {
+  /** @param id the rejected id */
+  constructor(id: string) {
+    super("invalid_cell_id", `invalid cell id: '${printable(id)}' (want 12 lowercase hex chars)`);
+    this.name = "InvalidCellIdError";
+  }
+}
+
+/** A verb's arguments are wrong: missing code, bad `-t`, unknown flag. */
+export class UsageError extends KttyError {
+  /** @param message what is wrong, in one line */
+  constructor(message: string) {
+    super("invalid_argument", message);
+    this.name = "UsageError";
+  }
+}
+
+/** The named session does not exist (no state, or its tmux session is gone). */
+export class NoSessionError extends KttyError {
+  /** The session that was asked for. */
+  readonly session: string;
+  /** @param session the missing session's name */
+  constructor(session: string) {
+    super("no_session", `no session '${session}'; use k new ${session} bash`);
+    this.name = "NoSessionError";
+    this.session = session;
+  }
+}
+
+/** The state directory is a symlink, foreign-owned, or otherwise unsafe. */
+export class StateDirError extends KttyError {
+  /** @param message why the directory was refused */
+  constructor(message: string) {
+    super("state_dir_unsafe", message);
+    this.name = "StateDirError";
+  }
+}
+
+/** tmux is missing, too old, or a tmux command failed unexpectedly. */
+export class TmuxError extends KttyError {
+  /**
+   * @param code `tmux_missing` or `tmux_failed`
+   * @param message what tmux said, in one line
+   */
+  constructor(code: "tmux_missing" | "tmux_failed", message: string) {
+    super(code, message);
+    this.name = "TmuxError";
+  }
+}
+
+/** Makes a rejected value safe to show on one line: control characters are escaped. */
+export function printable(value: string): string {
+  const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  // deno-lint-ignore no-control-regex
+  return shown.replace(
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * Follows a growing file (a pane log, an event log): reads what is new, and waits for more with a
+ * file watch as the wake-up and a short poll as the fallback (`Deno.watchFs` can drop events).
+ * @module
+ */
+
+const READ_CHUNK_BYTES = 256 * 1024;
+
+/** Reads a file from an offset onwards and waits for it to grow. */
+export class FileFollower {
+  #file: Deno.FsFile;
+  #watcher: Deno.FsWatcher | undefined;
+  #woken = false;
+  #wake: (() => void) | undefined;
+  #buf = new Uint8Array(READ_CHUNK_BYTES);
+  #offset: number;
+
+  private constructor(file: Deno.FsFile, offset: number, watcher: Deno.FsWatcher | undefined) {
+    this.#file = file;
+    this.#offset = offset;
+    this.#watcher = watcher;
+    if (watcher) this.#pump(watcher);
+  }
+
+  /** Opens `path` at byte `offset`; `watch` false skips the file watch (one-shot reads). */
+  static async open(path: string, offset: number, watch = true): Promise<FileFollower> {
+    const file = await Deno.open(path, { read: true });
+    try {
+      await file.seek(offset, Deno.SeekMode.Start);
+      let watcher: Deno.FsWatcher | undefined;
+      if (watch) {
+        try {
+          watcher = Deno.watchFs(path, { recursive: false });
+        } catch {
+          watcher = undefined; // no inotify: the poll fallback does the work
+        }
+      }
+      return new FileFollower(file, offset, watcher);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /** The byte offset up to which the file has been read. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  async #pump(watcher: Deno.FsWatcher): Promise<void> {
+    try {
+      for await (const _ of watcher) this.#notify();
+    } catch {
+      // closed
+    }
+  }
+
+  #notify(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /** Reads everything available now, handing each chunk to `sink`; returns the bytes read. */
+  async readAvailable(sink: (bytes: Uint8Array) => void): Promise<number> {
+    let total = 0;
+    while (true) {
+      const n = await this.#file.read(this.#buf);
+      if (n === null || n === 0) break;
+      sink(this.#buf.subarray(0, n));
+      total += n;
+      this.#offset += n;
+    }
+    return total;
+  }
+
+  /**
+   * Waits until the file changes, `ms` pass, or `also` settles, whichever is first. Never waits
+   * past `ms`: callers loop with their own deadline.
+   */
+  async wait(ms: number, also?: Promise<unknown>): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      timer = setTimeout(resolve, Math.max(0, ms));
+      also?.then(() => resolve(), () => resolve());
+    });
+    clearTimeout(timer);
+    this.#wake = undefined;
+    this.#woken = false;
+  }
+
+  /** Stops watching and closes the file. */
+  close(): void {
+    try {
+      this.#watcher?.close();
+    } catch {
+      // already closed
+    }
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * One interface for every way of telling when a cell's frame has ended (SPEC section 5). The
+ * watcher feeds a detector every finished line and asks it, with the unfinished last line, whether
+ * the program is back at its prompt; the detector also says which trailing lines are prompt
+ * rather than output.
+ * @module
+ */
+
+/** The frame modes a session can use. */
+export type FrameMode = "repeat" | "exact" | "hook";
+
+/** A frame detector for one cell. */
+export interface FrameDetector {
+  /** Extra empty Enters to type after the code (repeat mode only). */
+  readonly extraEnters: number;
+  /** Sees each finished line; `echo` is true for the echo of typed code. */
+  onLine(line: string, echo: boolean): void;
+  /** Called when the log has been quiet for a moment, with the unfinished last line. */
+  onQuiet(partial: string): void;
+  /**
+   * True when the frame has ended, judged with the unfinished last line and how long the log has
+   * been quiet.
+   */
+  isDone(partial: string, quietMs: number): boolean;
+  /**
+   * The output lines with prompt lines removed: `lines` are the cell's non-echo finished lines;
+   * the unfinished last line is the prompt and is never output.
+   */
+  finish(lines: string[], partial: string): string[];
+  /** Settles when something outside the log ends the frame (the hook exiting). */
+  readonly ended?: Promise<unknown>;
+  /** Releases what the detector holds (a hook process). */
+  close(): Promise<void>;
+}
+
+/** Drops trailing lines equal to `prompt` and a prompt glued to the end of the last line. */
+export function stripTrailingPrompt(lines: string[], prompt: string): string[] {
+  const p = prompt.trimEnd();
+  if (p === "") return lines;
+  let end = lines.length;
+  while (end > 0 && lines[end - 1]?.trimEnd() === p) end--;
+  const out = lines.slice(0, end);
+  const last = out[out.length - 1];
+  if (last !== undefined && last.trimEnd().endsWith(p) && last.trimEnd() !== p) {
+    out[out.length - 1] = last.trimEnd().slice(0, last.trimEnd().length - p.length);
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/**
+ * Repeat mode: N empty Enters follow the code; N identical consecutive lines at the end of the
+ * log (the unfinished last one included) are the prompt redrawn, so the program is done.
+ * @module
+ */
+
+import { type FrameDetector, stripTrailingPrompt } from "./detector.ts";
+
+/** How many empty Enters repeat mode types, and how many identical lines it waits for. */
+export const REPEAT_ENTERS = 5;
+const SHORT_QUIET_MS = 300;
+
+/** Repeat-mode detector. */
+export class RepeatDetector implements FrameDetector {
+  readonly extraEnters = REPEAT_ENTERS;
+  #last: string | undefined;
+  #run = 0;
+
+  onLine(line: string, echo: boolean): void {
+    if (echo) {
+      this.#last = undefined;
+      this.#run = 0;
+      return;
+    }
+    const t = line.trimEnd();
+    if (t === this.#last) this.#run++;
+    else {
+      this.#last = t;
+      this.#run = 1;
+    }
+  }
+
+  onQuiet(): void {}
+
+  isDone(partial: string, quietMs: number): boolean {
+    const p = partial.trimEnd();
+    if (p === "" || p !== this.#last) return false;
+    // Every Enter redrawn: done. One short (the code read an Enter as input) after a quiet spell:
+    // done too, rather than waiting for the timeout.
+    const lines = this.#run + 1;
+    return lines >= REPEAT_ENTERS + 1 || (lines >= REPEAT_ENTERS && quietMs >= SHORT_QUIET_MS);
+  }
+
+  finish(lines: string[], partial: string): string[] {
+    return stripTrailingPrompt(lines, partial);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The kernel as a typed library: a {@link Kernel} names a state dir and a tmux socket; a
+ * {@link Session} drives one session's cells.
+ * @module
+ */
+
+import {
+  type CellOptions,
+  fireCell,
+  interruptCell,
+  pollCell,
+  runCell,
+  type SendOptions,
+  sendToCell,
+} from "./cell.ts";
+import {
+  createSession,
+  type HistoryEntry,
+  killSessionAndState,
+  listSessions,
+  type NewSessionOptions,
+  type NewSessionResult,
+  notifySession,
+  resolveSessionName,
+  sessionHistory,
+  type SessionStatus,
+  sessionStatus,
+} from "./session.ts";
+import { assertSessionName, configFromEnv, ensureStateDir, type KernelConfig } from "./state.ts";
+import type {
+  BusyResult,
+  CellResult,
+  ErrorResult,
+  FinalResult,
+  FiredResult,
+  KttyEvent,
+} from "./types.ts";
+
+/** One ktty kernel: a state directory and a tmux socket. Creating one touches nothing. */
+export class Kernel {
+  /** Where state lives and which socket is driven. */
+  readonly config: KernelConfig;
+
+  /**
+   * @param config state dir and socket; each defaults to `K_HOME`/`K_SOCKET` or their defaults
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const kernel = new Kernel({ home: "/tmp/k-demo", socket: "demo" });
+   * ```
+   */
+  constructor(config: Partial<KernelConfig> = {}) {
+    const defaults = config.home && config.socket ? undefined : configFromEnv();
+    this.config = {
+      home: config.home ?? defaults?.home ?? "",
+      socket: config.socket ?? defaults?.socket ?? "ktty",
+    };
+    assertSessionName(this.config.socket);
+  }
+
+  /**
+   * Starts a session and waits for its first prompt; does nothing if it is already alive.
+   *
+   * @param name the session's name
+   * @param options program, prompt mode, working directory
+   * @returns whether it was created, and its metadata
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const kernel = new Kernel();
+   * await kernel.create("py", { command: "python3 -i" });
+   * ```
+   */
+  async create(name: string, options: NewSessionOptions = {}): Promise<NewSessionResult> {
+    return await createSession(this.config, name, options);
+  }
+
+  /**
+   * A handle on session `name` (validated; nothing is checked until it is used).
+   *
+   * @param name the session's name
+   * @returns the handle
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const work = new Kernel().session("work");
+   * ```
+   */
+  session(name: string): Session {
+    assertSessionName(name);
+    return new Session(this.config, name);
+  }
+
+  /**
+   * The session a verb should act on: `name`, else `K_SESSION`, else the only live session.
+   *
+   * @param name an explicit session name, if any
+   * @returns the handle
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const session = await new Kernel().resolve();
+   * ```
+   */
+  async resolve(name?: string): Promise<Session> {
+    return new Session(this.config, await resolveSessionName(this.config, name));
+  }
+
+  /**
+   * Every session with state on this socket, live or stale.
+   *
+   * @returns one status per session, sorted by name
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * for (const s of await new Kernel().list()) console.log(s.session, s.state);
+   * ```
+   */
+  async list(): Promise<SessionStatus[]> {
+    await ensureStateDir(this.config);
+    return await listSessions(this.config);
+  }
+}
+
+/** One session: run cells in it, poll them, interrupt, kill. */
+export class Session {
+  /** The kernel's configuration. */
+  readonly config: KernelConfig;
+  /** The session's name. */
+  readonly name: string;
+
+  /**
+   * Use {@link Kernel.session} to get one.
+   *
+   * @param config the kernel's configuration
+   * @param name a validated session name
+   */
+  constructor(config: KernelConfig, name: string) {
+    this.config = config;
+    this.name = name;
+  }
+
+  /**
+   * Runs code and waits for the result (default limit 30 s). On timeout the lock is kept.
+   *
+   * @param code the code to type
+   * @param options the time limit
+   * @returns the final result, or a busy result when another cell is active (nothing typed)
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const result = await new Kernel().session("work").run("echo hi");
+   * if (result.status === "done") console.log(result.output);
+   * ```
+   */
+  async run(code: string, options: CellOptions = {}): Promise<FinalResult | BusyResult> {
+    await ensureStateDir(this.config);
+    return await runCell(this.config, this.name, code, options);
+  }
+
+  /**
+   * Types code and returns at once; a background watcher records the result (default limit 300 s).
+   *
+   * @param code the code to type
+   * @param options the time limit
+   * @returns the new cell's id, or a busy result (nothing typed)
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const fired = await new Kernel().session("work").fire("make -j2");
+   * ```
+   */
+  async fire(code: string, options: CellOptions = {}): Promise<FiredResult | BusyResult> {
+    await ensureStateDir(this.config);
+    return await fireCell(this.config, this.name, code, options);
+  }
+
+  /**
+   * The state of a cell: the given one, else the active one, else the most recent.
+   *
+   * @param cellId a cell id (12 hex chars), if any
+   * @returns running (with output so far), done, timeout or error
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const state = await new Kernel().session("work").poll();
+   * ```
+   */
+  async poll(cellId?: string): Promise<CellResult> {
+    await ensureStateDir(this.config);
+    return await pollCell(this.config, this.name, cellId);
+  }
+
+  /**
+   * Types text (and Enter) into the program the active cell runs, or sends tmux keys.
+   *
+   * @param text what to type
+   * @param options no Enter, or key names instead of text
+   * @returns the active cell's id
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * await new Kernel().session("work").send("y");
+   * ```
+   */
+  async send(text: string, options: SendOptions = {}): Promise<string> {
+    await ensureStateDir(this.config);
+    return await sendToCell(this.config, this.name, text, options);
+  }
+
+  /**
+   * Sends Ctrl-C and ends the active cell as `interrupted`, releasing the lock.
+   *
+   * @returns the interrupted cell's result, or undefined when no cell was active
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * await new Kernel().session("work").interrupt();
+   * ```
+   */
+  async interrupt(): Promise<ErrorResult | undefined> {
+    await ensureStateDir(this.config);
+    return await interruptCell(this.config, this.name);
+  }
+
+  /**
+   * Ends the session: watcher, tmux session and state.
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * await new Kernel().session("work").kill();
+   * ```
+   */
+  async kill(): Promise<void> {
+    await ensureStateDir(this.config);
+    await killSessionAndState(this.config, this.name);
+  }
+
+  /**
+   * Liveness, cell state, pids and idle time.
+   *
+   * @returns the session's status
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const { state } = await new Kernel().session("work").status();
+   * ```
+   */
+  async status(): Promise<SessionStatus> {
+    await ensureStateDir(this.config);
+    return await sessionStatus(this.config, this.name);
+  }
+
+  /**
+   * Appends a `notify` event to the session's event log.
+   *
+   * @param message the message
+   * @param from who sends it
+   * @returns the appended event
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * await new Kernel().session("work").notify("tests are green", "ci");
+   * ```
+   */
+  async notify(message: string, from = "k"): Promise<KttyEvent> {
+    await ensureStateDir(this.config);
+    return await notifySession(this.config, this.name, message, from);
+  }
+
+  /**
+   * The last `n` events, with each cell's first code line.
+   *
+   * @param n how many events
+   * @returns oldest first
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const recent = await new Kernel().session("work").history(10);
+   * ```
+   */
+  async history(n = 20): Promise<HistoryEntry[]> {
+    await ensureStateDir(this.config);
+    return await sessionHistory(this.config, this.name, n);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Process identity on Linux: a pid plus its start time (from /proc) names one process for good,
+ * even after the pid is reused, so a lock's owner can be proved alive or dead.
+ * @module
+ */
+
+/** A process as the lock records it. */
+export interface ProcessId {
+  /** The pid. */
+  pid: number;
+  /** The start time in clock ticks since boot (`/proc/<pid>/stat` field 22); "" if unknown. */
+  start: string;
+}
+
+/** Reads a process's start time; undefined when there is no such (live) process. */
+export async function processStart(pid: number): Promise<string | undefined> {
+  let stat: string;
+  try {
+    stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return ""; // no /proc here: identity unknown, treated as alive
+  }
+  // Field 2 (comm) is parenthesised and may hold spaces; fields resume after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (rest[0] === "Z" || rest[0] === "X") return undefined; // a zombie is dead
+  return rest[19] ?? "";
+}
+
+/** The identity of process `pid` now, or undefined when it does not exist. */
+export async function processId(pid: number): Promise<ProcessId | undefined> {
+  const start = await processStart(pid);
+  return start === undefined ? undefined : { pid, start };
+}
+
+/** True while the very process `id` names is alive. */
+export async function isAlive(id: ProcessId): Promise<boolean> {
+  const start = await processStart(id.pid);
+  if (start === undefined) return false;
+  return id.start === "" || start === "" || start === id.start;
+}
+
+/** Sends `signal` to the process `id` names, if it is still that process. */
+export async function signalProcess(id: ProcessId, signal: Deno.Signal): Promise<boolean> {
+  if (!(await isAlive(id))) return false;
+  try {
+    Deno.kill(id.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The state directory: safe names, the paths built from them, private files, atomic writes and
+ * exclusive creation. Nothing here touches tmux.
+ * @module
+ */
+
+import { InvalidCellIdError, InvalidNameError, KttyError, StateDirError } from "./errors.ts";
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+const CELL_ID_RE = /^[0-9a-f]{12}$/;
+const PRIVATE_FILE_MODE = 0o600;
+const PRIVATE_DIR_MODE = 0o700;
+
+/** Throws {@link InvalidNameError} unless `name` is a valid session name (SPEC section 2). */
+export function assertSessionName(name: string): void {
+  if (!NAME_RE.test(name) || name === "." || name === "..") throw new InvalidNameError(name);
+}
+
+/** Throws {@link InvalidCellIdError} unless `id` is 12 lowercase hex characters. */
+export function assertCellId(id: string): void {
+  if (!CELL_ID_RE.test(id)) throw new InvalidCellIdError(id);
+}
+
+/** True when `value` has the shape of a cell id. */
+export function looksLikeCellId(value: string): boolean {
+  return CELL_ID_RE.test(value);
+}
+
+/** A fresh random cell id: 12 lowercase hex characters. */
+export function newCellId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Where the kernel keeps its state and which tmux socket it drives. */
+export interface KernelConfig {
+  /** The state directory (`K_HOME`). */
+  home: string;
+  /** The tmux socket name (`K_SOCKET`), passed as `tmux -L`. */
+  socket: string;
+}
+
+/** Reads `K_HOME` and `K_SOCKET` (with their defaults) from the environment. */
+export function configFromEnv(): KernelConfig {
+  const socket = Deno.env.get("K_SOCKET") || "ktty";
+  assertSessionName(socket);
+  const explicit = Deno.env.get("K_HOME");
+  if (explicit) return { home: explicit, socket };
+  const runtime = Deno.env.get("XDG_RUNTIME_DIR");
+  const home = runtime ? `${runtime}/ktty` : `/tmp/ktty-${Deno.uid() ?? "user"}`;
+  return { home, socket };
+}
+
+/** Every path of one session's state. Built only from a validated name. */
+export interface SessionPaths {
+  /** The session's directory. */
+  dir: string;
+  /** Session metadata (program, mode, pane pid). */
+  meta: string;
+  /** The pane's raw output, appended by tmux `pipe-pane`. */
+  log: string;
+  /** The active cell's lock, created with O_EXCL. */
+  lock: string;
+  /** The append-only event log. */
+  events: string;
+  /** The id of the most recent cell. */
+  last: string;
+  /** Directory of cell results. */
+  cells: string;
+}
+
+/** The directory holding the sessions of one socket. */
+export function socketDir(config: KernelConfig): string {
+  return `${config.home}/${config.socket}`;
+}
+
+/** Paths of a session's state; validates the name first. */
+export function sessionPaths(config: KernelConfig, name: string): SessionPaths {
+  assertSessionName(name);
+  const dir = `${socketDir(config)}/${name}`;
+  return {
+    dir,
+    meta: `${dir}/meta.json`,
+    log: `${dir}/pane.log`,
+    lock: `${dir}/lock`,
+    events: `${dir}/events.jsonl`,
+    last: `${dir}/last`,
+    cells: `${dir}/cells`,
+  };
+}
+
+/** Path of one cell's result file; validates the id first. */
+export function resultPath(paths: SessionPaths, cellId: string): string {
+  assertCellId(cellId);
+  return `${paths.cells}/${cellId}.json`;
+}
+
+/**
+ * Creates the state directory (0700) if needed and checks that it is safe: a real directory, not
+ * a symlink, owned by this user. A group/world-accessible one we own is repaired to 0700.
+ */
+export async function ensureStateDir(config: KernelConfig): Promise<void> {
+  await ensurePrivateDir(config.home);
+  await ensurePrivateDir(socketDir(config));
+}
+
+async function ensurePrivateDir(path: string): Promise<void> {
+  try {
+    await Deno.mkdir(path, { mode: PRIVATE_DIR_MODE, recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) {
+      throw new StateDirError(`cannot create state dir '${path}': ${message(e)}`);
+    }
+  }
+  const info = await Deno.lstat(path);
+  if (info.isSymlink) {
+    throw new StateDirError(`state dir '${path}' is a symlink; refusing to use it`);
+  }
+  if (!info.isDirectory) throw new StateDirError(`state dir '${path}' is not a directory`);
+  const uid = Deno.uid();
+  if (uid !== null && info.uid !== uid) {
+    throw new StateDirError(`state dir '${path}' is owned by uid ${info.uid}, not ${uid}`);
+  }
+  if (info.mode !== null && (info.mode & 0o077) !== 0) {
+    await Deno.chmod(path, PRIVATE_DIR_MODE);
+  }
+}
+
+/** Creates a private (0700) directory; an existing one is fine. */
+export async function makePrivateDir(path: string): Promise<void> {
+  await Deno.mkdir(path, { mode: PRIVATE_DIR_MODE, recursive: true });
+}
+
+/**
+ * Writes a file atomically: temp file in the same directory, fsync, rename. A reader sees the old
+ * content or the new, never half.
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+  try {
+    await writeAll(file, new TextEncoder().encode(data));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  try {
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist yet (O_EXCL). Returns false when it
+ * already exists; nothing is written then.
+ */
+export async function createExclusive(path: string, data: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return false;
+    throw e;
+  }
+  try {
+    await writeAll(file, new TextEncoder().encode(data));
+    await file.sync();
+  } catch (e) {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+    throw e;
+  }
+  file.close();
+  return true;
+}
+
+/** Writes every byte of `data` to `file`. */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await file.write(data.subarray(written));
+}
+
+/** Reads a JSON file; undefined when it does not exist; {@link KttyError} when it is corrupt. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KttyError("state_corrupt", `corrupt state file '${path}'`);
+  }
+}
+
+/** Removes a file; a missing one is fine. */
+export async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Size of a file in bytes, 0 when it does not exist. */
+export async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}
+
+/** The message of an unknown thrown value. */
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

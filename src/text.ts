@@ -1,0 +1,199 @@
+/**
+ * Turns the bytes a terminal program wrote into the text a person would read, one line at a time:
+ * escape sequences vanish, carriage returns and backspaces overwrite as on a screen, `\r\n` is a
+ * plain newline, invalid UTF-8 becomes U+FFFD. Streaming: bytes may arrive split anywhere.
+ * @module
+ */
+
+const ESC = 0x1b;
+
+type ParseState = "text" | "esc" | "csi" | "string" | "string-esc" | "charset";
+
+/**
+ * A one-line terminal: keeps the current line and cursor column, and hands every finished line
+ * (at `\n`) to the caller. Cursor moves within a line (CR, BS, CSI C/D/G, erase K/X/P/@) are
+ * applied; vertical moves and colours are dropped.
+ */
+export class TerminalText {
+  #decoder = new TextDecoder("utf-8", { fatal: false });
+  #line = "";
+  #col = 0;
+  #state: ParseState = "text";
+  #params = "";
+  #onLine: (line: string) => void;
+
+  /** @param onLine called with each finished line, without its newline */
+  constructor(onLine: (line: string) => void) {
+    this.#onLine = onLine;
+  }
+
+  /** The current, unfinished line (a prompt usually sits here). */
+  get partial(): string {
+    return this.#line;
+  }
+
+  /** Feeds raw bytes from the terminal. */
+  push(bytes: Uint8Array): void {
+    this.pushText(this.#decoder.decode(bytes, { stream: true }));
+  }
+
+  /** Feeds already-decoded terminal text. */
+  pushText(text: string): void {
+    let i = 0;
+    const n = text.length;
+    while (i < n) {
+      if (this.#state === "text") {
+        // Fast path: a run of printable characters.
+        let j = i;
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c < 0x20 || c === 0x7f) break;
+          j++;
+        }
+        if (j > i) {
+          this.#write(text.slice(i, j));
+          i = j;
+          continue;
+        }
+        this.#control(text.charCodeAt(i));
+        i++;
+        continue;
+      }
+      this.#escape(text.charCodeAt(i), text[i] ?? "");
+      i++;
+    }
+  }
+
+  /** Ends the stream: flushes the decoder; returns the last unfinished line. */
+  finish(): string {
+    this.pushText(this.#decoder.decode());
+    return this.#line;
+  }
+
+  #write(s: string): void {
+    if (this.#col === this.#line.length) {
+      this.#line += s;
+    } else if (this.#col > this.#line.length) {
+      this.#line += " ".repeat(this.#col - this.#line.length) + s;
+    } else {
+      this.#line = this.#line.slice(0, this.#col) + s + this.#line.slice(this.#col + s.length);
+    }
+    this.#col += s.length;
+  }
+
+  #control(c: number): void {
+    switch (c) {
+      case 0x0a: // LF ends the line
+        this.#onLine(this.#line);
+        this.#line = "";
+        this.#col = 0;
+        return;
+      case 0x0d: // CR
+        this.#col = 0;
+        return;
+      case 0x08: // BS
+        if (this.#col > 0) this.#col--;
+        return;
+      case 0x09: // TAB is kept as a character: exact output beats column maths
+        this.#write("\t");
+        return;
+      case ESC:
+        this.#state = "esc";
+        return;
+      default:
+        return; // BEL and other C0 controls draw nothing
+    }
+  }
+
+  #escape(c: number, ch: string): void {
+    switch (this.#state) {
+      case "esc":
+        if (ch === "[") {
+          this.#state = "csi";
+          this.#params = "";
+        } else if (ch === "]" || ch === "P" || ch === "X" || ch === "^" || ch === "_") {
+          this.#state = "string"; // OSC, DCS, SOS, PM, APC: skipped up to BEL or ST
+        } else if (
+          ch === "(" || ch === ")" || ch === "*" || ch === "+" || ch === "#" || ch === "%"
+        ) {
+          this.#state = "charset"; // one more byte follows
+        } else {
+          this.#state = "text";
+        }
+        return;
+      case "charset":
+        this.#state = "text";
+        return;
+      case "csi":
+        if (c >= 0x40 && c <= 0x7e) {
+          this.#state = "text";
+          this.#csi(ch, this.#params);
+        } else if (c === ESC) {
+          this.#state = "esc";
+        } else {
+          this.#params += ch;
+        }
+        return;
+      case "string":
+        if (c === 0x07) this.#state = "text";
+        else if (c === ESC) this.#state = "string-esc";
+        return;
+      case "string-esc":
+        this.#state = ch === "\\" ? "text" : "string";
+        return;
+      default:
+        this.#state = "text";
+    }
+  }
+
+  #csi(final: string, params: string): void {
+    if (params.startsWith("?") || params.startsWith(">") || params.startsWith("=")) return;
+    const n = Math.max(1, Number.parseInt(params, 10) || 0);
+    switch (final) {
+      case "C":
+        this.#col += n;
+        return;
+      case "D":
+        this.#col = Math.max(0, this.#col - n);
+        return;
+      case "G":
+        this.#col = n - 1;
+        return;
+      case "K": {
+        const mode = Number.parseInt(params, 10) || 0;
+        if (mode === 0) this.#line = this.#line.slice(0, this.#col);
+        else if (mode === 1) {
+          this.#line = " ".repeat(Math.min(this.#col + 1, this.#line.length)) +
+            this.#line.slice(this.#col + 1);
+        } else this.#line = "";
+        return;
+      }
+      case "P":
+        this.#line = this.#line.slice(0, this.#col) + this.#line.slice(this.#col + n);
+        return;
+      case "@":
+        if (this.#col < this.#line.length) {
+          this.#line = this.#line.slice(0, this.#col) + " ".repeat(n) + this.#line.slice(this.#col);
+        }
+        return;
+      case "X":
+        if (this.#col < this.#line.length) {
+          const end = Math.min(this.#line.length, this.#col + n);
+          this.#line = this.#line.slice(0, this.#col) + " ".repeat(end - this.#col) +
+            this.#line.slice(end);
+        }
+        return;
+      default:
+        return; // colours (m), modes (h/l), vertical moves: nothing on the line changes
+    }
+  }
+}
+
+/** Cleans a whole byte string at once: the finished lines plus the unfinished last one. */
+export function cleanTerminalBytes(bytes: Uint8Array): { lines: string[]; partial: string } {
+  const lines: string[] = [];
+  const term = new TerminalText((line) => lines.push(line));
+  term.push(bytes);
+  const partial = term.finish();
+  return { lines, partial };
+}

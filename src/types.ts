@@ -1,0 +1,180 @@
+/**
+ * The wire format: every result and event ktty prints or stores has one type here, one encoder
+ * and one decoder, so writer and reader cannot drift.
+ * @module
+ */
+
+import { KttyError } from "./errors.ts";
+
+/** A cell that was handed to a background watcher. */
+export interface FiredResult {
+  /** The new cell's id. */
+  cell_id: string;
+  /** Always `fired`. */
+  status: "fired";
+}
+
+/** A cell still running; `output` is what it printed so far. */
+export interface RunningResult {
+  /** The cell's id. */
+  cell_id: string;
+  /** Always `running`. */
+  status: "running";
+  /** The cleaned output so far. */
+  output: string;
+}
+
+/** A cell whose program returned to its prompt (which says nothing of success). */
+export interface DoneResult {
+  /** The cell's id. */
+  cell_id: string;
+  /** Always `done`. */
+  status: "done";
+  /** The cleaned output: no echo, no prompts, no escape sequences. */
+  output: string;
+  /** The cell's exit status where the frame mode knows it, else null. */
+  exit_code: number | null;
+  /** Milliseconds from typing the code to seeing the prompt again. */
+  duration_ms: number;
+}
+
+/** A cell that ran past its time limit. The lock is kept until `k int` or `k kill`. */
+export interface TimeoutResult {
+  /** The cell's id. */
+  cell_id: string;
+  /** Always `timeout`. */
+  status: "timeout";
+  /** Output so far on the first report; `use k int or k kill` afterwards. */
+  output: string;
+}
+
+/** A cell that ended badly: interrupted, its session died, its watcher died. */
+export interface ErrorResult {
+  /** The cell's id. */
+  cell_id: string;
+  /** Always `error`. */
+  status: "error";
+  /** What happened, in one line (`interrupted`, `watcher died …`). */
+  output: string;
+}
+
+/** Every state a cell can be reported in. */
+export type CellResult = FiredResult | RunningResult | DoneResult | TimeoutResult | ErrorResult;
+
+/** A result that ends the cell's watch: done, timeout or error. */
+export type FinalResult = DoneResult | TimeoutResult | ErrorResult;
+
+/** `run`/`fire` refused because another cell holds the session's lock. Nothing was typed. */
+export interface BusyResult {
+  /** Always `error`. */
+  status: "error";
+  /** `active cell '<id>'`. */
+  output: string;
+  /** The cell that holds the lock. */
+  active_cell_id: string;
+}
+
+/** Builds the {@link BusyResult} for a session whose lock `activeCellId` holds. */
+export function busyResult(activeCellId: string): BusyResult {
+  return { status: "error", output: `active cell '${activeCellId}'`, active_cell_id: activeCellId };
+}
+
+/** The current version of the event envelope. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+/** What every event carries. */
+export interface EventEnvelope {
+  /** The envelope's version: {@link EVENT_SCHEMA_VERSION}. */
+  schema_version: 1;
+  /** Per-session sequence number: gap-free and increasing from 1. */
+  seq: number;
+  /** When the event was appended, UTC ISO-8601. */
+  ts: string;
+  /** The session it belongs to. */
+  session: string;
+}
+
+/** The part of an event that says what happened. */
+export type EventBody =
+  | { status: "fired"; cell_id: string }
+  | { status: "done"; cell_id: string; exit_code: number | null; duration_ms: number }
+  | { status: "timeout"; cell_id: string; duration_ms: number }
+  | { status: "interrupted"; cell_id: string }
+  | { status: "error"; cell_id?: string; message: string }
+  | { status: "notify"; from: string; message: string }
+  | { status: "closed"; reason: string };
+
+/** One event of a session's event log. */
+export type KttyEvent = EventEnvelope & EventBody;
+
+/** Every event status, in the order a cell's life produces them. */
+export const EVENT_STATUSES: readonly KttyEvent["status"][] = [
+  "fired",
+  "done",
+  "timeout",
+  "interrupted",
+  "error",
+  "notify",
+  "closed",
+];
+
+/** Encodes an event as one JSON line (no newline). */
+export function encodeEvent(event: KttyEvent): string {
+  return JSON.stringify(event);
+}
+
+/** Decodes one line of an event log; throws {@link KttyError} on anything that is not an event. */
+export function decodeEvent(line: string): KttyEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new KttyError("state_corrupt", "event log line is not JSON");
+  }
+  if (!isRecord(value)) throw new KttyError("state_corrupt", "event is not an object");
+  const status = value.status;
+  if (
+    value.schema_version !== EVENT_SCHEMA_VERSION || typeof value.seq !== "number" ||
+    typeof value.ts !== "string" || typeof value.session !== "string" ||
+    typeof status !== "string" || !EVENT_STATUSES.includes(status as KttyEvent["status"])
+  ) {
+    throw new KttyError("state_corrupt", "event has an unknown shape");
+  }
+  return value as unknown as KttyEvent;
+}
+
+/** What a stored cell file holds: the result plus what history needs. */
+export interface CellRecord {
+  /** The result as `poll` prints it. */
+  result: FinalResult;
+  /** The first line of the cell's code, for history. */
+  code: string;
+  /** When the cell started, UTC ISO-8601. */
+  started_at: string;
+  /** Whether a timeout has been reported once (later polls say how to recover). */
+  reported: boolean;
+}
+
+const FINAL_STATUSES = new Set(["done", "timeout", "error"]);
+
+/** Decodes a stored cell file; throws {@link KttyError} when it is corrupt. */
+export function decodeCellRecord(value: unknown, path: string): CellRecord {
+  if (
+    !isRecord(value) || !isRecord(value.result) ||
+    !FINAL_STATUSES.has(String(value.result.status)) ||
+    typeof value.result.cell_id !== "string" || typeof value.result.output !== "string"
+  ) {
+    throw new KttyError("state_corrupt", `corrupt result file '${path}'`);
+  }
+  return {
+    result: value.result as unknown as FinalResult,
+    code: typeof value.code === "string" ? value.code : "",
+    started_at: typeof value.started_at === "string" ? value.started_at : "",
+    reported: value.reported === true,
+  };
+}
+
+/** True for a plain JSON object. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

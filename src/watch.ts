@@ -1,0 +1,291 @@
+/**
+ * Watching one cell: reads the pane log from the cell's start, cleans it, separates echo from
+ * output, and asks the frame detector when the program is back at its prompt. Used in-process by
+ * `run` and by the background watcher of `fire`; both end the cell the same way.
+ * @module
+ */
+
+import { appendEvent } from "./events.ts";
+import { FileFollower } from "./follow.ts";
+import {
+  createDetector,
+  EchoFilter,
+  type FrameConfig,
+  type FrameDetector,
+  HOOK_PARTIAL_QUIET_MS,
+} from "./frame/mod.ts";
+import { type CellLock, claimLock, finishClaim, readLock } from "./lock.ts";
+import type { SessionMeta } from "./meta.ts";
+import { isAlive } from "./proc.ts";
+import {
+  type KernelConfig,
+  readJsonFile,
+  resultPath,
+  type SessionPaths,
+  writeFileAtomic,
+} from "./state.ts";
+import { TerminalText } from "./text.ts";
+import { hasSession } from "./tmux.ts";
+import {
+  type CellRecord,
+  decodeCellRecord,
+  type DoneResult,
+  type ErrorResult,
+  type FinalResult,
+  type TimeoutResult,
+} from "./types.ts";
+import { KttyError } from "./errors.ts";
+
+const POLL_FALLBACK_MS = 100;
+const LOCK_CHECK_MS = 150;
+const PANE_CHECK_MS = 150;
+const TMUX_CHECK_MS = 1000;
+
+/** A cell's text as it streams in: clean lines, echo removed, detector fed. */
+export class CellText {
+  readonly lines: string[] = [];
+  readonly detector: FrameDetector | undefined;
+  #echo: EchoFilter;
+  #term: TerminalText;
+  #sawEcho = false;
+
+  /**
+   * @param typed the lines that were typed for the cell
+   * @param detector fed every line, when the caller is deciding the end of the frame
+   */
+  constructor(typed: string[], detector?: FrameDetector) {
+    this.#echo = new EchoFilter(typed);
+    this.detector = detector;
+    this.#term = new TerminalText((line) => this.#line(line));
+  }
+
+  #line(line: string): void {
+    const echo = this.#echo.isEcho(line);
+    if (echo) this.#sawEcho = true;
+    this.detector?.onLine(line, echo);
+    // Nothing the cell printed can come before its code was read: blank lines there are leftovers
+    // of the previous prompt.
+    if (!echo && (this.#sawEcho || line.trim() !== "")) this.lines.push(line);
+  }
+
+  /** Feeds raw log bytes. */
+  push(bytes: Uint8Array): void {
+    this.#term.push(bytes);
+  }
+
+  /** The unfinished last line. */
+  get partial(): string {
+    return this.#term.partial;
+  }
+
+  /** The output so far, unfinished line included: what `poll` shows of a running cell. */
+  soFar(): string {
+    const partial = this.partial;
+    return partial.trim() === "" ? this.lines.join("\n") : [...this.lines, partial].join("\n");
+  }
+}
+
+/** Reads the output a cell has printed so far (for `poll` on a running cell). */
+export async function readCellOutput(paths: SessionPaths, lock: CellLock): Promise<string> {
+  const text = new CellText(lock.lines);
+  const follower = await FileFollower.open(paths.log, lock.offset, false);
+  try {
+    await follower.readAvailable((bytes) => text.push(bytes));
+  } finally {
+    follower.close();
+  }
+  return text.soFar();
+}
+
+/** Reads a stored cell record; undefined when there is none yet. */
+export async function readCellRecord(
+  paths: SessionPaths,
+  cellId: string,
+): Promise<CellRecord | undefined> {
+  const path = resultPath(paths, cellId);
+  const value = await readJsonFile(path);
+  return value === undefined ? undefined : decodeCellRecord(value, path);
+}
+
+/** Stores a cell record atomically. */
+export function writeCellRecord(paths: SessionPaths, record: CellRecord): Promise<void> {
+  return writeFileAtomic(resultPath(paths, record.result.cell_id), JSON.stringify(record));
+}
+
+/** The first line of a cell's code, shortened, for history. */
+export function codePreview(lines: string[]): string {
+  const first = lines.find((line) => line.trim() !== "") ?? "";
+  return first.length > 120 ? `${first.slice(0, 119)}…` : first;
+}
+
+/**
+ * Ends cell `lock.cell_id` with `result`, unless someone else ended it first; returns the result
+ * that stands. Claims the lock, stores the record, releases the claim, appends the event.
+ */
+export async function endCell(
+  paths: SessionPaths,
+  session: string,
+  lock: CellLock,
+  result: DoneResult | ErrorResult,
+  event: "done" | "interrupted" | "error",
+): Promise<FinalResult> {
+  if (!(await claimLock(paths, lock.cell_id))) {
+    const other = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
+    return other?.result ?? { cell_id: lock.cell_id, status: "error", output: "session killed" };
+  }
+  await writeCellRecord(paths, {
+    result,
+    code: codePreview(lock.lines),
+    started_at: lock.started_at,
+    reported: true,
+  });
+  await finishClaim(paths, lock.cell_id);
+  if (event === "done" && result.status === "done") {
+    await appendEvent(paths.events, session, {
+      status: "done",
+      cell_id: lock.cell_id,
+      exit_code: result.exit_code,
+      duration_ms: result.duration_ms,
+    });
+  } else if (event === "interrupted") {
+    await appendEvent(paths.events, session, { status: "interrupted", cell_id: lock.cell_id });
+  } else {
+    await appendEvent(paths.events, session, {
+      status: "error",
+      cell_id: lock.cell_id,
+      message: result.output,
+    });
+  }
+  return result;
+}
+
+/** What {@link watchCell} needs. */
+export interface WatchOptions {
+  /** The kernel's socket and state dir. */
+  config: KernelConfig;
+  /** The session's paths. */
+  paths: SessionPaths;
+  /** The session's metadata. */
+  meta: SessionMeta;
+  /** The active cell's lock, as taken. */
+  lock: CellLock;
+  /** Whether a timeout counts as reported once returned (true for `run`). */
+  reportTimeout: boolean;
+}
+
+/**
+ * Watches the cell until its frame ends, its time runs out, its session dies, or someone else
+ * ends it (`k int`, `k kill`). Returns the result that stands.
+ */
+export async function watchCell(options: WatchOptions): Promise<FinalResult> {
+  const { config, paths, meta, lock } = options;
+  const session = meta.name;
+  const detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
+  const text = new CellText(lock.lines, detector);
+  let follower: FileFollower;
+  try {
+    follower = await FileFollower.open(paths.log, lock.offset);
+  } catch (e) {
+    await detector.close();
+    throw e;
+  }
+  const deadline = lock.started_ms + lock.timeout_ms;
+  let lastGrowth = Date.now();
+  let lastLockCheck = Date.now();
+  let lastPaneCheck = Date.now();
+  let lastTmuxCheck = Date.now();
+  try {
+    while (true) {
+      const n = await follower.readAvailable((bytes) => text.push(bytes));
+      const now = Date.now();
+      if (n > 0) lastGrowth = now;
+      const quiet = now - lastGrowth;
+      if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
+      if (detector.isDone(text.partial, quiet)) {
+        const output = detector.finish(text.lines, text.partial).join("\n");
+        return await endCell(paths, session, lock, {
+          cell_id: lock.cell_id,
+          status: "done",
+          output,
+          exit_code: null,
+          duration_ms: Date.now() - lock.started_ms,
+        }, "done");
+      }
+      if (now - lastLockCheck >= LOCK_CHECK_MS) {
+        lastLockCheck = now;
+        const ended = await endedElsewhere(paths, lock);
+        if (ended) return ended;
+      }
+      if (now >= deadline) return await timeOut(options, text.soFar());
+      let dead = false;
+      if (now - lastPaneCheck >= PANE_CHECK_MS) {
+        lastPaneCheck = now;
+        dead = !(await isAlive(meta.pane));
+      }
+      if (!dead && now - lastTmuxCheck >= TMUX_CHECK_MS) {
+        lastTmuxCheck = now;
+        dead = !(await hasSession(config, session));
+      }
+      if (dead) return await sessionDied(paths, session, lock);
+      await follower.wait(Math.min(POLL_FALLBACK_MS, deadline - now), detector.ended);
+    }
+  } finally {
+    follower.close();
+    await detector.close();
+  }
+}
+
+/** The result when someone else ended the cell, or undefined while it is still ours. */
+async function endedElsewhere(
+  paths: SessionPaths,
+  lock: CellLock,
+): Promise<FinalResult | undefined> {
+  let current: CellLock | undefined;
+  try {
+    current = await readLock(paths);
+  } catch (e) {
+    if (!(e instanceof KttyError)) throw e;
+    return undefined; // corrupt lock: keep watching; int/kill will sort it out
+  }
+  if (current?.cell_id === lock.cell_id) return undefined;
+  const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
+  if (record) return record.result;
+  try {
+    await Deno.lstat(paths.dir);
+  } catch {
+    return { cell_id: lock.cell_id, status: "error", output: "session killed" };
+  }
+  return undefined; // being claimed right now: the next check sees the result
+}
+
+async function timeOut(options: WatchOptions, soFar: string): Promise<TimeoutResult> {
+  const { paths, meta, lock } = options;
+  const result: TimeoutResult = { cell_id: lock.cell_id, status: "timeout", output: soFar };
+  await writeCellRecord(paths, {
+    result,
+    code: codePreview(lock.lines),
+    started_at: lock.started_at,
+    reported: options.reportTimeout,
+  });
+  await appendEvent(paths.events, meta.name, {
+    status: "timeout",
+    cell_id: lock.cell_id,
+    duration_ms: Date.now() - lock.started_ms,
+  });
+  return result;
+}
+
+async function sessionDied(
+  paths: SessionPaths,
+  session: string,
+  lock: CellLock,
+): Promise<FinalResult> {
+  const result = await endCell(paths, session, lock, {
+    cell_id: lock.cell_id,
+    status: "error",
+    output:
+      `session '${session}' ended while the cell was running (its program exited or tmux died)`,
+  }, "error");
+  await appendEvent(paths.events, session, { status: "closed", reason: "program exited" });
+  return result;
+}

@@ -1,0 +1,43 @@
+/**
+ * Entry point of the background watcher that `fire` starts (detached): `watcher.ts <session>
+ * <cell_id>`. It waits for its stdin to close (the `k fire` process is done typing, or gave up),
+ * then watches the cell if the lock names it as owner, and exits.
+ * @module
+ */
+
+import { readLock } from "./lock.ts";
+import { readMeta } from "./meta.ts";
+import { configFromEnv, message, sessionPaths } from "./state.ts";
+import { watchCell } from "./watch.ts";
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    while (!(await reader.read()).done) {
+      // nothing is sent: only the close matters
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function main(): Promise<void> {
+  const [name, cellId] = Deno.args;
+  if (name === undefined || cellId === undefined) return;
+  const config = configFromEnv();
+  await drain(Deno.stdin.readable);
+  const paths = sessionPaths(config, name);
+  try {
+    const lock = await readLock(paths);
+    if (!lock || lock.cell_id !== cellId || lock.owner.pid !== Deno.pid) return;
+    const meta = await readMeta(paths, name);
+    await watchCell({ config, paths, meta, lock, reportTimeout: false });
+  } catch (e) {
+    // Nobody reads our stderr; leave a trace beside the session's state if it still exists.
+    const line = `${new Date().toISOString()} watcher ${cellId}: ${message(e)}\n`;
+    await Deno.writeTextFile(`${paths.dir}/watcher.log`, line, { append: true, mode: 0o600 })
+      .catch(() => {});
+  }
+}
+
+if (import.meta.main) await main();
