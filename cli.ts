@@ -119,6 +119,10 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       const rest: string[] = [];
       for (let i = 0; i < args.length; i++) {
         const arg = args[i] as string;
+        if (arg === "--" && rest.length === 0) {
+          rest.push(...args.slice(i + 1));
+          break;
+        }
         if (arg.startsWith("--prompt=")) prompt = arg.slice("--prompt=".length);
         else if (arg === "--prompt" && rest.length === 0) {
           prompt = args[++i];
@@ -127,7 +131,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       }
       const [name, ...command] = rest;
       if (name === undefined) throw new UsageError("missing session name; k new <session> [cmd…]");
-      if (name.startsWith("-")) throw new UsageError(`unknown flag '${name}'`);
+      if (name.startsWith("-") && args[0] !== "--") throw new UsageError(`unknown flag '${name}'`);
       const result = await kernel.create(name, {
         command: command.join(" ") || undefined,
         prompt,

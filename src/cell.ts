@@ -42,6 +42,7 @@ import {
 } from "./types.ts";
 import {
   codePreview,
+  endCellOfDeadSession,
   readCellOutput,
   readCellRecord,
   watchCell,
@@ -111,6 +112,11 @@ async function startCell(
   };
   if (!(await acquireLock(paths, lock))) {
     const active = await readLock(paths).catch(() => undefined);
+    if (!(await hasSession(config, name))) {
+      // The session died under that cell: end it (whoever notices first) and say so.
+      if (active) await endCellOfDeadSession(paths, name, active);
+      throw new NoSessionError(name);
+    }
     return busyResult(active?.cell_id ?? "unknown");
   }
   const typed = lines.join("\n") + "\n" + "\n".repeat(extraEnters(meta.frame.mode));

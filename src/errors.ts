@@ -28,6 +28,7 @@ export class KttyError extends Error {
   readonly exitCode: number;
 
   /**
+   * Creates the error.
    * @param code the stable error code
    * @param message one clear line for a person
    * @param options the underlying cause, if any
@@ -42,7 +43,10 @@ export class KttyError extends Error {
 
 /** A session or cell name that does not follow the naming rules. */
 export class InvalidNameError extends KttyError {
-  /** @param name the rejected name */
+  /**
+   * Creates the error.
+   * @param name the rejected name
+   */
   constructor(name: string) {
     super("invalid_name", `invalid session name: '${printable(name)}'`);
     this.name = "InvalidNameError";
@@ -51,7 +55,10 @@ export class InvalidNameError extends KttyError {
 
 /** A cell id that is not 12 lowercase hex characters. */
 export class InvalidCellIdError extends KttyError {
-  /** @param id the rejected id */
+  /**
+   * Creates the error.
+   * @param id the rejected id
+   */
   constructor(id: string) {
     super("invalid_cell_id", `invalid cell id: '${printable(id)}' (want 12 lowercase hex chars)`);
     this.name = "InvalidCellIdError";
@@ -60,7 +67,10 @@ export class InvalidCellIdError extends KttyError {
 
 /** A verb's arguments are wrong: missing code, bad `-t`, unknown flag. */
 export class UsageError extends KttyError {
-  /** @param message what is wrong, in one line */
+  /**
+   * Creates the error.
+   * @param message what is wrong, in one line
+   */
   constructor(message: string) {
     super("invalid_argument", message);
     this.name = "UsageError";
@@ -71,7 +81,10 @@ export class UsageError extends KttyError {
 export class NoSessionError extends KttyError {
   /** The session that was asked for. */
   readonly session: string;
-  /** @param session the missing session's name */
+  /**
+   * Creates the error.
+   * @param session the missing session's name
+   */
   constructor(session: string) {
     super("no_session", `no session '${session}'; use k new ${session} bash`);
     this.name = "NoSessionError";
@@ -81,7 +94,10 @@ export class NoSessionError extends KttyError {
 
 /** The state directory is a symlink, foreign-owned, or otherwise unsafe. */
 export class StateDirError extends KttyError {
-  /** @param message why the directory was refused */
+  /**
+   * Creates the error.
+   * @param message why the directory was refused
+   */
   constructor(message: string) {
     super("state_dir_unsafe", message);
     this.name = "StateDirError";
@@ -91,6 +107,7 @@ export class StateDirError extends KttyError {
 /** tmux is missing, too old, or a tmux command failed unexpectedly. */
 export class TmuxError extends KttyError {
   /**
+   * Creates the error.
    * @param code `tmux_missing` or `tmux_failed`
    * @param message what tmux said, in one line
    */
@@ -103,8 +120,8 @@ export class TmuxError extends KttyError {
 /** Makes a rejected value safe to show on one line: control characters are escaped. */
 export function printable(value: string): string {
   const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
-  // deno-lint-ignore no-control-regex
   return shown.replace(
+    // deno-lint-ignore no-control-regex
     /[\x00-\x1f\x7f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );

@@ -42,6 +42,8 @@ export class Kernel {
   readonly config: KernelConfig;
 
   /**
+   * Makes a kernel handle; nothing is created until a session is used.
+   *
    * @param config state dir and socket; each defaults to `K_HOME`/`K_SOCKET` or their defaults
    *
    * @example
@@ -135,7 +137,7 @@ export class Session {
   readonly name: string;
 
   /**
-   * Use {@link Kernel.session} to get one.
+   * Makes a handle; use {@link Kernel.session} to get one.
    *
    * @param config the kernel's configuration
    * @param name a validated session name

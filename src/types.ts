@@ -143,6 +143,47 @@ export function decodeEvent(line: string): KttyEvent {
   return value as unknown as KttyEvent;
 }
 
+/**
+ * `km`'s own observation, never stored in the log (so it has no `seq`): a cell has been running
+ * with no new output in its pane for `idle_s` seconds.
+ */
+export interface StalledEvent {
+  /** The envelope's version: {@link EVENT_SCHEMA_VERSION}. */
+  schema_version: 1;
+  /** When the stall was noticed, UTC ISO-8601. */
+  ts: string;
+  /** The session it belongs to. */
+  session: string;
+  /** Always `stalled`. */
+  status: "stalled";
+  /** The running cell. */
+  cell_id: string;
+  /** Seconds since the pane last printed anything (or since the cell started, if later). */
+  idle_s: number;
+}
+
+/** The line `km` prints when it cannot follow a session (missing session, bad arguments). */
+export interface MonitorError {
+  /** The envelope's version: {@link EVENT_SCHEMA_VERSION}. */
+  schema_version: 1;
+  /** When the error happened, UTC ISO-8601. */
+  ts: string;
+  /** The session asked for, as given (may be empty or invalid). */
+  session: string;
+  /** Always `error`. */
+  status: "error";
+  /** What went wrong, in one line. */
+  message: string;
+}
+
+/** Every line `km` prints: a logged event, a stall notice, or its own error. */
+export type MonitorEvent = KttyEvent | StalledEvent | MonitorError;
+
+/** Encodes anything `km` prints as one JSON line (no newline); logged events stay byte-exact. */
+export function encodeMonitorEvent(event: MonitorEvent): string {
+  return JSON.stringify(event);
+}
+
 /** What a stored cell file holds: the result plus what history needs. */
 export interface CellRecord {
   /** The result as `poll` prints it. */

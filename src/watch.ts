@@ -226,7 +226,10 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         lastTmuxCheck = now;
         dead = !(await hasSession(config, session));
       }
-      if (dead) return await sessionDied(paths, session, lock);
+      if (dead) {
+        await follower.readAvailable((bytes) => text.push(bytes));
+        return await endCellOfDeadSession(paths, session, lock);
+      }
       await follower.wait(Math.min(POLL_FALLBACK_MS, deadline - now), detector.ended);
     }
   } finally {
@@ -275,7 +278,8 @@ async function timeOut(options: WatchOptions, soFar: string): Promise<TimeoutRes
   return result;
 }
 
-async function sessionDied(
+/** Ends a cell whose session died under it, and appends `closed` (once, whoever notices first). */
+export async function endCellOfDeadSession(
   paths: SessionPaths,
   session: string,
   lock: CellLock,

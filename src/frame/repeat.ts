@@ -15,16 +15,19 @@ export class RepeatDetector implements FrameDetector {
   readonly extraEnters = REPEAT_ENTERS;
   #last: string | undefined;
   #run = 0;
+  #before: string | undefined;
 
   onLine(line: string, echo: boolean): void {
     if (echo) {
       this.#last = undefined;
       this.#run = 0;
+      this.#before = undefined;
       return;
     }
     const t = line.trimEnd();
     if (t === this.#last) this.#run++;
     else {
+      this.#before = this.#last;
       this.#last = t;
       this.#run = 1;
     }
@@ -37,7 +40,9 @@ export class RepeatDetector implements FrameDetector {
     if (p === "" || p !== this.#last) return false;
     // Every Enter redrawn: done. One short (the code read an Enter as input) after a quiet spell:
     // done too, rather than waiting for the timeout.
-    const lines = this.#run + 1;
+    // Output without a final newline glues the first prompt to its last line: it counts too.
+    const glued = this.#before !== undefined && this.#before.endsWith(p) ? 1 : 0;
+    const lines = this.#run + 1 + glued;
     return lines >= REPEAT_ENTERS + 1 || (lines >= REPEAT_ENTERS && quietMs >= SHORT_QUIET_MS);
   }
 
