@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what ktty needs on a Debian machine with Node's npm, then runs a demo cell.
+#   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh for the tests) from apt.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+sudo=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+
+missing=()
+for tool in tmux python3 gdb zsh; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]} from apt"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v deno >/dev/null 2>&1; then
+  echo "setup: installing deno from the npm registry"
+  $sudo npm install -g deno >/dev/null
+fi
+echo "setup: $(deno --version | head -n 1), $(tmux -V)"
+
+# A demo cell on a private socket and state dir, cleaned up afterwards.
+demo_home=$(mktemp -d)
+trap 'K_HOME="$demo_home" K_SOCKET=ktty-demo-$$ deno run -A cli.ts kill demo >/dev/null 2>&1; rm -rf "$demo_home"' EXIT
+export K_HOME="$demo_home" K_SOCKET="ktty-demo-$$"
+deno run -A cli.ts new demo bash
+deno run -A cli.ts run -j demo 'echo "hello from $(basename "$SHELL") in a persistent session"'
