@@ -37,6 +37,7 @@ export type { ProgramKind } from "./src/code.ts";
 export type { FrameConfig, FrameMode } from "./src/frame/mod.ts";
 export type { ProcessId } from "./src/proc.ts";
 export type { KernelConfig } from "./src/state.ts";
+export type { EventStreamOptions } from "./src/events.ts";
 export { configFromEnv } from "./src/state.ts";
 export type {
   BusyResult,
@@ -49,10 +50,13 @@ export type {
   FinalResult,
   FiredResult,
   KttyEvent,
+  MonitorError,
+  MonitorEvent,
   RunningResult,
+  StalledEvent,
   TimeoutResult,
 } from "./src/types.ts";
-export { decodeEvent, encodeEvent, EVENT_SCHEMA_VERSION } from "./src/types.ts";
+export { decodeEvent, encodeEvent, encodeMonitorEvent, EVENT_SCHEMA_VERSION } from "./src/types.ts";
 export {
   InvalidCellIdError,
   InvalidNameError,

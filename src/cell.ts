@@ -6,11 +6,10 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { shapeCode } from "./code.ts";
+import { planCell } from "./integration/typing.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent } from "./events.ts";
 import { FileFollower } from "./follow.ts";
-import { extraEnters } from "./frame/mod.ts";
 import {
   acquireLock,
   type CellLock,
@@ -98,7 +97,7 @@ async function startCell(
 ): Promise<Started | BusyResult> {
   const paths = sessionPaths(config, name);
   const meta = await readMeta(paths, name);
-  const lines = shapeCode(meta.kind, code);
+  let plan = planCell(meta, code, cellId, paths.cells);
   const startedMs = Date.now();
   const lock: CellLock = {
     cell_id: cellId,
@@ -108,7 +107,7 @@ async function startCell(
     started_at: new Date(startedMs).toISOString(),
     started_ms: startedMs,
     timeout_ms: timeoutMs,
-    lines,
+    lines: plan.lines,
   };
   if (!(await acquireLock(paths, lock))) {
     const active = await readLock(paths).catch(() => undefined);
@@ -119,15 +118,55 @@ async function startCell(
     }
     return busyResult(active?.cell_id ?? "unknown");
   }
-  const typed = lines.join("\n") + "\n" + "\n".repeat(extraEnters(meta.frame.mode));
-  if (!(await pasteText(config, name, typed))) {
+  if (plan.codeFile) {
+    await Deno.writeTextFile(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
+  }
+  if (plan.bracketed && !(await bracketedPasteOn(paths, lock.offset))) {
+    // The program is not reading with bracketed paste on: type the block wrapped instead.
+    plan = planCell({ ...meta, bracketed_paste: false }, code, cellId, paths.cells);
+    lock.lines = plan.lines;
+    await writeFileAtomic(paths.lock, JSON.stringify(lock));
+  }
+  if (!(await pasteText(config, name, plan.text, { bracketed: plan.bracketed, keys: plan.keys }))) {
     await removeIfExists(paths.lock);
-    await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
-    throw new NoSessionError(name);
+    if (!(await hasSession(config, name))) {
+      await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
+      throw new NoSessionError(name);
+    }
+    throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
   }
   await writeFileAtomic(paths.last, cellId);
   await appendEvent(paths.events, name, { status: "fired", cell_id: cellId });
   return { paths, meta, lock };
+}
+
+const BRACKETED_WAIT_MS = 1000;
+const MODE_TAIL_BYTES = 64 * 1024;
+const PASTE_ON = "\x1b[?2004h";
+const PASTE_OFF = "\x1b[?2004l";
+
+/**
+ * Waits (bounded) until the program has bracketed paste on: readline turns it on when it starts
+ * reading a line, a moment after the previous cell's end marker. False when it never does.
+ */
+async function bracketedPasteOn(paths: SessionPaths, offset: number): Promise<boolean> {
+  const start = Math.max(0, offset - MODE_TAIL_BYTES);
+  const follower = await FileFollower.open(paths.log, start);
+  const decoder = new TextDecoder();
+  let tail = "";
+  try {
+    const deadline = Date.now() + BRACKETED_WAIT_MS;
+    while (true) {
+      await follower.readAvailable((bytes) => {
+        tail = (tail + decoder.decode(bytes, { stream: true })).slice(-MODE_TAIL_BYTES);
+      });
+      if (tail.lastIndexOf(PASTE_ON) > tail.lastIndexOf(PASTE_OFF)) return true;
+      if (Date.now() >= deadline) return false;
+      await follower.wait(20);
+    }
+  } finally {
+    follower.close();
+  }
 }
 
 /** Runs `code` in session `name` and waits for its result (SPEC section 4). */

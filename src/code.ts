@@ -5,8 +5,8 @@
  * @module
  */
 
-/** The program families the kernel knows. */
-export type ProgramKind = "shell" | "python" | "node" | "gdb" | "other";
+/** The program families the kernel knows. Shells and REPLs get shell integration. */
+export type ProgramKind = "bash" | "zsh" | "sh" | "python" | "node" | "gdb" | "other";
 
 /** Guesses the program family from the session's command line (`env X=1 python3 -i` → python). */
 export function programKind(command: string): ProgramKind {
@@ -20,10 +20,15 @@ export function programKind(command: string): ProgramKind {
     ) i++;
   }
   const program = basename(words[i] ?? "");
-  if (/^(ba|da|z|k|mk|)sh$/.test(program)) return "shell";
+  if (program === "gdb") return "gdb";
+  // A script argument means the program runs that script, not its interactive prompt.
+  const script = words.slice(i + 1).some((w) => w !== "" && !w.startsWith("-"));
+  if (script) return "other";
+  if (program === "bash") return "bash";
+  if (program === "zsh") return "zsh";
+  if (/^(sh|dash|ash)$/.test(program)) return "sh";
   if (/^python[0-9.]*$/.test(program)) return "python";
   if (/^(node|nodejs)$/.test(program)) return "node";
-  if (program === "gdb") return "gdb";
   return "other";
 }
 

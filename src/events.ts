@@ -1,25 +1,44 @@
 /**
  * The per-session event log: an append-only JSONL file. Appends hold an exclusive `flock` on the
  * file, read the last line for the previous `seq`, and write one line, so many `k` processes can
- * append at once and `seq` stays gap-free. The log is the only source of events.
+ * append at once and `seq` stays gap-free. The log is the only source of events: followers read
+ * it (file watch as the wake-up, a short poll as the fallback), never the program's output.
  * @module
  */
 
+import { KttyError } from "./errors.ts";
+import { FileFollower } from "./follow.ts";
+import { readLock } from "./lock.ts";
+import { readMeta } from "./meta.ts";
+import { isAlive, type ProcessId } from "./proc.ts";
+import { assertCellId, type KernelConfig, type SessionPaths, sessionPaths } from "./state.ts";
+import { writeAll } from "./state.ts";
+import { hasSession } from "./tmux.ts";
 import {
   decodeEvent,
   encodeEvent,
   EVENT_SCHEMA_VERSION,
   type EventBody,
   type KttyEvent,
+  type StalledEvent,
 } from "./types.ts";
-import { writeAll } from "./state.ts";
 
 const TAIL_BYTES = 64 * 1024;
+/** Poll fallback of a follower: the file watch normally wakes it at once. */
+const FOLLOW_POLL_MS = 50;
+/** How often a follower looks at the log's identity and the session's program (a /proc read). */
+const LIVENESS_CHECK_MS = 250;
+/** How often a follower asks tmux whether the session still exists (spawns tmux). */
+const TMUX_CHECK_MS = 1000;
+/** How long a follower lets an active cell's watcher report a death itself (cell error first). */
+const WATCHER_GRACE_MS = 2000;
+/** Longest pause between two stall checks. */
+const STALL_CHECK_MAX_MS = 250;
 
 /**
- * Appends one event and returns it, or undefined when `body` is `closed` and the log already ends
- * with `closed` (whoever notices a death first writes it; the rest are no-ops), or when the
- * session's state is gone.
+ * Appends one event and returns it. Returns undefined, appending nothing, when the log already
+ * ends with `closed` (a closed session takes no more events, so whoever notices a death first
+ * writes `closed` and the rest are no-ops), or when the session's state is gone.
  */
 export async function appendEvent(
   path: string,
@@ -35,25 +54,34 @@ export async function appendEvent(
   }
   try {
     await file.lock(true);
-    const last = await readLastEvent(file);
-    if (body.status === "closed" && last?.status === "closed") return undefined;
+    const tail = await readTail(file);
+    if (tail.last?.status === "closed") return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
-      seq: (last?.seq ?? 0) + 1,
+      seq: (tail.last?.seq ?? 0) + 1,
       ts: new Date().toISOString(),
       session,
       ...body,
     } as KttyEvent;
-    await writeAll(file, new TextEncoder().encode(encodeEvent(event) + "\n"));
+    // A torn last line (a writer killed mid-write) must not swallow this event: end it first.
+    const line = (tail.endsMidLine ? "\n" : "") + encodeEvent(event) + "\n";
+    await writeAll(file, new TextEncoder().encode(line));
     return event;
   } finally {
     file.close(); // closing releases the flock
   }
 }
 
-async function readLastEvent(file: Deno.FsFile): Promise<KttyEvent | undefined> {
+interface Tail {
+  /** The last event in the log's tail, if any. */
+  last: KttyEvent | undefined;
+  /** True when the file's last byte is not a newline. */
+  endsMidLine: boolean;
+}
+
+async function readTail(file: Deno.FsFile): Promise<Tail> {
   const size = (await file.stat()).size;
-  if (size === 0) return undefined;
+  if (size === 0) return { last: undefined, endsMidLine: false };
   const start = Math.max(0, size - TAIL_BYTES);
   await file.seek(start, Deno.SeekMode.Start);
   const buf = new Uint8Array(size - start);
@@ -63,17 +91,18 @@ async function readLastEvent(file: Deno.FsFile): Promise<KttyEvent | undefined> 
     if (n === null) break;
     got += n;
   }
+  const endsMidLine = got > 0 && buf[got - 1] !== 0x0a;
   const lines = new TextDecoder().decode(buf.subarray(0, got)).split("\n");
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i];
     if (!line) continue;
     try {
-      return decodeEvent(line);
+      return { last: decodeEvent(line), endsMidLine };
     } catch {
       continue; // a torn or foreign line: keep looking backwards
     }
   }
-  return undefined;
+  return { last: undefined, endsMidLine };
 }
 
 /** Reads every event in the log (skipping lines that are not events). */
@@ -95,4 +124,484 @@ export async function readEvents(path: string): Promise<KttyEvent[]> {
     }
   }
   return events;
+}
+
+/** True for an event that ends a cell's wait: done, timeout, interrupted, or a cell's error. */
+export function isCompletion(event: KttyEvent): boolean {
+  switch (event.status) {
+    case "done":
+    case "timeout":
+    case "interrupted":
+      return true;
+    case "error":
+      return event.cell_id !== undefined;
+    default:
+      return false;
+  }
+}
+
+/** True for an event after which a cell has nothing more to say (a timeout may still be ended). */
+function isFinal(event: KttyEvent): boolean {
+  return isCompletion(event) && event.status !== "timeout";
+}
+
+/** The cell an event is about, if any. */
+function cellOf(event: KttyEvent): string | undefined {
+  return "cell_id" in event ? event.cell_id : undefined;
+}
+
+/**
+ * Says why a session ended, or undefined while it lives. Called about every
+ * {@link LIVENESS_CHECK_MS} by {@link followEvents}.
+ */
+export type EndedProbe = () => Promise<string | undefined>;
+
+/** Options of {@link followEvents}. */
+export interface FollowEventsOptions {
+  /**
+   * Where to start: a `seq` (events with that seq and later) or a time (events stamped then or
+   * later). Unset: only events appended from now on. A `closed` event is yielded wherever it is.
+   */
+  from?: number | Date;
+  /** Ends the stream (without an error) when aborted. */
+  signal?: AbortSignal;
+  /** False: yield what the log holds now and stop (a snapshot). Default true: keep following. */
+  follow?: boolean;
+  /**
+   * Tells whether the session died. When it says so, `closed` is appended (unless someone did)
+   * and yielded. Unset: only a `closed` in the log or the log's removal end the stream.
+   */
+  ended?: EndedProbe;
+}
+
+/**
+ * Yields the events of the log at `path` from `options.from` on, then follows new appends (file
+ * watch wake-up, {@link FOLLOW_POLL_MS} poll fallback). Torn and foreign lines are skipped; a
+ * log that does not exist yet is waited for. Ends after yielding `closed`, when the log is
+ * removed (after reading what it held), or when `options.signal` aborts.
+ *
+ * @param path the session's event log
+ * @param session the session's name, for the `closed` event this follower may append
+ * @param options where to start, cancellation, snapshot, death detection
+ */
+export async function* followEvents(
+  path: string,
+  session: string,
+  options: FollowEventsOptions = {},
+): AsyncGenerator<KttyEvent, void, undefined> {
+  const { signal, ended } = options;
+  const follow = options.follow ?? true;
+  let nextCheck = Date.now() + LIVENESS_CHECK_MS;
+  // Answers whether the stream is over before the log exists: the probe may create it.
+  const checkBeforeLog = async (): Promise<"gone" | "wait"> => {
+    if (!(await exists(dirOf(path)))) return "gone";
+    if (ended && Date.now() >= nextCheck) {
+      nextCheck = Date.now() + LIVENESS_CHECK_MS;
+      const why = await ended();
+      if (why) await appendEvent(path, session, { status: "closed", reason: why });
+    }
+    return "wait";
+  };
+
+  let follower: FileFollower | undefined;
+  let identity: string | undefined;
+  let creation: DirWatch | undefined; // wakes us when the log is created
+  try {
+    while (follower === undefined) {
+      if (signal?.aborted) return;
+      try {
+        identity = fileIdentity(await Deno.stat(path));
+        follower = await FileFollower.open(path, 0, follow);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (!follow || (await checkBeforeLog()) === "gone") return;
+        creation ??= new DirWatch(dirOf(path));
+        await creation.wait(FOLLOW_POLL_MS, signal);
+      }
+    }
+  } finally {
+    creation?.close();
+  }
+
+  const decoder = new TextDecoder();
+  let pending = "";
+  let from = options.from;
+  let first = true;
+  let gone = false;
+  const passes = (event: KttyEvent): boolean => {
+    if (from === undefined) return true;
+    if (typeof from === "number") return event.seq >= from;
+    return Date.parse(event.ts) >= from.getTime();
+  };
+  try {
+    while (true) {
+      const batch: KttyEvent[] = [];
+      await follower.readAvailable((bytes) => {
+        pending += decoder.decode(bytes, { stream: true });
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          if (line === "") continue;
+          try {
+            batch.push(decodeEvent(line));
+          } catch {
+            // a torn or foreign line: never an event
+          }
+        }
+      });
+      if (first) {
+        first = false;
+        // "From now on": everything after what the log holds at the first read.
+        if (from === undefined) from = (batch.at(-1)?.seq ?? 0) + 1;
+      }
+      for (const event of batch) {
+        if (event.status === "closed") {
+          yield event; // the stream always ends with `closed`, wherever it starts
+          return;
+        }
+        if (passes(event)) yield event;
+      }
+      if (!follow || gone || signal?.aborted) return;
+      const now = Date.now();
+      if (now >= nextCheck) {
+        nextCheck = now + LIVENESS_CHECK_MS;
+        // Removed or replaced (a new session of the same name): read what is left, then stop.
+        gone = identity !== await statIdentity(path);
+        if (!gone && ended) {
+          const why = await ended();
+          if (why) await appendEvent(path, session, { status: "closed", reason: why });
+        }
+        if (gone) continue;
+      }
+      const abort = abortPromise(signal);
+      try {
+        await follower.wait(Math.min(FOLLOW_POLL_MS, nextCheck - Date.now()), abort.promise);
+      } finally {
+        abort.dispose();
+      }
+    }
+  } finally {
+    follower.close();
+  }
+}
+
+/**
+ * The probe {@link followEvents} uses for a session: its program's process (a /proc read each
+ * call) and, about once a second, its tmux session. While a cell is active its watcher gets a
+ * moment to report the death itself, so the cell's `error` lands before `closed`.
+ *
+ * @param config the kernel's socket
+ * @param paths the session's paths
+ * @param name the session's name
+ * @param pane the session's program, from its metadata
+ */
+export function sessionEndedProbe(
+  config: KernelConfig,
+  paths: SessionPaths,
+  name: string,
+  pane: ProcessId,
+): EndedProbe {
+  let lastTmuxCheck = 0;
+  let deadSince: number | undefined;
+  return async () => {
+    const now = Date.now();
+    let why: string | undefined;
+    if (!(await isAlive(pane))) why = "program exited";
+    else if (now - lastTmuxCheck >= TMUX_CHECK_MS) {
+      lastTmuxCheck = now;
+      if (!(await hasSession(config, name))) why = "tmux session gone";
+    }
+    if (why === undefined) {
+      deadSince = undefined;
+      return undefined;
+    }
+    deadSince ??= now;
+    if (now - deadSince < WATCHER_GRACE_MS && await exists(paths.lock)) return undefined;
+    return why;
+  };
+}
+
+/** Options of {@link sessionEvents} (and `Session.events`). */
+export interface EventStreamOptions {
+  /**
+   * Where to start: a `seq` or a time. Unset: from now on; but from the log's first event with
+   * `cellId`, with `once` (which then looks for the latest cell's completion), and with
+   * `follow: false`.
+   */
+  from?: number | Date;
+  /** Only this cell's events (and `closed`). */
+  cellId?: string;
+  /**
+   * Yield only the first completion (done, timeout, interrupted, or a cell's error) and stop:
+   * of `cellId` if given; else, without `from`, of the session's latest cell (the active one,
+   * else the last fired); else of any cell from `from` on. A completion already in the log is
+   * yielded at once, so nothing is missed between `fire` and the wait.
+   */
+  once?: boolean;
+  /** False: yield what the log holds now and stop (a snapshot). Default true. */
+  follow?: boolean;
+  /**
+   * While a cell runs and its pane prints nothing for this long, yield a `stalled` event for it;
+   * again after each further quiet period of the same length.
+   */
+  stallAfterMs?: number;
+  /** Ends the stream (without an error) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A session's events as `km` shows them: replay from a point, then follow; optionally one cell,
+ * one completion, a snapshot, stall notices. Ends after `closed` (appended by this follower if
+ * the session died unnoticed), after a followed cell's final event, after the first completion
+ * with `once`, at the end of the log without `follow`, or when the signal aborts.
+ * Throws `NoSessionError` when the session has no state, `InvalidCellIdError` for a malformed cell
+ * id, and `KttyError` with code `no_cell` when the session never had that cell.
+ *
+ * @param config the kernel's configuration
+ * @param name the session's name
+ * @param options what to yield and for how long
+ */
+export async function* sessionEvents(
+  config: KernelConfig,
+  name: string,
+  options: EventStreamOptions = {},
+): AsyncGenerator<KttyEvent | StalledEvent, void, undefined> {
+  const paths = sessionPaths(config, name);
+  if (options.cellId !== undefined) assertCellId(options.cellId);
+  const stallAfterMs = options.stallAfterMs;
+  if (stallAfterMs !== undefined && !(stallAfterMs > 0)) {
+    throw new KttyError("invalid_argument", "the stall time must be positive");
+  }
+  const meta = await readMeta(paths, name);
+  const follow = options.follow ?? true;
+  const history = await readEvents(paths.events);
+  const lock = await readLock(paths).catch(() => undefined);
+  const lastFired = history.findLast((e) => e.status === "fired");
+  let cell = options.cellId;
+  if (cell !== undefined && lock?.cell_id !== cell && !history.some((e) => cellOf(e) === cell)) {
+    throw new KttyError("no_cell", `no cell '${cell}' in session '${name}'`);
+  }
+  // `once` alone waits on the latest cell (the `.then()` of the last fire), even if it is done;
+  // with an explicit `from` it is the first completion of any cell from there.
+  if (cell === undefined && options.once && options.from === undefined) {
+    cell = lock?.cell_id ?? (lastFired ? cellOf(lastFired) : undefined);
+  }
+  // A cell's events and a snapshot start at the beginning; otherwise after what the log holds
+  // now (as a seq, so nothing appended from here on can slip between reading and following).
+  let from = options.from;
+  if (from === undefined) {
+    from = cell !== undefined || !follow ? 1 : (history.at(-1)?.seq ?? 0) + 1;
+  }
+
+  const running = new RunningCell(history, stallAfterMs ?? 0);
+  const inner = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, inner.signal]) : inner.signal;
+  const stream = followEvents(paths.events, name, {
+    from,
+    follow,
+    signal,
+    ended: follow ? sessionEndedProbe(config, paths, name, meta.pane) : undefined,
+  });
+  const checkMs = Math.min(STALL_CHECK_MAX_MS, Math.max(10, (stallAfterMs ?? 0) / 4));
+  let next: Promise<IteratorResult<KttyEvent, void>> | undefined;
+  try {
+    while (true) {
+      next ??= stream.next();
+      const got = stallAfterMs === undefined || !follow
+        ? await next
+        : await raceTimeout(next, checkMs);
+      if (got === undefined) {
+        const stalled = await running.checkStall(paths.log, name);
+        if (stalled && (cell === undefined || stalled.cell_id === cell)) yield stalled;
+        continue;
+      }
+      next = undefined;
+      if (got.done) return;
+      const event = got.value;
+      running.apply(event);
+      if (event.status === "closed") {
+        yield event;
+        return;
+      }
+      if (cell !== undefined && cellOf(event) !== cell) continue;
+      if (options.once) {
+        if (!isCompletion(event)) continue;
+        yield event;
+        return;
+      }
+      yield event;
+      if (cell !== undefined && isFinal(event)) return;
+    }
+  } finally {
+    inner.abort();
+    await stream.return();
+  }
+}
+
+/** Which cell runs, as the log tells it, and how long its pane has been quiet. */
+class RunningCell {
+  #cellId: string | undefined;
+  #sinceMs = 0;
+  #appliedSeq = 0;
+  #stallMs: number;
+  #quietSinceMs = 0;
+  #stalls = 0;
+
+  constructor(history: KttyEvent[], stallMs: number) {
+    this.#stallMs = stallMs;
+    for (const event of history) this.apply(event);
+  }
+
+  /** Updates the state with an event (events already seen are ignored). */
+  apply(event: KttyEvent): void {
+    if (event.seq <= this.#appliedSeq) return;
+    this.#appliedSeq = event.seq;
+    if (event.status === "fired") {
+      this.#cellId = event.cell_id;
+      this.#sinceMs = Date.parse(event.ts) || Date.now();
+      this.#stalls = 0;
+      this.#quietSinceMs = this.#sinceMs;
+    } else if (
+      event.status === "closed" || (isCompletion(event) && cellOf(event) === this.#cellId)
+    ) {
+      this.#cellId = undefined;
+    }
+  }
+
+  /** A `stalled` event when the running cell's pane has been quiet past the next threshold. */
+  async checkStall(logPath: string, session: string): Promise<StalledEvent | undefined> {
+    if (this.#cellId === undefined || this.#stallMs <= 0) return undefined;
+    let mtimeMs = 0;
+    try {
+      mtimeMs = (await Deno.stat(logPath)).mtime?.getTime() ?? 0;
+    } catch {
+      return undefined; // the session's state is gone: the follower ends the stream
+    }
+    const quietSince = Math.max(mtimeMs, this.#sinceMs);
+    if (quietSince > this.#quietSinceMs) {
+      this.#quietSinceMs = quietSince; // new output: a new quiet period
+      this.#stalls = 0;
+    }
+    const idleMs = Date.now() - this.#quietSinceMs;
+    if (idleMs < (this.#stalls + 1) * this.#stallMs) return undefined;
+    this.#stalls++;
+    return {
+      schema_version: EVENT_SCHEMA_VERSION,
+      ts: new Date().toISOString(),
+      session,
+      status: "stalled",
+      cell_id: this.#cellId,
+      idle_s: Math.round(idleMs / 100) / 10,
+    };
+  }
+}
+
+/** Resolves with `promise`'s value, or undefined after `ms`, whichever is first. */
+async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A promise that settles when `signal` aborts, and a way to drop the listener afterwards. */
+function abortPromise(signal?: AbortSignal): { promise: Promise<void>; dispose: () => void } {
+  if (!signal) return { promise: new Promise(() => {}), dispose: () => {} };
+  let onAbort = () => {};
+  const promise = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
+}
+
+/** A watch on a directory: a wake-up when something in it changes, with a timeout fallback. */
+class DirWatch {
+  #watcher: Deno.FsWatcher | undefined;
+  #changed = false;
+  #wake: (() => void) | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.#watcher = Deno.watchFs(dir, { recursive: false });
+    } catch {
+      return; // no watch: the timeout does the work
+    }
+    (async () => {
+      try {
+        for await (const _ of this.#watcher!) {
+          this.#changed = true;
+          this.#wake?.();
+        }
+      } catch {
+        // closed
+      }
+    })();
+  }
+
+  /** Waits until the directory changes, `ms` pass, or `signal` aborts. */
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const abort = abortPromise(signal);
+    try {
+      if (this.#changed) return;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          timer = setTimeout(resolve, ms);
+        }),
+        abort.promise,
+      ]);
+    } finally {
+      this.#changed = false;
+      this.#wake = undefined;
+      clearTimeout(timer);
+      abort.dispose();
+    }
+  }
+
+  /** Stops watching. */
+  close(): void {
+    try {
+      this.#watcher?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i > 0 ? path.slice(0, i) : "/";
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function fileIdentity(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
+}
+
+async function statIdentity(path: string): Promise<string | undefined> {
+  try {
+    return fileIdentity(await Deno.stat(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
 }

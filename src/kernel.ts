@@ -26,6 +26,7 @@ import {
   type SessionStatus,
   sessionStatus,
 } from "./session.ts";
+import { type EventStreamOptions, sessionEvents } from "./events.ts";
 import { assertSessionName, configFromEnv, ensureStateDir, type KernelConfig } from "./state.ts";
 import type {
   BusyResult,
@@ -34,6 +35,7 @@ import type {
   FinalResult,
   FiredResult,
   KttyEvent,
+  StalledEvent,
 } from "./types.ts";
 
 /** One ktty kernel: a state directory and a tmux socket. Creating one touches nothing. */
@@ -281,6 +283,39 @@ export class Session {
   async notify(message: string, from = "k"): Promise<KttyEvent> {
     await ensureStateDir(this.config);
     return await notifySession(this.config, this.name, message, from);
+  }
+
+  /**
+   * The session's events as they are appended to its log: replayed from `options.from`, then
+   * followed (file watch wake-up, short poll fallback). The stream ends after `closed` (which
+   * this follower appends itself if the session died and nobody had), after a followed cell's
+   * final event, after the first completion with `once`, at the end of the log with
+   * `follow: false`, or when `options.signal` aborts. Text the program prints never becomes an
+   * event. Iterating throws `NoSessionError` when the session has no state.
+   *
+   * @param options where to start, which cell, one completion only, snapshot, stall notices,
+   *   cancellation
+   * @returns the events, typed, oldest first
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const work = new Kernel().session("work");
+   * const fired = await work.fire("make -j2");
+   * if (fired.status === "fired") {
+   *   for await (const event of work.events({ cellId: fired.cell_id, once: true })) {
+   *     console.log(event.status); // done, timeout, interrupted, error, or closed
+   *   }
+   * }
+   * ```
+   */
+  async *events(options: EventStreamOptions = {}): AsyncGenerator<
+    KttyEvent | StalledEvent,
+    void,
+    undefined
+  > {
+    await ensureStateDir(this.config);
+    yield* sessionEvents(this.config, this.name, options);
   }
 
   /**

@@ -25,6 +25,8 @@ export interface SessionMeta {
   pane: ProcessId;
   /** When the session was made, UTC ISO-8601. */
   created_at: string;
+  /** Whether the program reads pasted text as one unit (bracketed paste). */
+  bracketed_paste?: boolean;
 }
 
 /** Writes the session's metadata atomically. */

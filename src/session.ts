@@ -4,7 +4,8 @@
  * @module
  */
 
-import { programKind } from "./code.ts";
+import { type ProgramKind, programKind } from "./code.ts";
+import { integratedKind, integrationScript, newNonce, parseMarker } from "./integration/scripts.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent, readEvents } from "./events.ts";
 import { FileFollower } from "./follow.ts";
@@ -29,6 +30,7 @@ import {
   newSession,
   type PaneInfo,
   paneInfo,
+  pasteText,
 } from "./tmux.ts";
 import type { KttyEvent } from "./types.ts";
 import { readCellRecord } from "./watch.ts";
@@ -39,6 +41,9 @@ export const PANE_COLUMNS = 10_000;
 export const PANE_ROWS = 50;
 /** How long `new` waits for the program's first prompt. */
 export const READY_TIMEOUT_MS = 10_000;
+/** How long `new` waits for the integration script's first marker before falling back. */
+export const INTEGRATION_TIMEOUT_MS = 5_000;
+const PASTE_WAIT_MS = 300;
 const READY_QUIET_MS = 50;
 const READY_QUIET_NO_PROMPT_MS = 400;
 const READY_POLL_MS = 25;
@@ -66,8 +71,15 @@ export interface NewSessionResult {
   meta: SessionMeta;
 }
 
-async function frameFor(prompt: string | undefined, cwd: string): Promise<FrameConfig> {
-  if (prompt === undefined || prompt === "repeat") return { mode: "repeat" };
+async function frameFor(
+  prompt: string | undefined,
+  cwd: string,
+  kind: ProgramKind,
+): Promise<FrameConfig> {
+  if (prompt === undefined) {
+    return integratedKind(kind) ? { mode: "integration", nonce: newNonce() } : { mode: "repeat" };
+  }
+  if (prompt === "repeat") return { mode: "repeat" };
   if (prompt === "") throw new UsageError("--prompt needs a value");
   if (prompt.includes("/")) return { mode: "hook", prompt: await resolveHook(prompt, cwd) };
   return { mode: "exact", prompt };
@@ -84,7 +96,9 @@ export async function createSession(
 ): Promise<NewSessionResult> {
   const paths = sessionPaths(config, name);
   const cwd = options.cwd ?? Deno.cwd();
-  const frame = await frameFor(options.prompt, cwd);
+  const command = options.command?.trim() || "bash";
+  const kind = programKind(command);
+  const frame = await frameFor(options.prompt, cwd, kind);
   await ensureStateDir(config);
   await assertTmuxVersion(config);
   const existing = await readMetaIfAny(paths).catch(() => undefined);
@@ -104,7 +118,6 @@ export async function createSession(
   try {
     await makePrivateDir(paths.cells);
     await Deno.writeFile(paths.log, new Uint8Array(), { mode: 0o600, createNew: true });
-    const command = options.command?.trim() || "bash";
     const panePid = await newSession(config, name, {
       command,
       logPath: paths.log,
@@ -115,13 +128,27 @@ export async function createSession(
     const meta: SessionMeta = {
       name,
       command,
-      kind: programKind(command),
+      kind,
       frame,
       pane: await processId(panePid) ?? { pid: panePid, start: "" },
       created_at: new Date().toISOString(),
     };
+    const integrated = integratedKind(kind);
+    if (frame.mode === "integration" && integrated) {
+      // Typed at once: the terminal holds it until the program first reads a line.
+      const script = integrationScript(integrated, frame.nonce ?? "", paths.cells);
+      const scriptPath = `${paths.dir}/${script.file}`;
+      await Deno.writeTextFile(scriptPath, script.content, { mode: 0o600, createNew: true });
+      await pasteText(config, name, script.installLine(scriptPath) + "\n");
+    }
     await writeMeta(paths, meta);
-    await waitReady(config, paths, meta);
+    const ready = await waitReady(config, paths, meta);
+    if (ready.fallback) {
+      meta.frame = { mode: "repeat", fallback: ready.fallback };
+      await waitReady(config, paths, meta);
+    }
+    meta.bracketed_paste = ready.bracketedPaste;
+    await writeMeta(paths, meta);
     return { session: name, created: true, meta };
   } catch (e) {
     await killSession(config, name).catch(() => false);
@@ -130,30 +157,73 @@ export async function createSession(
   }
 }
 
-/** Waits for the program's first prompt: no fixed sleep, bounded by {@link READY_TIMEOUT_MS}. */
+/** What waiting for the first prompt found. */
+interface Readiness {
+  /** The program turned bracketed paste on. */
+  bracketedPaste: boolean;
+  /** Set when integration markers never came: why (the session falls back to repeat mode). */
+  fallback?: string;
+}
+
+const PASTE_ON = "\x1b[?2004h";
+
+/**
+ * Waits for the program's first prompt: the integration end marker, the exact prompt, or output
+ * followed by a quiet spell. No fixed sleep; bounded by {@link READY_TIMEOUT_MS} (integration:
+ * {@link INTEGRATION_TIMEOUT_MS}, then the caller falls back to repeat mode).
+ */
 async function waitReady(
   config: KernelConfig,
   paths: SessionPaths,
   meta: SessionMeta,
-): Promise<void> {
+): Promise<Readiness> {
+  const frame = meta.frame;
   const lines: string[] = [];
-  const term = new TerminalText((line) => lines.push(line));
+  let markedAt: number | undefined;
+  const term = new TerminalText((line) => lines.push(line), {
+    onOsc: (payload) => {
+      if (markedAt !== undefined || frame.mode !== "integration") return;
+      if (parseMarker(payload, frame.nonce ?? "")?.kind === "end") markedAt = Date.now();
+    },
+  });
   const follower = await FileFollower.open(paths.log, 0);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let lastGrowth = Date.now();
+  const start = Date.now();
+  const deadline = start +
+    (frame.mode === "integration" ? INTEGRATION_TIMEOUT_MS : READY_TIMEOUT_MS);
+  const decoder = new TextDecoder();
+  let recent = "";
+  let pasteOn = false;
+  let lastGrowth = start;
   let seen = false;
   try {
     while (true) {
-      if ((await follower.readAvailable((bytes) => term.push(bytes))) > 0) {
+      const n = await follower.readAvailable((bytes) => {
+        term.push(bytes);
+        recent = recent.slice(-8) + decoder.decode(bytes, { stream: true });
+        if (recent.includes(PASTE_ON)) pasteOn = true;
+      });
+      if (n > 0) {
         lastGrowth = Date.now();
         seen = true;
       }
       const quiet = Date.now() - lastGrowth;
       const partial = term.partial;
-      if (meta.frame.mode === "exact") {
-        if (partial.trimEnd() === (meta.frame.prompt ?? "").trimEnd()) return;
-      } else if (seen && partial.trim() !== "" && quiet >= READY_QUIET_MS) return;
-      else if (seen && quiet >= READY_QUIET_NO_PROMPT_MS) return;
+      if (frame.mode === "integration") {
+        // After the marker, readline turns bracketed paste on as it starts reading.
+        const wantsPaste = meta.kind === "bash" || meta.kind === "zsh";
+        if (
+          markedAt !== undefined &&
+          (!wantsPaste || pasteOn || Date.now() - markedAt >= PASTE_WAIT_MS)
+        ) {
+          return { bracketedPaste: pasteOn };
+        }
+      } else if (frame.mode === "exact") {
+        if (partial.trimEnd() === (frame.prompt ?? "").trimEnd()) {
+          return { bracketedPaste: pasteOn };
+        }
+      } else if (seen && partial.trim() !== "" && quiet >= READY_QUIET_MS) {
+        return { bracketedPaste: pasteOn };
+      } else if (seen && quiet >= READY_QUIET_NO_PROMPT_MS) return { bracketedPaste: pasteOn };
       if (!(await isAlive(meta.pane)) || !(await paneAlive(config, meta.name))) {
         const tail = [...lines, partial].filter((l) => l.trim() !== "").slice(-3).join(" | ");
         throw new KttyError(
@@ -162,7 +232,13 @@ async function waitReady(
         );
       }
       if (Date.now() >= deadline) {
-        const what = meta.frame.mode === "exact" ? `the prompt '${meta.frame.prompt}'` : "a prompt";
+        if (frame.mode === "integration") {
+          return {
+            bracketedPaste: pasteOn,
+            fallback: `no shell-integration marker within ${INTEGRATION_TIMEOUT_MS / 1000} s`,
+          };
+        }
+        const what = frame.mode === "exact" ? `the prompt '${frame.prompt}'` : "a prompt";
         throw new KttyError(
           "not_ready",
           `program '${meta.command}' did not show ${what} within ${READY_TIMEOUT_MS / 1000} s`,

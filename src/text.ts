@@ -6,6 +6,16 @@
  */
 
 const ESC = 0x1b;
+const DEFAULT_COLUMNS = 10_000;
+const MAX_OSC_CHARS = 4096;
+
+/** Options of {@link TerminalText}. */
+export interface TerminalTextOptions {
+  /** Screen width: a carriage return goes to the start of the current *screen row*. */
+  columns?: number;
+  /** Called with the payload of each OSC sequence (`ESC ] payload BEL`), in stream order. */
+  onOsc?: (payload: string) => void;
+}
 
 type ParseState = "text" | "esc" | "csi" | "string" | "string-esc" | "charset";
 
@@ -20,11 +30,28 @@ export class TerminalText {
   #col = 0;
   #state: ParseState = "text";
   #params = "";
+  #osc: string | undefined;
+  #pendingWrap = false;
+  #columns: number;
   #onLine: (line: string) => void;
+  #onOsc: ((payload: string) => void) | undefined;
 
-  /** @param onLine called with each finished line, without its newline */
-  constructor(onLine: (line: string) => void) {
+  /**
+   * Makes a terminal line reader.
+   * @param onLine called with each finished line, without its newline
+   * @param options screen width and an OSC listener
+   */
+  constructor(onLine: (line: string) => void, options: TerminalTextOptions = {}) {
     this.#onLine = onLine;
+    this.#columns = options.columns ?? DEFAULT_COLUMNS;
+    this.#onOsc = options.onOsc;
+  }
+
+  /** Forgets the unfinished line (what came before a marker is not output). */
+  resetLine(): void {
+    this.#line = "";
+    this.#col = 0;
+    this.#pendingWrap = false;
   }
 
   /** The current, unfinished line (a prompt usually sits here). */
@@ -79,6 +106,8 @@ export class TerminalText {
       this.#line = this.#line.slice(0, this.#col) + s + this.#line.slice(this.#col + s.length);
     }
     this.#col += s.length;
+    // Writing the last column leaves the cursor on that row until the next character wraps.
+    this.#pendingWrap = this.#col % this.#columns === 0;
   }
 
   #control(c: number): void {
@@ -87,12 +116,17 @@ export class TerminalText {
         this.#onLine(this.#line);
         this.#line = "";
         this.#col = 0;
+        this.#pendingWrap = false;
         return;
-      case 0x0d: // CR
-        this.#col = 0;
+      case 0x0d: // CR: to the start of the current screen row of this (possibly wrapped) line
+        this.#col = this.#pendingWrap
+          ? this.#col - this.#columns
+          : this.#col - (this.#col % this.#columns);
+        this.#pendingWrap = false;
         return;
       case 0x08: // BS
         if (this.#col > 0) this.#col--;
+        this.#pendingWrap = false;
         return;
       case 0x09: // TAB is kept as a character: exact output beats column maths
         this.#write("\t");
@@ -111,8 +145,12 @@ export class TerminalText {
         if (ch === "[") {
           this.#state = "csi";
           this.#params = "";
-        } else if (ch === "]" || ch === "P" || ch === "X" || ch === "^" || ch === "_") {
-          this.#state = "string"; // OSC, DCS, SOS, PM, APC: skipped up to BEL or ST
+        } else if (ch === "]") {
+          this.#state = "string"; // OSC: collected up to BEL or ST for the listener
+          this.#osc = "";
+        } else if (ch === "P" || ch === "X" || ch === "^" || ch === "_") {
+          this.#state = "string"; // DCS, SOS, PM, APC: skipped up to BEL or ST
+          this.#osc = undefined;
         } else if (
           ch === "(" || ch === ")" || ch === "*" || ch === "+" || ch === "#" || ch === "%"
         ) {
@@ -135,18 +173,28 @@ export class TerminalText {
         }
         return;
       case "string":
-        if (c === 0x07) this.#state = "text";
+        if (c === 0x07) this.#endString();
         else if (c === ESC) this.#state = "string-esc";
+        else if (this.#osc !== undefined && this.#osc.length < MAX_OSC_CHARS) this.#osc += ch;
         return;
       case "string-esc":
-        this.#state = ch === "\\" ? "text" : "string";
+        if (ch === "\\") this.#endString();
+        else this.#state = "string";
         return;
       default:
         this.#state = "text";
     }
   }
 
+  #endString(): void {
+    this.#state = "text";
+    const payload = this.#osc;
+    this.#osc = undefined;
+    if (payload !== undefined) this.#onOsc?.(payload);
+  }
+
   #csi(final: string, params: string): void {
+    this.#pendingWrap = false;
     if (params.startsWith("?") || params.startsWith(">") || params.startsWith("=")) return;
     const n = Math.max(1, Number.parseInt(params, 10) || 0);
     switch (final) {

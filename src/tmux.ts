@@ -173,30 +173,28 @@ export async function newSession(
   return pid;
 }
 
-/** Pastes `text` into the session's pane as one unit through a named buffer. */
+/** How {@link pasteText} pastes. */
+export interface PasteOptions {
+  /** Paste as a bracketed paste (the program takes it as one input), then press Enter. */
+  bracketed?: boolean;
+  /** tmux key names to send after the text. */
+  keys?: string[];
+}
+
+/** Pastes `text` into the session's pane as one unit through a named buffer, in one tmux call. */
 export async function pasteText(
   config: KernelConfig,
   name: string,
   text: string,
+  options: PasteOptions = {},
 ): Promise<boolean> {
   const buffer = `k-${tmuxName(name)}`;
-  const out = await tmux(
-    config,
-    [
-      "load-buffer",
-      "-b",
-      buffer,
-      "-",
-      ";",
-      "paste-buffer",
-      "-d",
-      "-b",
-      buffer,
-      "-t",
-      paneTarget(name),
-    ],
-    new TextEncoder().encode(text),
-  );
+  const target = paneTarget(name);
+  const args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-b", buffer];
+  if (options.bracketed) args.push("-p", "-t", target, ";", "send-keys", "-t", target, "Enter");
+  else args.push("-t", target);
+  if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys);
+  const out = await tmux(config, args, new TextEncoder().encode(text));
   return out.code === 0;
 }
 

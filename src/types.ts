@@ -36,6 +36,8 @@ export interface DoneResult {
   exit_code: number | null;
   /** Milliseconds from typing the code to seeing the prompt again. */
   duration_ms: number;
+  /** For Python and node cells that raised: the exception's type (`ZeroDivisionError`). */
+  error?: string;
 }
 
 /** A cell that ran past its time limit. The lock is kept until `k int` or `k kill`. */

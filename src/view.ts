@@ -6,18 +6,17 @@
 
 import { FileFollower } from "./follow.ts";
 import type { Session } from "./kernel.ts";
+import { readMeta } from "./meta.ts";
 import { fileSize, sessionPaths } from "./state.ts";
 import { TerminalText } from "./text.ts";
-import { decodeEvent, type KttyEvent } from "./types.ts";
-import { readMeta } from "./meta.ts";
-import { isAlive } from "./proc.ts";
+import type { KttyEvent, StalledEvent } from "./types.ts";
 
 const DIM = "\x1b[2m";
 const BOLD = "\x1b[1m";
 const RESET = "\x1b[0m";
 const POLL_MS = 200;
 
-function describeEvent(event: KttyEvent): string {
+function describeEvent(event: KttyEvent | StalledEvent): string {
   switch (event.status) {
     case "fired":
       return `▶ cell ${event.cell_id}`;
@@ -35,12 +34,15 @@ function describeEvent(event: KttyEvent): string {
       return `✉ ${event.from}: ${event.message}`;
     case "closed":
       return `■ session closed (${event.reason})`;
+    case "stalled":
+      return `… cell ${event.cell_id} quiet for ${event.idle_s} s`;
   }
 }
 
 /**
  * Follows the session's output and events from now on, handing each display line to `print`.
- * Returns when the session is closed or `signal` aborts.
+ * Events come from the session's event stream (`Session.events`), which also notices a session
+ * that died unnoticed. Returns when the session is closed or `signal` aborts.
  */
 export async function watchSession(
   session: Session,
@@ -53,34 +55,48 @@ export async function watchSession(
   const paint = (style: string, text: string) => color ? `${style}${text}${RESET}` : text;
   const term = new TerminalText((line) => print(line));
   const log = await FileFollower.open(paths.log, await fileSize(paths.log));
-  await Deno.writeFile(paths.events, new Uint8Array(), { append: true, mode: 0o600 });
-  const events = await FileFollower.open(paths.events, await fileSize(paths.events));
-  let pending = "";
-  const decoder = new TextDecoder();
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) stop.abort();
+
+  // Events arrive on their own task; the loop below prints them between chunks of output.
+  const queue: (KttyEvent | StalledEvent)[] = [];
+  let wake: (() => void) | undefined;
+  let streamEnded = false;
+  let streamError: unknown;
+  const stream = (async () => {
+    try {
+      for await (const event of session.events({ signal: stop.signal })) {
+        queue.push(event);
+        wake?.();
+      }
+    } catch (e) {
+      streamError = e;
+    } finally {
+      streamEnded = true;
+      wake?.();
+    }
+  })();
+
   print(paint(DIM, `— watching ${session.name} (${meta.command}); Ctrl-C to stop —`));
   try {
-    while (!signal?.aborted) {
+    while (true) {
       await log.readAvailable((bytes) => term.push(bytes));
-      let closed = false;
-      await events.readAvailable((bytes) => {
-        pending += decoder.decode(bytes, { stream: true });
-        const lines = pending.split("\n");
-        pending = lines.pop() ?? "";
-        for (const line of lines) {
-          try {
-            const event = decodeEvent(line);
-            print(paint(BOLD, describeEvent(event)));
-            if (event.status === "closed") closed = true;
-          } catch {
-            // not an event
-          }
-        }
+      for (const event of queue.splice(0)) print(paint(BOLD, describeEvent(event)));
+      if (streamEnded) break;
+      const arrived = new Promise<void>((resolve) => {
+        if (queue.length > 0 || streamEnded) resolve();
+        else wake = resolve;
       });
-      if (closed || !(await isAlive(meta.pane))) return;
-      await Promise.race([log.wait(POLL_MS), events.wait(POLL_MS)]);
+      await log.wait(POLL_MS, arrived);
+      wake = undefined;
     }
+    if (streamError !== undefined) throw streamError;
   } finally {
+    stop.abort();
+    signal?.removeEventListener("abort", onAbort);
+    await stream;
     log.close();
-    events.close();
   }
 }

@@ -56,7 +56,13 @@ export class CellText {
   constructor(typed: string[], detector?: FrameDetector) {
     this.#echo = new EchoFilter(typed);
     this.detector = detector;
-    this.#term = new TerminalText((line) => this.#line(line));
+    this.#term = new TerminalText((line) => this.#line(line), {
+      onOsc: (payload) => {
+        if (this.detector?.onMarker?.(payload, this.#term.partial) === "reset") {
+          this.#term.resetLine();
+        }
+      },
+    });
   }
 
   #line(line: string): void {
@@ -203,13 +209,15 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
       if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
       if (detector.isDone(text.partial, quiet)) {
         const output = detector.finish(text.lines, text.partial).join("\n");
-        return await endCell(paths, session, lock, {
+        const result: DoneResult = {
           cell_id: lock.cell_id,
           status: "done",
           output,
-          exit_code: null,
+          exit_code: detector.exitCode ?? null,
           duration_ms: Date.now() - lock.started_ms,
-        }, "done");
+        };
+        if (detector.error !== undefined) result.error = detector.error;
+        return await endCell(paths, session, lock, result, "done");
       }
       if (now - lastLockCheck >= LOCK_CHECK_MS) {
         lastLockCheck = now;

@@ -179,6 +179,6 @@ worldTest("version, ls, status fields, notify and history", async (w) => {
   const lines = hist.stdout.trim().split("\n");
   equal(lines.length, 3);
   match(lines[0]!, /^\d+ \S+ fired [0-9a-f]{12}$/);
-  match(lines[1]!, /^\d+ \S+ done [0-9a-f]{12} exit=- \d+ms {2}\$ echo one$/);
+  match(lines[1]!, /^\d+ \S+ done [0-9a-f]{12} exit=0 \d+ms {2}\$ echo one$/);
   match(lines[2]!, /^\d+ \S+ notify \S+: hello there$/);
 });

@@ -16,7 +16,7 @@ async function readLockFile(
 
 worldTest("new returns when the first prompt is up: new + run needs no sleep", async (w) => {
   const created = await w.k(["new", "w", "bash"]);
-  assertEquals([created.code, created.stdout.trim()], [0, "OK w (repeat mode)"]);
+  assertEquals([created.code, created.stdout.trim()], [0, "OK w (integration mode)"]);
   const r = await w.kJson(["run", "-j", "w", "echo first"]);
   equal(r.output, "first");
   const again = await w.k(["new", "w", "bash"]);

@@ -79,12 +79,18 @@ Deno.test("echo: blank code lines match a bare known prompt only", () => {
 });
 
 Deno.test("code: program kinds", () => {
-  assertEquals(programKind("bash"), "shell");
-  assertEquals(programKind("/bin/sh -i"), "shell");
+  assertEquals(programKind("bash"), "bash");
+  assertEquals(programKind("bash --norc"), "bash");
+  assertEquals(programKind("bash script.sh"), "other");
+  assertEquals(programKind("/bin/sh -i"), "sh");
+  assertEquals(programKind("dash"), "sh");
+  assertEquals(programKind("zsh -f"), "zsh");
   assertEquals(programKind("python3 -i"), "python");
   assertEquals(programKind("env PYTHON_BASIC_REPL=1 python3.13 -i"), "python");
   assertEquals(programKind("gdb -q ./a.out"), "gdb");
   assertEquals(programKind("node"), "node");
+  assertEquals(programKind("node server.js"), "other");
+  assertEquals(programKind("python3 app.py"), "other");
   assertEquals(programKind("cat"), "other");
 });
 
@@ -103,7 +109,7 @@ Deno.test("code: python blocks get their closing blank line, inner blanks droppe
     'b"""',
     "print(s)",
   ]);
-  assertEquals(shapeCode("shell", "a\n\nb\n"), ["a", "", "b"]);
+  assertEquals(shapeCode("bash", "a\n\nb\n"), ["a", "", "b"]);
 });
 
 Deno.test("repeat detector: five identical lines, unfinished one included", () => {

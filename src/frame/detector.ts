@@ -7,7 +7,7 @@
  */
 
 /** The frame modes a session can use. */
-export type FrameMode = "repeat" | "exact" | "hook";
+export type FrameMode = "integration" | "repeat" | "exact" | "hook";
 
 /** A frame detector for one cell. */
 export interface FrameDetector {
@@ -27,6 +27,15 @@ export interface FrameDetector {
    * the unfinished last line is the prompt and is never output.
    */
   finish(lines: string[], partial: string): string[];
+  /**
+   * Sees each OSC payload in stream order (integration mode); "reset" asks the caller to drop the
+   * unfinished line.
+   */
+  onMarker?(payload: string, partial: string): "reset" | undefined;
+  /** The exit status, where the mode knows it. */
+  readonly exitCode?: number | null;
+  /** The exception type a REPL reported, where the mode knows it. */
+  readonly error?: string;
   /** Settles when something outside the log ends the frame (the hook exiting). */
   readonly ended?: Promise<unknown>;
   /** Releases what the detector holds (a hook process). */

@@ -6,6 +6,7 @@
 import type { FrameDetector, FrameMode } from "./detector.ts";
 import { ExactDetector } from "./exact.ts";
 import { HookDetector } from "./hook.ts";
+import { IntegrationDetector } from "./integration.ts";
 import { RepeatDetector } from "./repeat.ts";
 
 export type { FrameDetector, FrameMode } from "./detector.ts";
@@ -19,6 +20,10 @@ export interface FrameConfig {
   mode: FrameMode;
   /** The prompt (exact mode) or the hook's absolute path (hook mode). */
   prompt?: string;
+  /** The session's marker nonce (integration mode). */
+  nonce?: string;
+  /** Why shell integration is not used, when it was expected and failed. */
+  fallback?: string;
 }
 
 /** A new detector for one cell of `lineCount` typed lines. */
@@ -28,6 +33,8 @@ export function createDetector(frame: FrameConfig, lineCount: number): FrameDete
       return new ExactDetector(frame.prompt ?? "", lineCount);
     case "hook":
       return new HookDetector(frame.prompt ?? "");
+    case "integration":
+      return new IntegrationDetector(frame.nonce ?? "");
     default:
       return new RepeatDetector();
   }

@@ -1,0 +1,79 @@
+/**
+ * Shell-integration mode: the program prints markers carrying the session's nonce (see
+ * src/integration/scripts.ts). Output is exactly what lies between the start marker and the end
+ * marker; the end marker carries the exit status. A marker without the nonce is ignored, so text
+ * a program prints can never end a cell.
+ * @module
+ */
+
+import { type Marker, parseMarker } from "../integration/scripts.ts";
+import type { FrameDetector } from "./detector.ts";
+
+/** Integration-mode detector. */
+export class IntegrationDetector implements FrameDetector {
+  readonly extraEnters = 0;
+  #nonce: string;
+  #started = false;
+  #echoSeen = false;
+  #end: Extract<Marker, { kind: "end" }> | undefined;
+  #lines: string[] = [];
+  #tail: string | undefined;
+
+  /** @param nonce the session's nonce */
+  constructor(nonce: string) {
+    this.#nonce = nonce;
+  }
+
+  onLine(line: string, echo: boolean): void {
+    if (echo) this.#echoSeen = true;
+    if (this.#started && !this.#end) this.#lines.push(line);
+  }
+
+  /**
+   * Handles an OSC payload. Returns "reset" at the start marker: what is on the line before it is
+   * echo, not output.
+   */
+  onMarker(payload: string, partial: string): "reset" | undefined {
+    if (this.#end) return undefined;
+    const marker = parseMarker(payload, this.#nonce);
+    if (!marker) return undefined;
+    if (marker.kind === "start") {
+      if (this.#started) return undefined; // bash marks every command of a pasted block
+      this.#started = true;
+      return "reset";
+    }
+    // An end marker counts once the cell's code was seen: its start marker, or (a syntax error
+    // never starts) its echo. One left over from the previous prompt is neither.
+    if (!this.#started && !this.#echoSeen) return undefined;
+    this.#end = marker;
+    this.#tail = partial;
+    return undefined;
+  }
+
+  onQuiet(): void {}
+
+  isDone(): boolean {
+    return this.#end !== undefined;
+  }
+
+  /** The exit status the end marker carried, or null before it. */
+  get exitCode(): number | null {
+    return this.#end?.exitCode ?? null;
+  }
+
+  /** The exception type a REPL reported, if any. */
+  get error(): string | undefined {
+    return this.#end?.error;
+  }
+
+  finish(lines: string[], partial: string): string[] {
+    const out = this.#started ? [...this.#lines] : [...lines];
+    const tail = this.#end ? this.#tail ?? "" : partial;
+    if (tail.trim() !== "") out.push(tail.trimEnd());
+    return out;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
