@@ -136,8 +136,9 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
         command: command.join(" ") || undefined,
         prompt,
       });
-      const mode = result.meta.frame.mode;
-      console.log(`OK ${name} (${result.created ? `${mode} mode` : "alive"})`);
+      const { mode, fallback } = result.meta.frame;
+      const note = fallback ? `; shell integration failed: ${fallback}` : "";
+      console.log(`OK ${name} (${result.created ? `${mode} mode${note}` : "alive"})`);
       return 0;
     },
   },

@@ -312,6 +312,8 @@ export interface SessionStatus {
   idle_s: number;
   /** The frame mode. */
   mode: FrameConfig["mode"];
+  /** Why shell integration is not in use where it was expected, else null. */
+  fallback: string | null;
   /** The session's command line. */
   command: string;
   /** What to do next, for a person or an agent. */
@@ -366,6 +368,7 @@ async function describe(
     pane_command: pane?.paneCommand ?? null,
     idle_s: idle,
     mode: meta.frame.mode,
+    fallback: meta.frame.fallback ?? null,
     command: meta.command,
     next: next[state],
   };
