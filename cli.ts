@@ -5,6 +5,7 @@
  */
 
 import {
+  type CellOptions,
   type CellResult,
   Kernel,
   KttyError,
@@ -18,9 +19,9 @@ import { watchSession } from "./src/view.ts";
 const USAGE = `k — persistent terminal sessions for agents (ktty ${VERSION})
 
   k new <session> [cmd…] [--prompt=STR|./hook|repeat]   start a program (default bash)
-  k run [-j] [-t N] [session] <code>    (alias: await)   run a cell, wait (default 30 s)
-  k fire [-t N] [session] <code>                         run a cell in the background (300 s)
-  k poll [session] [cell_id]                             state of a cell, JSON
+  k run [-j] [-t N] [-o N] [session] <code>  (alias: await)  run a cell, wait (default 30 s)
+  k fire [-t N] [-o N] [session] <code>                  run a cell in the background (300 s)
+  k poll [-o N] [session] [cell_id]                      state of a cell, JSON
   k send [session] <text> [--no-enter] [--keys K…]       type into the running cell
   k int [session]                                        Ctrl-C; ends the active cell
   k kill <session>                                       end the session and its state
@@ -32,7 +33,9 @@ const USAGE = `k — persistent terminal sessions for agents (ktty ${VERSION})
   k --version | -V | version
 
 Session: the argument, else $K_SESSION, else the only live one.
-Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty).`;
+-o N: output budget in characters (default $K_MAX_OUTPUT, else 50000); past it the head and
+tail are kept, "truncated":true, and "output_file" holds the whole output.
+Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_MAX_OUTPUT.`;
 
 /** Flags a verb accepts: name → takes a value. */
 type FlagSpec = Record<string, boolean>;
@@ -46,6 +49,7 @@ const ALIASES: Record<string, string> = {
   "-j": "--json",
   "-t": "--timeout",
   "-n": "--count",
+  "-o": "--max-output",
 };
 
 /**
@@ -65,7 +69,7 @@ function parse(args: string[], spec: FlagSpec): Parsed {
       const eq = arg.indexOf("=");
       let name = eq > 0 ? arg.slice(0, eq) : arg;
       let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
-      if (/^-[tn]\d+$/.test(arg)) {
+      if (/^-[tno]\d+$/.test(arg)) {
         name = arg.slice(0, 2);
         value = arg.slice(2);
       }
@@ -91,6 +95,18 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
   if (value === undefined) return undefined;
   if (!/^[1-9][0-9]*$/.test(value)) throw new UsageError(`${flag} must be a positive integer`);
   return Number(value);
+}
+
+const CELL_FLAGS: FlagSpec = { "--json": false, "--timeout": true, "--max-output": true };
+
+/** `-t N` (seconds) and `-o N` (characters) as library options. */
+function cellOptions(flags: Map<string, string>): CellOptions {
+  const timeoutS = positiveInt(flags.get("--timeout"), "-t");
+  const maxOutput = positiveInt(flags.get("--max-output"), "-o");
+  const options: CellOptions = {};
+  if (timeoutS) options.timeoutMs = timeoutS * 1000;
+  if (maxOutput) options.maxOutput = maxOutput;
+  return options;
 }
 
 /** A run/fire/send argument list: [session] <code…>. */
@@ -145,11 +161,11 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   run: {
     json: "flag",
     run: async (kernel, args) => {
-      const { flags, positionals } = parse(args, { "--json": false, "--timeout": true });
-      const timeoutS = positiveInt(flags.get("--timeout"), "-t");
+      const { flags, positionals } = parse(args, CELL_FLAGS);
+      const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
-      const result = await target.run(text, timeoutS ? { timeoutMs: timeoutS * 1000 } : {});
+      const result = await target.run(text, options);
       if (flags.has("--json")) {
         json(result);
         return isFailure(result) ? 1 : 0;
@@ -170,11 +186,11 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   fire: {
     json: true,
     run: async (kernel, args) => {
-      const { flags, positionals } = parse(args, { "--json": false, "--timeout": true });
-      const timeoutS = positiveInt(flags.get("--timeout"), "-t");
+      const { flags, positionals } = parse(args, CELL_FLAGS);
+      const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
-      const result = await target.fire(text, timeoutS ? { timeoutMs: timeoutS * 1000 } : {});
+      const result = await target.fire(text, options);
       json(result);
       return isFailure(result) ? 1 : 0;
     },
@@ -182,7 +198,8 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   poll: {
     json: true,
     run: async (kernel, args) => {
-      const { positionals } = parse(args, { "--json": false });
+      const { flags, positionals } = parse(args, { "--json": false, "--max-output": true });
+      const maxOutput = positiveInt(flags.get("--max-output"), "-o");
       if (positionals.length > 2) throw new UsageError("k poll [session] [cell_id]");
       let [session, cellId] = positionals;
       if (positionals.length === 1 && session !== undefined && looksLikeCellId(session)) {
@@ -193,7 +210,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
         if (!isSession) [session, cellId] = [undefined, session];
       }
       const target = await kernel.resolve(session);
-      const result: CellResult = await target.poll(cellId);
+      const result: CellResult = await target.poll(cellId, maxOutput ? { maxOutput } : {});
       json(result);
       return isFailure(result) ? 1 : 0;
     },

@@ -23,7 +23,8 @@
  */
 
 export { Kernel, Session } from "./src/kernel.ts";
-export type { CellOptions, SendOptions } from "./src/cell.ts";
+export type { CellOptions, PollOptions, SendOptions } from "./src/cell.ts";
+export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/output.ts";
 export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS, TIMEOUT_HINT } from "./src/cell.ts";
 export type {
   CellState,
@@ -41,8 +42,10 @@ export type { EventStreamOptions } from "./src/events.ts";
 export { configFromEnv } from "./src/state.ts";
 export type {
   BusyResult,
+  CellOutput,
   CellRecord,
   CellResult,
+  CellTiming,
   DoneResult,
   ErrorResult,
   EventBody,

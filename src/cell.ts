@@ -44,9 +44,11 @@ import {
   endCellOfDeadSession,
   readCellOutput,
   readCellRecord,
+  timing,
   watchCell,
   writeCellRecord,
 } from "./watch.ts";
+import { maxOutputFromEnv } from "./output.ts";
 
 /** Default time limit of `run`, in ms. */
 export const RUN_TIMEOUT_MS = 30_000;
@@ -62,6 +64,20 @@ const SETTLE_MAX_MS = 1000;
 export interface CellOptions {
   /** Time limit in ms (defaults: 30 s for run, 300 s for fire). */
   timeoutMs?: number;
+  /** Output budget in characters (default `K_MAX_OUTPUT`, else 50,000). */
+  maxOutput?: number;
+}
+
+/** Options of `poll`. */
+export interface PollOptions {
+  /** Output budget in characters for a running cell's output (default as for run). */
+  maxOutput?: number;
+}
+
+function checkMaxOutput(chars: number | undefined): number {
+  if (chars === undefined) return maxOutputFromEnv();
+  if (!Number.isInteger(chars) || chars <= 0) throw new UsageError("-o must be a positive integer");
+  return chars;
 }
 
 function checkCode(code: string): void {
@@ -91,6 +107,7 @@ async function startCell(
   name: string,
   code: string,
   timeoutMs: number,
+  maxOutput: number,
   owner: ProcessId,
   ownerKind: "run" | "fire",
   cellId: string,
@@ -108,6 +125,7 @@ async function startCell(
     started_ms: startedMs,
     timeout_ms: timeoutMs,
     lines: plan.lines,
+    max_output: maxOutput,
   };
   if (!(await acquireLock(paths, lock))) {
     const active = await readLock(paths).catch(() => undefined);
@@ -179,8 +197,18 @@ export async function runCell(
   checkCode(code);
   const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS;
   checkTimeout(timeoutMs);
+  const maxOutput = checkMaxOutput(options.maxOutput);
   const self = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
-  const started = await startCell(config, name, code, timeoutMs, self, "run", newCellId());
+  const started = await startCell(
+    config,
+    name,
+    code,
+    timeoutMs,
+    maxOutput,
+    self,
+    "run",
+    newCellId(),
+  );
   if ("active_cell_id" in started) return started;
   return await watchCell({ config, ...started, reportTimeout: true });
 }
@@ -200,6 +228,7 @@ export async function fireCell(
   checkCode(code);
   const timeoutMs = options.timeoutMs ?? FIRE_TIMEOUT_MS;
   checkTimeout(timeoutMs);
+  const maxOutput = checkMaxOutput(options.maxOutput);
   const paths = sessionPaths(config, name);
   await readMeta(paths, name);
   const cellId = newCellId();
@@ -218,7 +247,16 @@ export async function fireCell(
   };
   try {
     const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
-    const started = await startCell(config, name, code, timeoutMs, owner, "fire", cellId);
+    const started = await startCell(
+      config,
+      name,
+      code,
+      timeoutMs,
+      maxOutput,
+      owner,
+      "fire",
+      cellId,
+    );
     if ("active_cell_id" in started) return started;
     return { cell_id: cellId, status: "fired" };
   } finally {
@@ -234,7 +272,9 @@ export async function pollCell(
   config: KernelConfig,
   name: string,
   cellId?: string,
+  options: PollOptions = {},
 ): Promise<CellResult> {
+  const maxOutput = checkMaxOutput(options.maxOutput);
   const paths = sessionPaths(config, name);
   const meta = await readMeta(paths, name);
   if (cellId !== undefined) assertCellId(cellId);
@@ -251,7 +291,9 @@ export async function pollCell(
     return { cell_id: id, status: "timeout", output: TIMEOUT_HINT };
   }
   if (lock?.cell_id !== id) {
-    if (await isClosing(paths, id)) return { cell_id: id, status: "running", output: "" };
+    if (await isClosing(paths, id)) {
+      return { cell_id: id, status: "running", output: "", truncated: false };
+    }
     throw new KttyError("no_cell", `no cell '${id}' in session '${name}'`);
   }
   if (!(await isAlive(lock.owner))) {
@@ -272,7 +314,11 @@ export async function pollCell(
         `session '${name}' ended while the cell was running (its program exited or tmux died)`,
     };
   }
-  return { cell_id: id, status: "running", output: await readCellOutput(paths, lock) };
+  return {
+    cell_id: id,
+    status: "running",
+    ...(await readCellOutput(paths, meta, lock, maxOutput)),
+  };
 }
 
 async function readLast(paths: SessionPaths): Promise<string | undefined> {
@@ -301,7 +347,13 @@ export async function interruptCell(
   const claimed = await claimAnyLock(paths);
   let result: ErrorResult | undefined;
   if (claimed !== undefined && claimed !== "corrupt") {
-    result = { cell_id: claimed.cell_id, status: "error", output: "interrupted" };
+    result = {
+      cell_id: claimed.cell_id,
+      status: "error",
+      output: "interrupted",
+      truncated: false,
+      ...timing(claimed),
+    };
     await writeCellRecord(paths, {
       result,
       code: codePreview(claimed.lines),

@@ -60,6 +60,15 @@ export class FileFollower {
     this.#wake?.();
   }
 
+  /** Reads one chunk if one is available, handing it to `sink`; returns the bytes read (0: none). */
+  async readAvailableOnce(sink: (bytes: Uint8Array) => void): Promise<number> {
+    const n = await this.#file.read(this.#buf);
+    if (n === null || n === 0) return 0;
+    sink(this.#buf.subarray(0, n));
+    this.#offset += n;
+    return n;
+  }
+
   /** Reads everything available now, handing each chunk to `sink`; returns the bytes read. */
   async readAvailable(sink: (bytes: Uint8Array) => void): Promise<number> {
     let total = 0;

@@ -9,6 +9,7 @@ import {
   fireCell,
   interruptCell,
   pollCell,
+  type PollOptions,
   runCell,
   type SendOptions,
   sendToCell,
@@ -153,7 +154,7 @@ export class Session {
    * Runs code and waits for the result (default limit 30 s). On timeout the lock is kept.
    *
    * @param code the code to type
-   * @param options the time limit
+   * @param options the time limit and the output budget
    * @returns the final result, or a busy result when another cell is active (nothing typed)
    *
    * @example
@@ -172,7 +173,7 @@ export class Session {
    * Types code and returns at once; a background watcher records the result (default limit 300 s).
    *
    * @param code the code to type
-   * @param options the time limit
+   * @param options the time limit and the output budget
    * @returns the new cell's id, or a busy result (nothing typed)
    *
    * @example
@@ -190,6 +191,7 @@ export class Session {
    * The state of a cell: the given one, else the active one, else the most recent.
    *
    * @param cellId a cell id (12 hex chars), if any
+   * @param options the output budget for a running cell's output so far
    * @returns running (with output so far), done, timeout or error
    *
    * @example
@@ -198,9 +200,9 @@ export class Session {
    * const state = await new Kernel().session("work").poll();
    * ```
    */
-  async poll(cellId?: string): Promise<CellResult> {
+  async poll(cellId?: string, options: PollOptions = {}): Promise<CellResult> {
     await ensureStateDir(this.config);
-    return await pollCell(this.config, this.name, cellId);
+    return await pollCell(this.config, this.name, cellId, options);
   }
 
   /**

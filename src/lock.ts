@@ -34,6 +34,8 @@ export interface CellLock {
   timeout_ms: number;
   /** The lines that were typed. */
   lines: string[];
+  /** The output budget in characters. */
+  max_output: number;
 }
 
 /** Takes the session's lock; false (and nothing written) when another cell holds it. */

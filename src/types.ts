@@ -14,34 +14,48 @@ export interface FiredResult {
   status: "fired";
 }
 
+/** When a cell ran: on every final result. */
+export interface CellTiming {
+  /** When the cell began (its code was typed), UTC ISO-8601. */
+  started_at: string;
+  /** When it ended (or timed out), UTC ISO-8601. */
+  ended_at: string;
+  /** Milliseconds from typing the code to its end. */
+  duration_ms: number;
+}
+
+/** A cell's output, bounded by the output budget (`-o N`, `K_MAX_OUTPUT`, default 50,000). */
+export interface CellOutput {
+  /** The cleaned output; past the budget, its head and tail with a one-line marker between. */
+  output: string;
+  /** True when the middle of the output was cut. */
+  truncated: boolean;
+  /** With `truncated`: a private file in the state dir holding the whole cleaned output. */
+  output_file?: string;
+}
+
 /** A cell still running; `output` is what it printed so far. */
-export interface RunningResult {
+export interface RunningResult extends CellOutput {
   /** The cell's id. */
   cell_id: string;
   /** Always `running`. */
   status: "running";
-  /** The cleaned output so far. */
-  output: string;
 }
 
 /** A cell whose program returned to its prompt (which says nothing of success). */
-export interface DoneResult {
+export interface DoneResult extends CellOutput, CellTiming {
   /** The cell's id. */
   cell_id: string;
   /** Always `done`. */
   status: "done";
-  /** The cleaned output: no echo, no prompts, no escape sequences. */
-  output: string;
   /** The cell's exit status where the frame mode knows it, else null. */
   exit_code: number | null;
-  /** Milliseconds from typing the code to seeing the prompt again. */
-  duration_ms: number;
   /** For Python and node cells that raised: the exception's type (`ZeroDivisionError`). */
   error?: string;
 }
 
 /** A cell that ran past its time limit. The lock is kept until `k int` or `k kill`. */
-export interface TimeoutResult {
+export interface TimeoutResult extends Partial<CellOutput>, Partial<CellTiming> {
   /** The cell's id. */
   cell_id: string;
   /** Always `timeout`. */
@@ -51,13 +65,15 @@ export interface TimeoutResult {
 }
 
 /** A cell that ended badly: interrupted, its session died, its watcher died. */
-export interface ErrorResult {
+export interface ErrorResult extends Partial<CellTiming> {
   /** The cell's id. */
   cell_id: string;
   /** Always `error`. */
   status: "error";
   /** What happened, in one line (`interrupted`, `watcher died …`). */
   output: string;
+  /** Always false: the output is a message. */
+  truncated?: boolean;
 }
 
 /** Every state a cell can be reported in. */

@@ -25,9 +25,11 @@ import {
   writeFileAtomic,
 } from "./state.ts";
 import { TerminalText } from "./text.ts";
+import { type BoundedOutput, OutputSink } from "./output.ts";
 import { hasSession } from "./tmux.ts";
 import {
   type CellRecord,
+  type CellTiming,
   decodeCellRecord,
   type DoneResult,
   type ErrorResult,
@@ -41,37 +43,52 @@ const LOCK_CHECK_MS = 150;
 const PANE_CHECK_MS = 150;
 const TMUX_CHECK_MS = 1000;
 
-/** A cell's text as it streams in: clean lines, echo removed, detector fed. */
+/** A cell's text as it streams in: clean lines, echo removed, detector fed, output bounded. */
 export class CellText {
-  readonly lines: string[] = [];
+  /** The frame detector, when the caller decides the end of the frame or needs markers. */
   readonly detector: FrameDetector | undefined;
+  #sink: OutputSink;
   #echo: EchoFilter;
   #term: TerminalText;
   #sawEcho = false;
+  #started = false;
+  #collecting = true;
 
   /**
+   * Makes the text of one cell.
    * @param typed the lines that were typed for the cell
-   * @param detector fed every line, when the caller is deciding the end of the frame
+   * @param sink where output lines go
+   * @param detector fed every line and marker
    */
-  constructor(typed: string[], detector?: FrameDetector) {
+  constructor(typed: string[], sink: OutputSink, detector?: FrameDetector) {
     this.#echo = new EchoFilter(typed);
+    this.#sink = sink;
     this.detector = detector;
     this.#term = new TerminalText((line) => this.#line(line), {
-      onOsc: (payload) => {
-        if (this.detector?.onMarker?.(payload, this.#term.partial) === "reset") {
-          this.#term.resetLine();
-        }
-      },
+      onOsc: (payload) => this.#marker(payload),
     });
+  }
+
+  #marker(payload: string): void {
+    const seen = this.detector?.onMarker?.(payload, this.#term.partial);
+    if (seen === "start") {
+      // What came before the start marker (echo, the prompt) is not output.
+      this.#started = true;
+      this.#term.resetLine();
+      this.#sink.reset();
+    } else if (seen === "end") {
+      this.#collecting = false;
+    }
   }
 
   #line(line: string): void {
     const echo = this.#echo.isEcho(line);
     if (echo) this.#sawEcho = true;
     this.detector?.onLine(line, echo);
+    if (!this.#collecting || echo) return;
     // Nothing the cell printed can come before its code was read: blank lines there are leftovers
     // of the previous prompt.
-    if (!echo && (this.#sawEcho || line.trim() !== "")) this.lines.push(line);
+    if (this.#started || this.#sawEcho || line.trim() !== "") this.#sink.push(line);
   }
 
   /** Feeds raw log bytes. */
@@ -79,28 +96,49 @@ export class CellText {
     this.#term.push(bytes);
   }
 
+  /** Writes spilled output to its file when enough has gathered. */
+  async flush(): Promise<void> {
+    if (this.#sink.needsFlush) await this.#sink.flush();
+  }
+
   /** The unfinished last line. */
   get partial(): string {
     return this.#term.partial;
   }
 
-  /** The output so far, unfinished line included: what `poll` shows of a running cell. */
-  soFar(): string {
+  /** The final output: the detector drops trailing prompt lines. */
+  finish(): Promise<BoundedOutput> {
+    const detector = this.detector;
     const partial = this.partial;
-    return partial.trim() === "" ? this.lines.join("\n") : [...this.lines, partial].join("\n");
+    return this.#sink.finish((held) => detector ? detector.finish(held, partial) : held);
+  }
+
+  /** The output so far, unfinished line included: a running or timed-out cell's output. */
+  soFar(): Promise<BoundedOutput> {
+    const partial = this.#collecting ? this.partial : "";
+    return this.#sink.finish((held) => partial.trim() === "" ? held : [...held, partial]);
   }
 }
 
 /** Reads the output a cell has printed so far (for `poll` on a running cell). */
-export async function readCellOutput(paths: SessionPaths, lock: CellLock): Promise<string> {
-  const text = new CellText(lock.lines);
+export async function readCellOutput(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  lock: CellLock,
+  maxOutput: number,
+): Promise<BoundedOutput> {
+  // Markers decide where output starts; a hook is never started just to look.
+  const detector = meta.frame.mode === "integration"
+    ? createDetector(meta.frame, lock.lines.length)
+    : undefined;
+  const text = new CellText(lock.lines, new OutputSink(maxOutput), detector);
   const follower = await FileFollower.open(paths.log, lock.offset, false);
   try {
     await follower.readAvailable((bytes) => text.push(bytes));
   } finally {
     follower.close();
   }
-  return text.soFar();
+  return await text.soFar();
 }
 
 /** Reads a stored cell record; undefined when there is none yet. */
@@ -179,6 +217,21 @@ export interface WatchOptions {
   reportTimeout: boolean;
 }
 
+/** Where a cell's whole output goes when it outgrows the budget. */
+export function outputFilePath(paths: SessionPaths, cellId: string): string {
+  return resultPath(paths, cellId).replace(/\.json$/, ".out");
+}
+
+/** The timing fields of a cell that ends now. */
+export function timing(lock: CellLock): CellTiming {
+  const end = Date.now();
+  return {
+    started_at: lock.started_at,
+    ended_at: new Date(end).toISOString(),
+    duration_ms: end - lock.started_ms,
+  };
+}
+
 /**
  * Watches the cell until its frame ends, its time runs out, its session dies, or someone else
  * ends it (`k int`, `k kill`). Returns the result that stands.
@@ -187,7 +240,8 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   const { config, paths, meta, lock } = options;
   const session = meta.name;
   const detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
-  const text = new CellText(lock.lines, detector);
+  const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
+  const text = new CellText(lock.lines, sink, detector);
   let follower: FileFollower;
   try {
     follower = await FileFollower.open(paths.log, lock.offset);
@@ -202,19 +256,25 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   let lastTmuxCheck = Date.now();
   try {
     while (true) {
-      const n = await follower.readAvailable((bytes) => text.push(bytes));
+      let n = 0;
+      // Bounded memory: spilled output is written out between chunks.
+      while (true) {
+        const chunk = await follower.readAvailableOnce((bytes) => text.push(bytes));
+        if (chunk === 0) break;
+        n += chunk;
+        await text.flush();
+      }
       const now = Date.now();
       if (n > 0) lastGrowth = now;
       const quiet = now - lastGrowth;
       if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
       if (detector.isDone(text.partial, quiet)) {
-        const output = detector.finish(text.lines, text.partial).join("\n");
         const result: DoneResult = {
           cell_id: lock.cell_id,
           status: "done",
-          output,
+          ...(await text.finish()),
           exit_code: detector.exitCode ?? null,
-          duration_ms: Date.now() - lock.started_ms,
+          ...timing(lock),
         };
         if (detector.error !== undefined) result.error = detector.error;
         return await endCell(paths, session, lock, result, "done");
@@ -224,7 +284,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         const ended = await endedElsewhere(paths, lock);
         if (ended) return ended;
       }
-      if (now >= deadline) return await timeOut(options, text.soFar());
+      if (now >= deadline) return await timeOut(options, await text.soFar());
       let dead = false;
       if (now - lastPaneCheck >= PANE_CHECK_MS) {
         lastPaneCheck = now;
@@ -234,10 +294,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         lastTmuxCheck = now;
         dead = !(await hasSession(config, session));
       }
-      if (dead) {
-        await follower.readAvailable((bytes) => text.push(bytes));
-        return await endCellOfDeadSession(paths, session, lock);
-      }
+      if (dead) return await endCellOfDeadSession(paths, session, lock);
       await follower.wait(Math.min(POLL_FALLBACK_MS, deadline - now), detector.ended);
     }
   } finally {
@@ -269,9 +326,14 @@ async function endedElsewhere(
   return undefined; // being claimed right now: the next check sees the result
 }
 
-async function timeOut(options: WatchOptions, soFar: string): Promise<TimeoutResult> {
+async function timeOut(options: WatchOptions, soFar: BoundedOutput): Promise<TimeoutResult> {
   const { paths, meta, lock } = options;
-  const result: TimeoutResult = { cell_id: lock.cell_id, status: "timeout", output: soFar };
+  const result: TimeoutResult = {
+    cell_id: lock.cell_id,
+    status: "timeout",
+    ...soFar,
+    ...timing(lock),
+  };
   await writeCellRecord(paths, {
     result,
     code: codePreview(lock.lines),
@@ -281,7 +343,7 @@ async function timeOut(options: WatchOptions, soFar: string): Promise<TimeoutRes
   await appendEvent(paths.events, meta.name, {
     status: "timeout",
     cell_id: lock.cell_id,
-    duration_ms: Date.now() - lock.started_ms,
+    duration_ms: result.duration_ms ?? 0,
   });
   return result;
 }
@@ -297,6 +359,8 @@ export async function endCellOfDeadSession(
     status: "error",
     output:
       `session '${session}' ended while the cell was running (its program exited or tmux died)`,
+    truncated: false,
+    ...timing(lock),
   }, "error");
   await appendEvent(paths.events, session, { status: "closed", reason: "program exited" });
   return result;

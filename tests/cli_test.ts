@@ -129,13 +129,8 @@ worldTest("hook must exist and be executable; it is made absolute at new", async
   ]);
   assertEquals(await sessionNames(w), []);
   await Deno.chmod(`${dir}/detect`, 0o755);
-  const cwd = Deno.cwd();
-  Deno.chdir(dir);
-  try {
-    await w.kernel.create("h", { prompt: "./detect" });
-  } finally {
-    Deno.chdir(cwd);
-  }
+  // Deno.chdir would move every test of this process: run the CLI in the directory instead.
+  equal((await w.k(["new", "h", "bash", "--prompt=./detect"], {}, dir)).code, 0);
   const meta = JSON.parse(await Deno.readTextFile(`${w.sessionDir("h")}/meta.json`));
   assertEquals(meta.frame, { mode: "hook", prompt: `${dir}/./detect` });
   await Deno.remove(dir, { recursive: true });

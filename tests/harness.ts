@@ -48,11 +48,12 @@ export class World {
     return { K_HOME: this.home, K_SOCKET: this.socket, ...extra };
   }
 
-  /** Runs `k <args>` as a real subprocess. */
-  async k(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  /** Runs `k <args>` as a real subprocess (in `cwd`, if given: tests never chdir themselves). */
+  async k(args: string[], extraEnv: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-lock", CLI, ...args],
       env: this.env(extraEnv),
+      cwd,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -23,15 +23,15 @@ export interface FrameDetector {
    */
   isDone(partial: string, quietMs: number): boolean;
   /**
-   * The output lines with prompt lines removed: `lines` are the cell's non-echo finished lines;
-   * the unfinished last line is the prompt and is never output.
+   * The last output lines with prompt lines removed: `lines` are the cell's last non-echo finished
+   * lines (the rest was already committed); `partial` is the unfinished last line.
    */
   finish(lines: string[], partial: string): string[];
   /**
-   * Sees each OSC payload in stream order (integration mode); "reset" asks the caller to drop the
-   * unfinished line.
+   * Sees each OSC payload in stream order (integration mode). "start": output begins here (drop
+   * what came before); "end": output ended here (take nothing after).
    */
-  onMarker?(payload: string, partial: string): "reset" | undefined;
+  onMarker?(payload: string, partial: string): "start" | "end" | undefined;
   /** The exit status, where the mode knows it. */
   readonly exitCode?: number | null;
   /** The exception type a REPL reported, where the mode knows it. */

@@ -16,7 +16,6 @@ export class IntegrationDetector implements FrameDetector {
   #started = false;
   #echoSeen = false;
   #end: Extract<Marker, { kind: "end" }> | undefined;
-  #lines: string[] = [];
   #tail: string | undefined;
 
   /** @param nonce the session's nonce */
@@ -24,30 +23,26 @@ export class IntegrationDetector implements FrameDetector {
     this.#nonce = nonce;
   }
 
-  onLine(line: string, echo: boolean): void {
+  onLine(_line: string, echo: boolean): void {
     if (echo) this.#echoSeen = true;
-    if (this.#started && !this.#end) this.#lines.push(line);
   }
 
-  /**
-   * Handles an OSC payload. Returns "reset" at the start marker: what is on the line before it is
-   * echo, not output.
-   */
-  onMarker(payload: string, partial: string): "reset" | undefined {
+  /** Handles an OSC payload: "start" and "end" at this cell's markers. */
+  onMarker(payload: string, partial: string): "start" | "end" | undefined {
     if (this.#end) return undefined;
     const marker = parseMarker(payload, this.#nonce);
     if (!marker) return undefined;
     if (marker.kind === "start") {
       if (this.#started) return undefined; // bash marks every command of a pasted block
       this.#started = true;
-      return "reset";
+      return "start";
     }
     // An end marker counts once the cell's code was seen: its start marker, or (a syntax error
     // never starts) its echo. One left over from the previous prompt is neither.
     if (!this.#started && !this.#echoSeen) return undefined;
     this.#end = marker;
     this.#tail = partial;
-    return undefined;
+    return "end";
   }
 
   onQuiet(): void {}
@@ -67,7 +62,7 @@ export class IntegrationDetector implements FrameDetector {
   }
 
   finish(lines: string[], partial: string): string[] {
-    const out = this.#started ? [...this.#lines] : [...lines];
+    const out = [...lines];
     const tail = this.#end ? this.#tail ?? "" : partial;
     if (tail.trim() !== "") out.push(tail.trimEnd());
     return out;
