@@ -143,7 +143,7 @@ async function startCell(
     // The program is not reading with bracketed paste on: type the block wrapped instead.
     plan = planCell({ ...meta, bracketed_paste: false }, code, cellId, paths.cells);
     lock.lines = plan.lines;
-    await writeFileAtomic(paths.lock, JSON.stringify(lock));
+    await writeFileAtomic(paths.lock, JSON.stringify(lock), { durable: false });
   }
   if (!(await pasteText(config, name, plan.text, { bracketed: plan.bracketed, keys: plan.keys }))) {
     await removeIfExists(paths.lock);
@@ -153,7 +153,7 @@ async function startCell(
     }
     throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
   }
-  await writeFileAtomic(paths.last, cellId);
+  await writeFileAtomic(paths.last, cellId, { durable: false });
   await appendEvent(paths.events, name, { status: "fired", cell_id: cellId });
   return { paths, meta, lock };
 }

@@ -133,14 +133,19 @@ export async function makePrivateDir(path: string): Promise<void> {
 
 /**
  * Writes a file atomically: temp file in the same directory, fsync, rename. A reader sees the old
- * content or the new, never half.
+ * content or the new, never half. `durable: false` skips the fsync, for files that only matter
+ * while the machine is up (a crash loses the tmux server they describe anyway).
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  options: { durable?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
   const file = await Deno.open(tmp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
   try {
     await writeAll(file, new TextEncoder().encode(data));
-    await file.sync();
+    if (options.durable !== false) await file.sync();
   } finally {
     file.close();
   }
@@ -165,8 +170,8 @@ export async function createExclusive(path: string, data: string): Promise<boole
     throw e;
   }
   try {
+    // No fsync: a lock matters only while the machine (and its tmux server) is up.
     await writeAll(file, new TextEncoder().encode(data));
-    await file.sync();
   } catch (e) {
     file.close();
     await Deno.remove(path).catch(() => {});
