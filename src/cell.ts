@@ -14,7 +14,6 @@ import {
   acquireLock,
   type CellLock,
   claimAnyLock,
-  finishClaim,
   isClosing,
   readLock,
 } from "./lock.ts";
@@ -40,10 +39,10 @@ import {
   type FiredResult,
 } from "./types.ts";
 import {
-  codePreview,
   endCellOfDeadSession,
   readCellOutput,
   readCellRecord,
+  recordEnd,
   timing,
   watchCell,
   writeCellRecord,
@@ -98,20 +97,39 @@ interface Started {
   lock: CellLock;
 }
 
+/** A cell about to start: its code, limits and the process that will watch it. */
+interface CellRequest {
+  /** The new cell's id. */
+  cellId: string;
+  /** The code to type. */
+  code: string;
+  /** Time limit and output budget, checked. */
+  limits: { timeoutMs: number; maxOutput: number };
+  /** The process that will watch the cell. */
+  owner: ProcessId;
+  /** Which kind of process that is. */
+  ownerKind: "run" | "fire";
+}
+
+/** Checks the code and options of `run`/`fire`; fills in the defaults. */
+function cellLimits(code: string, options: CellOptions, defaultTimeoutMs: number) {
+  checkCode(code);
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+  checkTimeout(timeoutMs);
+  return { timeoutMs, maxOutput: checkMaxOutput(options.maxOutput) };
+}
+
 /**
- * Takes the lock for a new cell of `code` owned by `owner`, types the code, appends `fired`.
- * Returns the busy result when another cell holds the lock (nothing typed).
+ * Takes the lock for a new cell, types the code, appends `fired`. Returns the busy result when
+ * another cell holds the lock (nothing typed).
  */
 async function startCell(
   config: KernelConfig,
   name: string,
-  code: string,
-  timeoutMs: number,
-  maxOutput: number,
-  owner: ProcessId,
-  ownerKind: "run" | "fire",
-  cellId: string,
+  request: CellRequest,
 ): Promise<Started | BusyResult> {
+  const { cellId, code, owner, ownerKind } = request;
+  const { timeoutMs, maxOutput } = request.limits;
   const paths = sessionPaths(config, name);
   const meta = await readMeta(paths, name);
   let plan = planCell(meta, code, cellId, paths.cells);
@@ -194,21 +212,15 @@ export async function runCell(
   code: string,
   options: CellOptions = {},
 ): Promise<FinalResult | BusyResult> {
-  checkCode(code);
-  const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS;
-  checkTimeout(timeoutMs);
-  const maxOutput = checkMaxOutput(options.maxOutput);
-  const self = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
-  const started = await startCell(
-    config,
-    name,
+  const limits = cellLimits(code, options, RUN_TIMEOUT_MS);
+  const owner = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
+  const started = await startCell(config, name, {
+    cellId: newCellId(),
     code,
-    timeoutMs,
-    maxOutput,
-    self,
-    "run",
-    newCellId(),
-  );
+    limits,
+    owner,
+    ownerKind: "run",
+  });
   if ("active_cell_id" in started) return started;
   return await watchCell({ config, ...started, reportTimeout: true });
 }
@@ -225,10 +237,7 @@ export async function fireCell(
   code: string,
   options: CellOptions = {},
 ): Promise<FiredResult | BusyResult> {
-  checkCode(code);
-  const timeoutMs = options.timeoutMs ?? FIRE_TIMEOUT_MS;
-  checkTimeout(timeoutMs);
-  const maxOutput = checkMaxOutput(options.maxOutput);
+  const limits = cellLimits(code, options, FIRE_TIMEOUT_MS);
   const paths = sessionPaths(config, name);
   await readMeta(paths, name);
   const cellId = newCellId();
@@ -247,16 +256,13 @@ export async function fireCell(
   };
   try {
     const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
-    const started = await startCell(
-      config,
-      name,
-      code,
-      timeoutMs,
-      maxOutput,
-      owner,
-      "fire",
+    const started = await startCell(config, name, {
       cellId,
-    );
+      code,
+      limits,
+      owner,
+      ownerKind: "fire",
+    });
     if ("active_cell_id" in started) return started;
     return { cell_id: cellId, status: "fired" };
   } finally {
@@ -354,14 +360,7 @@ export async function interruptCell(
       truncated: false,
       ...timing(claimed),
     };
-    await writeCellRecord(paths, {
-      result,
-      code: codePreview(claimed.lines),
-      started_at: claimed.started_at,
-      reported: true,
-    });
-    await finishClaim(paths, claimed.cell_id);
-    await appendEvent(paths.events, name, { status: "interrupted", cell_id: claimed.cell_id });
+    await recordEnd(paths, name, claimed, result, "interrupted");
     // A background watcher would notice on its own; ending it frees its hook at once.
     if (claimed.owner_kind === "fire") await signalProcess(claimed.owner, "SIGTERM");
   }

@@ -177,6 +177,20 @@ export async function endCell(
     const other = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
     return other?.result ?? { cell_id: lock.cell_id, status: "error", output: "session killed" };
   }
+  return await recordEnd(paths, session, lock, result, event);
+}
+
+/**
+ * For the holder of a claim on `lock`: stores the cell's final record, releases the claim and
+ * appends the event.
+ */
+export async function recordEnd(
+  paths: SessionPaths,
+  session: string,
+  lock: CellLock,
+  result: DoneResult | ErrorResult,
+  event: "done" | "interrupted" | "error",
+): Promise<FinalResult> {
   await writeCellRecord(paths, {
     result,
     code: codePreview(lock.lines),
