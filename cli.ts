@@ -7,35 +7,188 @@
 import {
   type CellOptions,
   type CellResult,
+  type FleetEntry,
   Kernel,
   KttyError,
-  type SessionStatus,
   UsageError,
   VERSION,
 } from "./mod.ts";
 import { looksLikeCellId, sessionPaths } from "./src/state.ts";
 import { watchSession } from "./src/view.ts";
 
-const USAGE = `k — persistent terminal sessions for agents (ktty ${VERSION})
+/** A verb's help: `k help <verb>` and `k <verb> --help`. */
+interface VerbHelp {
+  /** One line, exactly as in the README's command table. */
+  usage: string;
+  /** What it does, for the overview. */
+  summary: string;
+  /** More lines, if the summary is not enough. */
+  details?: string[];
+  /** Example command lines. */
+  examples: string[];
+}
 
-  k new <session> [cmd…] [--prompt=STR|./hook|repeat]   start a program (default bash)
-  k run [-j] [-t N] [-o N] [session] <code>  (alias: await)  run a cell, wait (default 30 s)
-  k fire [-t N] [-o N] [session] <code>                  run a cell in the background (300 s)
-  k poll [-o N] [session] [cell_id]                      state of a cell, JSON
-  k send [session] <text> [--no-enter] [--keys K…]       type into the running cell
-  k int [session]                                        Ctrl-C; ends the active cell
-  k kill <session>                                       end the session and its state
-  k notify [session] <message> [--from NAME]             append a notify event
-  k ls [-j]                                              list sessions
-  k status [-j] [session]                                one session's state
-  k watch [session]                                      live view of the session
-  k history [-n N] [-j] [session]                        recent events and cells
-  k --version | -V | version
+/** Every verb's help, in the order `k help` lists them. The README's table follows it. */
+const HELP: Record<string, VerbHelp> = {
+  new: {
+    usage: "k new <session> [cmd…] [--prompt=STR|./hook|repeat]",
+    summary: "start a program (default bash) in a session",
+    details: [
+      "Returns once the program shows its first prompt. On a live session: OK s (alive).",
+      "--prompt: STR = exact mode (a line equal to STR ends a cell), ./hook = hook mode,",
+      "repeat = repeat mode; default: shell integration for bash, zsh, sh, python3, node.",
+      "Everything after the name is the program's command line, run through the shell.",
+    ],
+    examples: ["k new work bash", "k new py python3", 'k new g gdb -q ./a.out --prompt="(gdb)"'],
+  },
+  run: {
+    usage: "k run [-j] [-t N] [-o N] [session] <code>",
+    summary: "run a cell, wait (default 30 s); alias: await",
+    details: [
+      "Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;",
+      "on a timeout the cell keeps the session (k poll, k int). -o N: output budget.",
+    ],
+    examples: ["k run work 'cd /tmp && ls'", "k run -j -t 120 work 'pytest -x'"],
+  },
+  fire: {
+    usage: "k fire [-t N] [-o N] [session] <code>",
+    summary: "run a cell in the background (default 300 s)",
+    examples: ["k fire work 'make -j2'   # then: k poll work, or km work -1"],
+  },
+  poll: {
+    usage: "k poll [-o N] [session] [cell_id]",
+    summary: "a cell's state as JSON, with its output so far",
+    details: ["The given cell, else the active one, else the most recent."],
+    examples: ["k poll work", "k poll work 3f2a9c01b7de"],
+  },
+  send: {
+    usage: "k send [session] <text> [--no-enter] [--keys K…]",
+    summary: "type into the program the active cell runs",
+    details: [
+      "Types text + Enter (--no-enter: no Enter) without a new cell, for a read -p, a [y/N],",
+      "input(). --keys sends tmux key names instead (C-d, Escape, Up; several with commas).",
+    ],
+    examples: ["k send work y", "k send work --keys C-d"],
+  },
+  int: {
+    usage: "k int [session]",
+    summary: "Ctrl-C; end the active cell, free the session",
+    examples: ["k int work"],
+  },
+  kill: {
+    usage: "k kill <session>",
+    summary: "end the session, its watcher, views and state",
+    examples: ["k kill work"],
+  },
+  notify: {
+    usage: "k notify [session] <message> [--from NAME]",
+    summary: "append a notify event to the event log",
+    examples: ["k notify work 'tests are green' --from ci"],
+  },
+  ls: {
+    usage: "k ls [-j] [--prune]",
+    summary: "every session on the socket (-j: a JSON array)",
+    details: [
+      "Joins tmux (alive, pane pid, the program in the pane, idle time, clients watching),",
+      "the cell state (idle, running, timeout, watcher-dead; stale when the tmux session is",
+      "gone but its state remains; active cell and its age) and the last event and its age.",
+      "Tmux sessions without ktty state (made by hand) are listed as unmanaged.",
+      "--prune removes the stale sessions' state and says which it removed.",
+    ],
+    examples: ["k ls", "k ls -j", "k ls --prune"],
+  },
+  status: {
+    usage: "k status [-j] [session]",
+    summary: "one session's state and the next useful command",
+    examples: ["k status work", "k status -j work"],
+  },
+  watch: {
+    usage: "k watch [session]",
+    summary: "follow output and events as clean text",
+    examples: ["k watch work"],
+  },
+  peek: {
+    usage: "k peek [session]",
+    summary: "watch the live terminal; typing is ignored",
+    details: [
+      "Same as k attach --read-only: your terminal shows the session's own screen, nothing",
+      "you type reaches it, and the agent's pane keeps its size. C-b d leaves. Needs a terminal.",
+    ],
+    examples: ["k peek work"],
+  },
+  attach: {
+    usage: "k attach [--read-only] [session]",
+    summary: "take over the live terminal: you type into it",
+    details: [
+      "The only verb through which a person types into a session: keys go to its program",
+      "as if the agent typed them, and a notify event in its log marks when you attach and",
+      "detach. -r, --read-only: watch only (k peek). Goes through a throwaway tmux session",
+      "grouped with the agent's, removed when you detach (C-b d); the agent's pane keeps its",
+      "size (10000x50: you see the part around the cursor). Needs a terminal.",
+    ],
+    examples: ["k attach work", "k attach -r work"],
+  },
+  history: {
+    usage: "k history [-n N] [-j] [session]",
+    summary: "the last N (20) events, with their cells' code",
+    examples: ["k history -n 5 work"],
+  },
+  version: {
+    usage: "k version | --version | -V",
+    summary: "print the version",
+    examples: ["k --version"],
+  },
+  help: {
+    usage: "k help [verb]",
+    summary: "this overview, or a verb's usage and example",
+    examples: ["k help run", "k run --help"],
+  },
+};
 
-Session: the argument, else $K_SESSION, else the only live one.
--o N: output budget in characters (default $K_MAX_OUTPUT, else 50000); past it the head and
-tail are kept, "truncated":true, and "output_file" holds the whole output.
-Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_MAX_OUTPUT.`;
+/** Another name for a verb. */
+const VERB_ALIASES: Record<string, string> = {
+  await: "run",
+  "--version": "version",
+  "-V": "version",
+};
+
+const USAGE_COLUMN = 46;
+
+/** `k help`: every verb's usage and summary. */
+function overview(): string {
+  const lines = [`k — persistent terminal sessions for agents (ktty ${VERSION})`, ""];
+  for (const { usage, summary } of Object.values(HELP)) {
+    if (usage.length <= USAGE_COLUMN) lines.push(`  ${usage.padEnd(USAGE_COLUMN)}  ${summary}`);
+    else lines.push(`  ${usage}`, `  ${"".padEnd(USAGE_COLUMN)}  ${summary}`);
+  }
+  lines.push(
+    "",
+    "Session: the argument, else $K_SESSION, else the only live one.",
+    "-o N: output budget in characters (default $K_MAX_OUTPUT, else 50000); past it the head and",
+    'tail are kept, "truncated":true, and "output_file" holds the whole output.',
+    "Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_MAX_OUTPUT.",
+    "k help <verb> (or k <verb> --help): one verb's usage with an example.",
+  );
+  return lines.join("\n");
+}
+
+/** `k help <verb>`: its usage, what it does, and examples. */
+function verbHelp(verb: string): string | undefined {
+  const name = VERB_ALIASES[verb] ?? verb;
+  const help = Object.hasOwn(HELP, name) ? HELP[name] : undefined;
+  if (!help) return undefined;
+  const aliases = Object.keys(VERB_ALIASES).filter((a) => VERB_ALIASES[a] === name);
+  return [
+    `usage: ${help.usage}`,
+    ...(aliases.length ? [`alias: ${aliases.join(", ")}`] : []),
+    "",
+    `${help.summary}.`,
+    ...(help.details ?? []),
+    "",
+    "example:",
+    ...help.examples.map((e) => `  ${e}`),
+  ].join("\n");
+}
 
 /** Flags a verb accepts: name → takes a value. */
 type FlagSpec = Record<string, boolean>;
@@ -50,6 +203,7 @@ const ALIASES: Record<string, string> = {
   "-t": "--timeout",
   "-n": "--count",
   "-o": "--max-output",
+  "-r": "--read-only",
 };
 
 /**
@@ -272,11 +426,22 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   ls: {
     json: "flag",
     run: async (kernel, args) => {
-      const { flags, positionals } = parse(args, { "--json": false });
-      if (positionals.length > 0) throw new UsageError("k ls [-j]");
-      const sessions = await kernel.list();
-      if (flags.has("--json")) json(sessions);
-      else printTable(sessions);
+      const { flags, positionals } = parse(args, { "--json": false, "--prune": false });
+      if (positionals.length > 0) throw new UsageError(`usage: ${HELP.ls?.usage}`);
+      const pruned = flags.has("--prune") ? await kernel.prune() : [];
+      const sessions: FleetEntry[] = await kernel.fleet();
+      if (flags.has("--json")) {
+        json([...pruned, ...sessions].sort((a, b) => a.session.localeCompare(b.session)));
+        return 0;
+      }
+      if (flags.has("--prune")) {
+        if (pruned.length === 0) console.log("nothing to prune");
+        for (const s of pruned) {
+          const last = s.last_event ? `; last event ${s.last_event}` : "";
+          console.log(`pruned ${s.session} (stale: its tmux session was gone${last})`);
+        }
+      }
+      printTable(sessions);
       return 0;
     },
   },
@@ -291,6 +456,24 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
         for (const [key, value] of Object.entries(status)) console.log(`${key}: ${value ?? "-"}`);
       }
       return 0;
+    },
+  },
+  attach: {
+    json: false,
+    run: async (kernel, args) => {
+      const { flags, positionals } = parse(args, { "--read-only": false });
+      if (positionals.length > 1) throw new UsageError(`usage: ${HELP.attach?.usage}`);
+      const target = await kernel.resolve(positionals[0]);
+      return await target.attach({ readOnly: flags.has("--read-only") });
+    },
+  },
+  peek: {
+    json: false,
+    run: async (kernel, args) => {
+      const { positionals } = parse(args, {});
+      if (positionals.length > 1) throw new UsageError(`usage: ${HELP.peek?.usage}`);
+      const target = await kernel.resolve(positionals[0]);
+      return await target.attach({ readOnly: true });
     },
   },
   watch: {
@@ -343,31 +526,72 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   },
   help: {
     json: false,
-    run: () => {
-      console.log(USAGE);
+    run: (_kernel, args) => {
+      if (args.length > 1) throw new UsageError(`usage: ${HELP.help?.usage}`);
+      if (args[0] === "--help" || args[0] === "-h") args = ["help"];
+      if (args[0] === undefined) {
+        console.log(overview());
+        return Promise.resolve(0);
+      }
+      const text = verbHelp(args[0]);
+      if (text === undefined) throw new UsageError(`unknown verb '${args[0]}'; see k help`);
+      console.log(text);
       return Promise.resolve(0);
     },
   },
 };
 verbs.await = verbs.run as (typeof verbs)["run"];
 
-function printTable(sessions: SessionStatus[]): void {
+/** A number of seconds as a short age: 42s, 7m, 3h, 2d. */
+function age(seconds: number | null): string {
+  if (seconds === null) return "-";
+  if (seconds < 100) return `${seconds}s`;
+  if (seconds < 100 * 60) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+/** `k ls`: one row per session, columns aligned. */
+function printTable(sessions: FleetEntry[]): void {
   if (sessions.length === 0) {
     console.log("no sessions");
     return;
   }
-  const rows = [
-    ["SESSION", "STATE", "MODE", "CELL", "IDLE", "COMMAND"],
-    ...sessions.map((s) => [
-      s.session,
-      s.state,
-      s.mode,
-      s.cell_id ?? "-",
-      `${s.idle_s}s`,
-      s.pane_command ?? s.command,
-    ]),
+  const header = [
+    "SESSION",
+    "STATE",
+    "CELL",
+    "AGE",
+    "IDLE",
+    "LAST",
+    "PROGRAM",
+    "PID",
+    "CLIENTS",
+    "MODE",
+    "WHERE",
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const rows = [
+    header,
+    ...sessions.map((s) =>
+      s.state === "unmanaged"
+        ? [s.session, s.state, "-", "-", age(s.idle_s), "-", s.pane_command, String(s.pane_pid)]
+          .concat([String(s.clients), "-", `${s.user}@${s.host}`])
+        : [
+          s.session,
+          s.state,
+          s.cell_id ?? "-",
+          age(s.cell_age_s),
+          age(s.idle_s),
+          s.last_event ? `${s.last_event} ${age(s.last_event_age_s)}` : "-",
+          s.pane_command ?? "-",
+          s.pane_pid === null ? "-" : String(s.pane_pid),
+          String(s.clients),
+          s.mode,
+          `${s.user}@${s.host}`,
+        ]
+    ),
+  ];
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   for (const row of rows) {
     console.log(row.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
   }
@@ -382,7 +606,7 @@ function printError(message: string, asJson: boolean): void {
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === "-h" || first === "--help") {
-    console.log(USAGE);
+    console.log(overview());
     return first === undefined ? 1 : 0;
   }
   const name = first === "--version" || first === "-V" ? "version" : first;
@@ -393,8 +617,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const asJson = verb.json === true ||
     (verb.json === "flag" && rest.some((a) => a === "-j" || a === "--json"));
-  if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(USAGE);
+  const beforeDashes = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (name !== "help" && (beforeDashes.includes("--help") || beforeDashes.includes("-h"))) {
+    console.log(verbHelp(name) ?? overview());
     return 0;
   }
   try {

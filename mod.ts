@@ -26,12 +26,15 @@ export { Kernel, Session } from "./src/kernel.ts";
 export type { CellOptions, PollOptions, SendOptions } from "./src/cell.ts";
 export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/output.ts";
 export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS, TIMEOUT_HINT } from "./src/cell.ts";
+export type { AttachOptions } from "./src/attach.ts";
 export type {
   CellState,
+  FleetEntry,
   HistoryEntry,
   NewSessionOptions,
   NewSessionResult,
   SessionStatus,
+  UnmanagedSession,
 } from "./src/session.ts";
 export type { SessionMeta } from "./src/meta.ts";
 export type { ProgramKind } from "./src/code.ts";

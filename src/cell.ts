@@ -10,13 +10,7 @@ import { planCell } from "./integration/typing.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent } from "./events.ts";
 import { FileFollower } from "./follow.ts";
-import {
-  acquireLock,
-  type CellLock,
-  claimAnyLock,
-  isClosing,
-  readLock,
-} from "./lock.ts";
+import { acquireLock, type CellLock, claimAnyLock, isClosing, readLock } from "./lock.ts";
 import { readMeta, type SessionMeta } from "./meta.ts";
 import { isAlive, type ProcessId, processId, signalProcess } from "./proc.ts";
 import {

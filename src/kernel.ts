@@ -14,14 +14,18 @@ import {
   type SendOptions,
   sendToCell,
 } from "./cell.ts";
+import { type AttachOptions, attachSession } from "./attach.ts";
 import {
   createSession,
+  type FleetEntry,
   type HistoryEntry,
   killSessionAndState,
+  listFleet,
   listSessions,
   type NewSessionOptions,
   type NewSessionResult,
   notifySession,
+  pruneStaleSessions,
   resolveSessionName,
   sessionHistory,
   type SessionStatus,
@@ -129,6 +133,46 @@ export class Kernel {
   async list(): Promise<SessionStatus[]> {
     await ensureStateDir(this.config);
     return await listSessions(this.config);
+  }
+
+  /**
+   * Everything on this socket, as `k ls` shows it: every session with state (live or stale),
+   * joined with what tmux knows of it (pane pid, program, clients) and its last event, plus the
+   * tmux sessions without ktty state (made by hand) as `unmanaged` entries. Every entry carries
+   * `host`, `user` and `socket`, so listings from several machines can be merged.
+   *
+   * @returns one entry per session, sorted by name
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * for (const s of await new Kernel().fleet()) {
+   *   if (s.state === "unmanaged") console.log(s.session, "made by hand");
+   *   else console.log(s.session, s.state, s.last_event, s.cell_age_s);
+   * }
+   * ```
+   */
+  async fleet(): Promise<FleetEntry[]> {
+    await ensureStateDir(this.config);
+    return await listFleet(this.config);
+  }
+
+  /**
+   * Removes every stale session: its tmux session is gone but its state remains. `closed` is
+   * appended to its event log first; a session that `k new` revives meanwhile is left alone.
+   *
+   * @returns the removed sessions as they were listed, each marked `pruned: true`
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const pruned = await new Kernel().prune();
+   * console.log(pruned.map((s) => s.session));
+   * ```
+   */
+  async prune(): Promise<SessionStatus[]> {
+    await ensureStateDir(this.config);
+    return await pruneStaleSessions(this.config);
   }
 }
 
@@ -335,5 +379,27 @@ export class Session {
   async history(n = 20): Promise<HistoryEntry[]> {
     await ensureStateDir(this.config);
     return await sessionHistory(this.config, this.name, n);
+  }
+
+  /**
+   * Shows the live session in this process's terminal (stdin, stdout and stderr are handed to
+   * tmux) until the person detaches with `C-b d`. It goes through a throwaway tmux session grouped
+   * with this one, removed on detach, so the agent's pane is never resized. With `readOnly`
+   * nothing typed reaches the session; without it this is the interactive takeover, announced
+   * in the event log by a `notify` event at attach and at detach. Throws when the session is
+   * not live or stdin is not a terminal.
+   *
+   * @param options read-only or interactive, and who attaches
+   * @returns tmux's exit status: 0 after a detach
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const status = await new Kernel().session("work").attach({ readOnly: true });
+   * ```
+   */
+  async attach(options: AttachOptions = {}): Promise<number> {
+    await ensureStateDir(this.config);
+    return await attachSession(this.config, this.name, options);
   }
 }

@@ -26,13 +26,14 @@ import {
   assertTmuxVersion,
   hasSession,
   killSession,
-  listPanes,
+  killViews,
+  listTmuxSessions,
   newSession,
-  type PaneInfo,
-  paneInfo,
   pasteText,
+  type TmuxSessionInfo,
+  tmuxSessionInfo,
 } from "./tmux.ts";
-import type { KttyEvent } from "./types.ts";
+import { decodeEvent, type KttyEvent } from "./types.ts";
 import { readCellRecord } from "./watch.ts";
 
 /** Pane width: wide enough that readline never wraps typed code. */
@@ -284,6 +285,8 @@ export async function killSessionAndState(config: KernelConfig, name: string): P
     const lock = await readLock(paths).catch(() => undefined);
     if (lock?.owner_kind === "fire") await signalProcess(lock.owner, "SIGTERM");
   }
+  // A peek or attach view shares the session's window and would keep its program running.
+  await killViews(config, name);
   const killed = await killSession(config, name);
   if (hadState) await removeState(paths);
   if (!hadState && !killed) throw new NoSessionError(name);
@@ -302,6 +305,8 @@ export interface SessionStatus {
   state: CellState;
   /** The active cell, or null. */
   cell_id: string | null;
+  /** Seconds since the active cell was typed, or null when there is none. */
+  cell_age_s: number | null;
   /** The process watching the active cell, or null. */
   watcher_pid: number | null;
   /** Pid of the session's program, or null when dead. */
@@ -310,24 +315,195 @@ export interface SessionStatus {
   pane_command: string | null;
   /** Seconds since the pane last printed anything. */
   idle_s: number;
+  /** Terminals showing the session (`k peek`, `k attach`, a direct tmux attach); 0 when dead. */
+  clients: number;
   /** The frame mode. */
   mode: FrameConfig["mode"];
   /** Why shell integration is not in use where it was expected, else null. */
   fallback: string | null;
   /** The session's command line. */
   command: string;
+  /** When the session was made, UTC ISO-8601. */
+  created_at: string;
+  /** Status of the last event in the session's event log (`fired`, `done`, …), or null. */
+  last_event: KttyEvent["status"] | null;
+  /** Sequence number of that event, or null. */
+  last_event_seq: number | null;
+  /** When that event was appended, UTC ISO-8601, or null. */
+  last_event_at: string | null;
+  /** Seconds since that event, or null. */
+  last_event_age_s: number | null;
+  /** The machine the session runs on, so listings from several machines can be merged. */
+  host: string;
+  /** The user the session runs as. */
+  user: string;
+  /** The tmux socket (`K_SOCKET`) the session lives on. */
+  socket: string;
+  /** Set by `k ls --prune` on a stale session it has just removed. */
+  pruned?: true;
   /** What to do next, for a person or an agent. */
   next: string;
 }
 
+/**
+ * A tmux session on the kernel's socket without usable ktty state: someone made it by hand (or
+ * its `meta.json` is unreadable: corrupt, or `k new` is still starting it). `k ls` shows it so
+ * nothing on the socket is hidden; ktty runs no cells in it.
+ */
+export interface UnmanagedSession {
+  /** The session's name (tmux's name, decoded as ktty encodes names). */
+  session: string;
+  /** Always true: it is listed because tmux has it. */
+  alive: true;
+  /** Always `unmanaged`. */
+  state: "unmanaged";
+  /** Pid of the program in its active pane. */
+  pane_pid: number;
+  /** The program in that pane's foreground. */
+  pane_command: string;
+  /** Seconds since tmux last saw activity in the session. */
+  idle_s: number;
+  /** Terminals showing the session. */
+  clients: number;
+  /** The machine it runs on. */
+  host: string;
+  /** The user it runs as. */
+  user: string;
+  /** The tmux socket it lives on. */
+  socket: string;
+  /** What to do with it. */
+  next: string;
+}
+
+/** One row of `k ls`: a ktty session, or a tmux session on the socket without ktty state. */
+export type FleetEntry = SessionStatus | UnmanagedSession;
+
+/** Who runs these sessions where: carried by every listed record. */
+export interface Identity {
+  /** This machine's host name. */
+  host: string;
+  /** This process's user name. */
+  user: string;
+}
+
+let identity: Identity | undefined;
+
+/** This machine's host name and this process's user name (from the uid, not `$USER`). */
+export async function whoAmI(): Promise<Identity> {
+  if (identity) return identity;
+  // Each source may be denied (a library embedded without --allow-sys/env/read): fall through.
+  const env = (key: string) => {
+    try {
+      return Deno.env.get(key) ?? "";
+    } catch {
+      return "";
+    }
+  };
+  let host = "";
+  try {
+    host = Deno.hostname();
+  } catch {
+    host = env("HOSTNAME");
+  }
+  let uid: number | null = null;
+  try {
+    uid = Deno.uid();
+  } catch {
+    uid = null;
+  }
+  let user = "";
+  try {
+    const passwd = await Deno.readTextFile("/etc/passwd");
+    user = passwd.split("\n").map((l) => l.split(":")).find((f) => f[2] === String(uid))?.[0] ??
+      "";
+  } catch {
+    user = "";
+  }
+  user ||= env("USER") || env("LOGNAME") || (uid === null ? "" : `uid ${uid}`);
+  identity = { host: host || "unknown", user: user || "unknown" };
+  return identity;
+}
+
+const LAST_EVENT_FIRST_READ_BYTES = 4096;
+const LAST_EVENT_MAX_READ_BYTES = 256 * 1024;
+
+/**
+ * The last event of an event log, read from the file's tail (a few KiB, growing only while no
+ * whole event is found), never the whole log. Skips a torn last line. Undefined when the log is
+ * missing, empty, or its tail holds no event.
+ */
+export async function lastEvent(path: string): Promise<KttyEvent | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    const size = (await file.stat()).size;
+    let span = Math.min(size, LAST_EVENT_FIRST_READ_BYTES);
+    while (span > 0) {
+      await file.seek(size - span, Deno.SeekMode.Start);
+      const buf = new Uint8Array(span);
+      let got = 0;
+      while (got < span) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      const lines = new TextDecoder().decode(buf.subarray(0, got)).split("\n");
+      // Unless the read started at byte 0, its first line is a cut-off piece of a longer one.
+      const whole = span === size ? lines : lines.slice(1);
+      for (let i = whole.length - 1; i >= 0; i--) {
+        const line = whole[i];
+        if (!line) continue;
+        try {
+          return decodeEvent(line);
+        } catch {
+          // torn or foreign: look further back
+        }
+      }
+      if (span === size || span >= LAST_EVENT_MAX_READ_BYTES) return undefined;
+      span = Math.min(size, span * 8, LAST_EVENT_MAX_READ_BYTES);
+    }
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+function secondsSince(ms: number, now: number): number {
+  return Math.max(0, Math.round((now - ms) / 1000));
+}
+
+/** What to do next in each state, for a person or an agent. */
+function nextCommand(state: CellState, name: string, command: string): string {
+  switch (state) {
+    case "idle":
+      return `k run ${name} '<code>'  (watch it: k peek ${name})`;
+    case "running":
+      return `k poll ${name}  (wait: km ${name} -1; stop: k int ${name}; watch: k peek ${name})`;
+    case "timeout":
+      return `k int ${name}  (the cell may still run: k poll ${name} shows it; or k kill ${name})`;
+    case "watcher-dead":
+      return `k int ${name}  (ends the cell whose watcher died; then k run ${name} '<code>')`;
+    case "stale":
+      return `k new ${name} ${command}  (restarts it; or k ls --prune / k kill ${name} removes it)`;
+  }
+}
+
 async function describe(
+  config: KernelConfig,
   paths: SessionPaths,
   meta: SessionMeta,
-  pane: PaneInfo | undefined,
+  tmuxInfo: TmuxSessionInfo | undefined,
 ): Promise<SessionStatus> {
   const name = meta.name;
-  let state: CellState = pane ? "idle" : "stale";
+  const now = Date.now();
+  let state: CellState = tmuxInfo ? "idle" : "stale";
   let cellId: string | null = null;
+  let cellAge: number | null = null;
   let watcherPid: number | null = null;
   let lockCorrupt = false;
   const lock = await readLock(paths).catch(() => {
@@ -336,41 +512,48 @@ async function describe(
   });
   if (lock) {
     cellId = lock.cell_id;
+    cellAge = secondsSince(lock.started_ms, now);
     watcherPid = lock.owner.pid;
-    if (pane) {
+    if (tmuxInfo) {
       const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
       if (record?.result.status === "timeout") state = "timeout";
       else if (!(await isAlive(lock.owner))) state = "watcher-dead";
       else state = "running";
     }
-  } else if (lockCorrupt && pane) state = "watcher-dead";
+  } else if (lockCorrupt && tmuxInfo) state = "watcher-dead";
   let idle = 0;
   try {
     const mtime = (await Deno.stat(paths.log)).mtime;
-    if (mtime) idle = Math.max(0, Math.round((Date.now() - mtime.getTime()) / 1000));
+    if (mtime) idle = secondsSince(mtime.getTime(), now);
   } catch {
     idle = 0;
   }
-  const next: Record<CellState, string> = {
-    idle: `k run ${name} '<code>'`,
-    running: `k poll ${name}  (or k int ${name})`,
-    timeout: `k int ${name}  (or k kill ${name})`,
-    "watcher-dead": `k int ${name}`,
-    stale: `k new ${name} ${meta.command}  (or k kill ${name})`,
-  };
+  const last = await lastEvent(paths.events).catch(() => undefined);
+  const lastMs = last ? Date.parse(last.ts) : NaN;
+  const { host, user } = await whoAmI();
   return {
     session: name,
-    alive: pane !== undefined,
+    alive: tmuxInfo !== undefined,
     state,
     cell_id: cellId,
+    cell_age_s: cellAge,
     watcher_pid: watcherPid,
-    pane_pid: pane?.panePid ?? null,
-    pane_command: pane?.paneCommand ?? null,
+    pane_pid: tmuxInfo?.panePid ?? null,
+    pane_command: tmuxInfo?.paneCommand ?? null,
     idle_s: idle,
+    clients: tmuxInfo?.clients ?? 0,
     mode: meta.frame.mode,
     fallback: meta.frame.fallback ?? null,
     command: meta.command,
-    next: next[state],
+    created_at: meta.created_at,
+    last_event: last?.status ?? null,
+    last_event_seq: last?.seq ?? null,
+    last_event_at: last?.ts ?? null,
+    last_event_age_s: Number.isNaN(lastMs) ? null : secondsSince(lastMs, now),
+    host,
+    user,
+    socket: config.socket,
+    next: nextCommand(state, name, meta.command),
   };
 }
 
@@ -379,14 +562,15 @@ export async function sessionStatus(config: KernelConfig, name: string): Promise
   const paths = sessionPaths(config, name);
   const meta = await readMetaIfAny(paths);
   if (!meta) throw new NoSessionError(name);
-  const pane = await paneInfo(config, name);
-  return describe(paths, meta, pane);
+  return describe(config, paths, meta, await tmuxSessionInfo(config, name));
 }
 
-/** Every session with state on this socket, live or stale, sorted by name. */
-export async function listSessions(config: KernelConfig): Promise<SessionStatus[]> {
-  const panes = new Map((await listPanes(config)).map((p) => [p.name, p]));
-  const out: SessionStatus[] = [];
+/** This socket's session directories: their names, and the metadata of those that have it. */
+async function stateDirs(
+  config: KernelConfig,
+): Promise<{ dirs: Set<string>; managed: Map<string, SessionMeta> }> {
+  const dirs = new Set<string>();
+  const managed = new Map<string, SessionMeta>();
   let entries: Deno.DirEntry[] = [];
   try {
     entries = await Array.fromAsync(Deno.readDir(socketDir(config)));
@@ -399,13 +583,116 @@ export async function listSessions(config: KernelConfig): Promise<SessionStatus[
     try {
       paths = sessionPaths(config, entry.name);
     } catch {
-      continue;
+      continue; // not a session's directory (a prune in progress, a stray file)
     }
+    dirs.add(entry.name);
     const meta = await readMetaIfAny(paths).catch(() => undefined);
-    if (!meta) continue;
-    out.push(await describe(paths, meta, panes.get(entry.name)));
+    if (meta) managed.set(entry.name, meta);
+  }
+  return { dirs, managed };
+}
+
+/** Every session with state on this socket, live or stale, sorted by name. */
+export async function listSessions(config: KernelConfig): Promise<SessionStatus[]> {
+  return (await listFleet(config)).filter((s): s is SessionStatus => s.state !== "unmanaged");
+}
+
+/**
+ * Everything on this socket, sorted by name: every session with state, live or stale, joined
+ * with what tmux knows of it and its last event, and every tmux session without state (made by
+ * hand) as `unmanaged`. The views of `k peek`/`k attach` are not listed: they count in their
+ * session's `clients`.
+ */
+export async function listFleet(config: KernelConfig): Promise<FleetEntry[]> {
+  const [tmuxSessions, { dirs, managed }] = await Promise.all([
+    listTmuxSessions(config),
+    stateDirs(config),
+  ]);
+  const live = new Map<string, TmuxSessionInfo>();
+  for (const s of tmuxSessions) if (s.viewOf === undefined) live.set(s.name, s);
+  const out: FleetEntry[] = [];
+  for (const [name, meta] of managed) {
+    out.push(await describe(config, sessionPaths(config, name), meta, live.get(name)));
+  }
+  const { host, user } = await whoAmI();
+  const now = Date.now();
+  for (const [name, s] of live) {
+    if (managed.has(name)) continue;
+    let valid = true;
+    try {
+      sessionPaths(config, name);
+    } catch {
+      valid = false;
+    }
+    out.push({
+      session: name,
+      alive: true,
+      state: "unmanaged",
+      pane_pid: s.panePid,
+      pane_command: s.paneCommand,
+      idle_s: s.activity > 0 ? secondsSince(s.activity * 1000, now) : 0,
+      clients: s.clients,
+      host,
+      user,
+      socket: config.socket,
+      next: dirs.has(name)
+        ? `k kill ${name}  (its state has no readable meta.json: corrupt, or k new is starting it)`
+        : valid
+        ? `k peek ${name}  (no ktty state: made by hand; k kill ${name} ends it)`
+        : `tmux -L ${config.socket} attach -t '=${s.tmuxName}'  (no ktty state: made by hand)`,
+    });
   }
   return out.sort((a, b) => a.session.localeCompare(b.session));
+}
+
+/**
+ * Removes every stale session (state left, tmux session gone): appends `closed` (reason
+ * `pruned`) to its event log, ends a watcher that may still hold its lock, and removes its state
+ * directory. A session that comes back to life meanwhile (`k new` on the same name) is left
+ * alone: the directory is first renamed aside and only removed if it is still the one listed.
+ *
+ * @returns the stale sessions as they were listed, each marked `pruned`, sorted by name
+ */
+export async function pruneStaleSessions(config: KernelConfig): Promise<SessionStatus[]> {
+  const pruned: SessionStatus[] = [];
+  for (const status of await listSessions(config)) {
+    if (status.state !== "stale") continue;
+    if (await pruneSession(config, status)) pruned.push({ ...status, pruned: true });
+  }
+  return pruned;
+}
+
+async function pruneSession(config: KernelConfig, status: SessionStatus): Promise<boolean> {
+  const paths = sessionPaths(config, status.session);
+  if (await hasSession(config, status.session)) return false;
+  const aside = `${socketDir(config)}/.pruning-${status.session}-${crypto.randomUUID()}`;
+  try {
+    await Deno.rename(paths.dir, aside);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false; // someone else removed it
+    throw e;
+  }
+  const movedPaths: SessionPaths = {
+    dir: aside,
+    meta: `${aside}/meta.json`,
+    log: `${aside}/pane.log`,
+    lock: `${aside}/lock`,
+    events: `${aside}/events.jsonl`,
+    last: `${aside}/last`,
+    cells: `${aside}/cells`,
+  };
+  const meta = await readMetaIfAny(movedPaths).catch(() => undefined);
+  if (meta?.created_at !== status.created_at || (await hasSession(config, status.session))) {
+    // Not the stale session that was listed: a `k new` replaced it meanwhile. Put it back.
+    await Deno.rename(aside, paths.dir).catch(() => {});
+    return false;
+  }
+  const lock = await readLock(movedPaths).catch(() => undefined);
+  if (lock?.owner_kind === "fire") await signalProcess(lock.owner, "SIGTERM");
+  await appendEvent(movedPaths.events, status.session, { status: "closed", reason: "pruned" })
+    .catch(() => {});
+  await Deno.remove(aside, { recursive: true });
+  return true;
 }
 
 /**

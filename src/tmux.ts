@@ -266,3 +266,212 @@ export async function paneInfo(config: KernelConfig, name: string): Promise<Pane
   if (out.code !== 0) return undefined;
   return parsePaneLine(out.stdout.trim());
 }
+
+const FORWARDED_SIGNALS: Deno.Signal[] = ["SIGHUP", "SIGTERM"];
+
+/**
+ * Runs tmux on the configured socket with this process's terminal: stdin, stdout and stderr are
+ * inherited, so tmux takes over the terminal until it exits. Returns tmux's exit status.
+ */
+export async function tmuxInteractive(config: KernelConfig, args: string[]): Promise<number> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("tmux", {
+      args: ["-f", "/dev/null", "-L", config.socket, ...args],
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new TmuxError("tmux_missing", "tmux not found; install tmux >= 3.0");
+    }
+    throw e;
+  }
+  // The terminal's hangup (or a kill of this process) must end tmux's client too, and must not
+  // end this process before its caller has cleaned up: forward those signals, survive them.
+  const forward = (signal: Deno.Signal) => () => {
+    try {
+      child.kill(signal);
+    } catch {
+      // tmux already exited
+    }
+  };
+  const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  try {
+    return (await child.status).code;
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  }
+}
+
+/** What tmux knows of one session on the socket, as a listing needs it. */
+export interface TmuxSessionInfo {
+  /** The session's name as tmux has it. */
+  tmuxName: string;
+  /** The ktty name it decodes to (for a hand-made session, possibly not a valid ktty name). */
+  name: string;
+  /** For a view session made by `k peek`/`k attach`: the ktty session it shows. */
+  viewOf: string | undefined;
+  /** Pid of the program in the session's active pane. */
+  panePid: number;
+  /** The program in the foreground of that pane. */
+  paneCommand: string;
+  /** Seconds since the epoch of the session's last activity. */
+  activity: number;
+  /** Clients showing the session: attached to it or to any session of its group (its views). */
+  clients: number;
+  /** Width of the session's current window, in columns. */
+  width: number;
+  /** Height of the session's current window, in rows. */
+  height: number;
+}
+
+// pane_current_command comes last: it is the only field a program can make contain a tab.
+const SESSION_FORMAT = [
+  "#{session_name}",
+  "#{session_group}",
+  "#{session_attached}",
+  "#{session_group_attached}",
+  "#{pane_pid}",
+  "#{session_activity}",
+  "#{window_width}",
+  "#{window_height}",
+  "#{pane_current_command}",
+].join("\t");
+
+function parseSessionLine(line: string): TmuxSessionInfo | undefined {
+  const fields = line.split("\t");
+  if (fields.length < 9) return undefined;
+  const [session, group, attached, groupAttached, pid, activity, width, height] = fields;
+  const tmuxSessionName = session ?? "";
+  return {
+    tmuxName: tmuxSessionName,
+    name: sessionNameOf(tmuxSessionName),
+    viewOf: viewedSession(tmuxSessionName),
+    panePid: Number(pid),
+    paneCommand: fields.slice(8).join("\t"),
+    activity: Number(activity),
+    clients: Number((group ? groupAttached : attached) || 0),
+    width: Number(width),
+    height: Number(height),
+  };
+}
+
+/** Every session on the socket, views included; empty when no server runs. */
+export async function listTmuxSessions(config: KernelConfig): Promise<TmuxSessionInfo[]> {
+  const out = await tmux(config, ["list-sessions", "-F", SESSION_FORMAT]);
+  if (out.code !== 0) return [];
+  return out.stdout.split("\n").map(parseSessionLine).filter((s) => s !== undefined);
+}
+
+/** What tmux knows of ktty session `name`; undefined when its tmux session is gone. */
+export async function tmuxSessionInfo(
+  config: KernelConfig,
+  name: string,
+): Promise<TmuxSessionInfo | undefined> {
+  const out = await tmux(config, ["display-message", "-p", "-t", paneTarget(name), SESSION_FORMAT]);
+  if (out.code !== 0) return undefined;
+  // display-message falls back to another session when the target is gone: check it is ours.
+  const info = parseSessionLine(out.stdout.replace(/\n$/, ""));
+  return info?.tmuxName === tmuxName(name) ? info : undefined;
+}
+
+/** Which kind of person's view a view session is: read-only (`peek`) or typing (`attach`). */
+export type ViewKind = "peek" | "attach";
+
+// `%` followed by anything but 25, 2E or 3A never comes out of tmuxName, so no ktty session's
+// tmux name can look like a view's.
+const VIEW_RE = /^(.*)%(?:peek|attach)-[0-9a-f]{8}$/;
+
+/** A fresh tmux name for a view session of ktty session `name`. */
+export function viewSessionName(name: string, kind: ViewKind): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${tmuxName(name)}%${kind}-${hex}`;
+}
+
+/** The ktty session a view session shows, or undefined when `tmuxSessionName` is no view. */
+export function viewedSession(tmuxSessionName: string): string | undefined {
+  const match = VIEW_RE.exec(tmuxSessionName);
+  return match ? sessionNameOf(match[1] ?? "") : undefined;
+}
+
+/** How {@link attachView} shows a session. */
+export interface AttachViewOptions {
+  /** The view session's tmux name, from {@link viewSessionName}. */
+  view: string;
+  /** Attach read-only: tmux drops every key but those bound to detach or switch clients. */
+  readOnly: boolean;
+  /** Text at the left of the view's status line (no `#`: it is a tmux format). */
+  label: string;
+}
+
+/**
+ * Shows ktty session `name` in this process's terminal through a throwaway view session grouped
+ * with it (sharing its window, not its session), in one tmux call: create the view, label it,
+ * attach (read-only if asked), and only then mark it `destroy-unattached`, so tmux removes it
+ * when its client leaves and never before it was attached. The window keeps its size: ktty's
+ * windows are `window-size manual`, so no client resizes them. Returns when the client detaches
+ * or the view ends, with tmux's exit status. The caller kills the view afterwards in case the
+ * attach itself failed.
+ */
+export function attachView(
+  config: KernelConfig,
+  name: string,
+  options: AttachViewOptions,
+): Promise<number> {
+  const view = `=${options.view}`;
+  // set-option resolves -t as a pane: `=view:` names the view session exactly.
+  const viewPane = `${view}:`;
+  return tmuxInteractive(config, [
+    "new-session",
+    "-d",
+    "-t",
+    sessionTarget(name),
+    "-s",
+    options.view,
+    ";",
+    "set-option",
+    "-t",
+    viewPane,
+    "status-left",
+    options.label,
+    ";",
+    "set-option",
+    "-t",
+    viewPane,
+    "status-left-length",
+    String(options.label.length),
+    ";",
+    "attach-session",
+    ...(options.readOnly ? ["-r"] : []),
+    "-t",
+    view,
+    ";",
+    "set-option",
+    "-t",
+    viewPane,
+    "destroy-unattached",
+    "on",
+  ]);
+}
+
+/** Kills one view session by its tmux name; false when it was already gone. */
+export async function killView(config: KernelConfig, view: string): Promise<boolean> {
+  const out = await tmux(config, ["kill-session", "-t", `=${view}`]);
+  return out.code === 0;
+}
+
+/** Kills every view session of ktty session `name` (they would keep its window alive). */
+export async function killViews(config: KernelConfig, name: string): Promise<number> {
+  const views = (await listTmuxSessions(config)).filter((s) => s.viewOf === name);
+  if (views.length === 0) return 0;
+  const args = views.flatMap((
+    v,
+    i,
+  ) => [...(i > 0 ? [";"] : []), "kill-session", "-t", `=${v.tmuxName}`]);
+  await tmux(config, args);
+  return views.length;
+}
