@@ -23,7 +23,7 @@ import {
   sessionPaths,
   writeFileAtomic,
 } from "./state.ts";
-import { hasSession, paneTarget, pasteText, sendKeys, tmux } from "./tmux.ts";
+import { hasSession, pasteText, sendKeys } from "./tmux.ts";
 import {
   type BusyResult,
   busyResult,
@@ -407,9 +407,8 @@ export async function sendToCell(
     ok = await sendKeys(config, name, options.keys);
   } else {
     if (text.includes("\0")) throw new UsageError("text contains a NUL byte");
-    const args = ["send-keys", "-t", paneTarget(name), "-l", "--", text];
-    if (options.enter !== false) args.push(";", "send-keys", "-t", paneTarget(name), "Enter");
-    ok = (await tmux(config, args)).code === 0;
+    // Pasted rather than sent as keys: text ending in ';' would be cut as a tmux separator.
+    ok = await pasteText(config, name, text, { keys: options.enter !== false ? ["Enter"] : [] });
   }
   if (!ok) throw new NoSessionError(name);
   return lock.cell_id;

@@ -26,13 +26,31 @@ export async function tmux(
   args: string[],
   stdin?: Uint8Array,
 ): Promise<TmuxOutput> {
+  return await runTmux(config, args, stdin, true);
+}
+
+/** Runs tmux for its exit status only: no output pipes to read (each pipe costs a millisecond). */
+export async function tmuxStatus(
+  config: KernelConfig,
+  args: string[],
+  stdin?: Uint8Array,
+): Promise<number> {
+  return (await runTmux(config, args, stdin, false)).code;
+}
+
+async function runTmux(
+  config: KernelConfig,
+  args: string[],
+  stdin: Uint8Array | undefined,
+  capture: boolean,
+): Promise<TmuxOutput> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("tmux", {
       args: ["-f", "/dev/null", "-L", config.socket, ...args],
       stdin: stdin ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
+      stdout: capture ? "piped" : "null",
+      stderr: capture ? "piped" : "null",
     }).spawn();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -49,6 +67,7 @@ export async function tmux(
       // tmux exited before reading everything; its status says why.
     }
   }
+  if (!capture) return { code: (await child.status).code, stdout: "", stderr: "" };
   const out = await child.output();
   const decoder = new TextDecoder();
   return {
@@ -190,12 +209,18 @@ export async function pasteText(
 ): Promise<boolean> {
   const buffer = `k-${tmuxName(name)}`;
   const target = paneTarget(name);
+  // The text goes through stdin, never argv: tmux takes an argument ending in ';' as a command
+  // separator, and argv has a per-argument size limit.
   const args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-b", buffer];
   if (options.bracketed) args.push("-p", "-t", target, ";", "send-keys", "-t", target, "Enter");
   else args.push("-t", target);
-  if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys);
-  const out = await tmux(config, args, new TextEncoder().encode(text));
-  return out.code === 0;
+  if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys.map(keyArg));
+  return (await tmuxStatus(config, args, new TextEncoder().encode(text))) === 0;
+}
+
+/** A key name as a tmux argument: a trailing ';' is escaped so it is not a command separator. */
+function keyArg(key: string): string {
+  return key.endsWith(";") ? `${key.slice(0, -1)}\\;` : key;
 }
 
 /** Sends tmux key names (`C-c`, `Enter`) or literal text (`literal`) to the pane. */
@@ -207,14 +232,13 @@ export async function sendKeys(
 ): Promise<boolean> {
   const args = ["send-keys", "-t", paneTarget(name)];
   if (literal) args.push("-l");
-  const out = await tmux(config, [...args, "--", ...keys]);
+  const out = await tmux(config, [...args, "--", ...keys.map(keyArg)]);
   return out.code === 0;
 }
 
 /** True when the tmux session exists. */
 export async function hasSession(config: KernelConfig, name: string): Promise<boolean> {
-  const out = await tmux(config, ["has-session", "-t", sessionTarget(name)]);
-  return out.code === 0;
+  return (await tmuxStatus(config, ["has-session", "-t", sessionTarget(name)])) === 0;
 }
 
 /** Kills the tmux session; false when it did not exist. */
@@ -258,13 +282,6 @@ export async function listPanes(config: KernelConfig): Promise<PaneInfo[]> {
     if (info && !seen.has(info.name)) seen.set(info.name, info);
   }
   return [...seen.values()];
-}
-
-/** What tmux knows of one session's active pane; undefined when the session is gone. */
-export async function paneInfo(config: KernelConfig, name: string): Promise<PaneInfo | undefined> {
-  const out = await tmux(config, ["display-message", "-p", "-t", paneTarget(name), PANE_FORMAT]);
-  if (out.code !== 0) return undefined;
-  return parsePaneLine(out.stdout.trim());
 }
 
 const FORWARDED_SIGNALS: Deno.Signal[] = ["SIGHUP", "SIGTERM"];

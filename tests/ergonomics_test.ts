@@ -38,10 +38,11 @@ worldTest("send: answers a read -p prompt; the result holds what followed", asyn
   await w.kernel.create("b");
   const fired = await w.kJson(["fire", "b", "read -p 'name? ' n; echo \"hello $n\""]);
   await until("prompt", async () => String((await poll(w, "b")).output).includes("name?"));
-  const sent = await w.k(["send", "b", "ktty"]);
+  // A trailing ';' must survive: tmux takes an argument ending in ';' as a separator.
+  const sent = await w.k(["send", "b", "ktty;"]);
   assertEquals([sent.code, sent.stdout.trim()], [0, `OK b (sent to cell ${fired.cell_id})`]);
   const done = await doneOf(w, "b");
-  assertEquals([done.output, done.exit_code], ["name? ktty\nhello ktty", 0]);
+  assertEquals([done.output, done.exit_code], ["name? ktty;\nhello ktty;", 0]);
 });
 
 worldTest("send: answers Python input(); --no-enter then Enter key", async (w) => {
