@@ -164,7 +164,7 @@ export async function newSession(
     String(options.rows),
     "-c",
     options.cwd,
-    options.command,
+    tmuxArg(options.command),
     ";",
     "set-option",
     "-w",
@@ -214,12 +214,12 @@ export async function pasteText(
   const args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-b", buffer];
   if (options.bracketed) args.push("-p", "-t", target, ";", "send-keys", "-t", target, "Enter");
   else args.push("-t", target);
-  if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys.map(keyArg));
+  if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys.map(tmuxArg));
   return (await tmuxStatus(config, args, new TextEncoder().encode(text))) === 0;
 }
 
-/** A key name as a tmux argument: a trailing ';' is escaped so it is not a command separator. */
-function keyArg(key: string): string {
+/** An argument for tmux: a trailing `;` is escaped so it is not taken as a command separator. */
+function tmuxArg(key: string): string {
   return key.endsWith(";") ? `${key.slice(0, -1)}\\;` : key;
 }
 
@@ -232,7 +232,7 @@ export async function sendKeys(
 ): Promise<boolean> {
   const args = ["send-keys", "-t", paneTarget(name)];
   if (literal) args.push("-l");
-  const out = await tmux(config, [...args, "--", ...keys.map(keyArg)]);
+  const out = await tmux(config, [...args, "--", ...keys.map(tmuxArg)]);
   return out.code === 0;
 }
 
