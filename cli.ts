@@ -47,12 +47,17 @@ const HELP: Record<string, VerbHelp> = {
     details: [
       "Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;",
       "on a timeout the cell keeps the session (k poll, k int). -o N: output budget.",
+      "Code '-' is read from standard input (for code too long for an argument).",
     ],
-    examples: ["k run work 'cd /tmp && ls'", "k run -j -t 120 work 'pytest -x'"],
+    examples: [
+      "k run work 'cd /tmp && ls'",
+      "k run -j -t 120 work 'pytest -x'",
+      "k run py - < script.py",
+    ],
   },
   fire: {
     usage: "k fire [-t N] [-o N] [session] <code>",
-    summary: "run a cell in the background (default 300 s)",
+    summary: "run a cell in the background (default 300 s); code '-' is read from stdin",
     examples: ["k fire work 'make -j2'   # then: k poll work, or km work -1"],
   },
   poll: {
@@ -270,6 +275,12 @@ function sessionAndText(positionals: string[], what: string): { session?: string
   return { session: positionals[0], text: positionals.slice(1).join(" ") };
 }
 
+/** The code of run/fire: `-` reads it from standard input. */
+async function codeFrom(text: string): Promise<string> {
+  if (text !== "-") return text;
+  return await new Response(Deno.stdin.readable).text();
+}
+
 function json(value: unknown): void {
   console.log(JSON.stringify(value));
 }
@@ -319,7 +330,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
-      const result = await target.run(text, options);
+      const result = await target.run(await codeFrom(text), options);
       if (flags.has("--json")) {
         json(result);
         return isFailure(result) ? 1 : 0;
@@ -344,7 +355,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
-      const result = await target.fire(text, options);
+      const result = await target.fire(await codeFrom(text), options);
       json(result);
       return isFailure(result) ? 1 : 0;
     },
@@ -629,7 +640,10 @@ export async function main(argv: string[]): Promise<number> {
       printError(e.message, asJson);
       return e.exitCode;
     }
-    printError(`internal error: ${e instanceof Error ? e.message : String(e)}`, asJson);
+    // A file-system failure is the machine's, not ours: say what failed, without "internal".
+    const fsError = Object.values(Deno.errors).some((kind) => e instanceof kind);
+    const text = e instanceof Error ? e.message : String(e);
+    printError(fsError ? text : `internal error: ${text}`, asJson);
     return 1;
   }
 }

@@ -12,7 +12,7 @@ import { appendEvent } from "./events.ts";
 import { FileFollower } from "./follow.ts";
 import { acquireLock, type CellLock, claimAnyLock, isClosing, readLock } from "./lock.ts";
 import { readMeta, type SessionMeta } from "./meta.ts";
-import { isAlive, type ProcessId, processId, signalProcess } from "./proc.ts";
+import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
 import {
   assertCellId,
   fileSize,
@@ -51,6 +51,7 @@ export const FIRE_TIMEOUT_MS = 300_000;
 export const TIMEOUT_HINT = "use k int or k kill";
 
 const SETTLE_QUIET_MS = 50;
+
 const SETTLE_MAX_MS = 1000;
 
 /** Options of `run` and `fire`. */
@@ -108,6 +109,9 @@ interface CellRequest {
 /** Checks the code and options of `run`/`fire`; fills in the defaults. */
 function cellLimits(code: string, options: CellOptions, defaultTimeoutMs: number) {
   checkCode(code);
+  if (!code.isWellFormed()) {
+    throw new UsageError("code contains a lone UTF-16 surrogate, which has no UTF-8 form");
+  }
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   checkTimeout(timeoutMs);
   return { timeoutMs, maxOutput: checkMaxOutput(options.maxOutput) };
@@ -343,8 +347,15 @@ export async function interruptCell(
   const paths = sessionPaths(config, name);
   await readMeta(paths, name);
   const before = await fileSize(paths.log);
-  if (!(await sendKeys(config, name, ["C-c"]))) throw new NoSessionError(name);
+  // Claim first: the watcher, seeing the prompt come back after Ctrl-C, must not end the cell as
+  // done before the interrupt is recorded.
   const claimed = await claimAnyLock(paths);
+  if (!(await sendKeys(config, name, ["C-c"]))) {
+    if (claimed !== undefined && claimed !== "corrupt") {
+      await endCellOfDeadSession(paths, name, claimed, true);
+    }
+    throw new NoSessionError(name);
+  }
   let result: ErrorResult | undefined;
   if (claimed !== undefined && claimed !== "corrupt") {
     result = {
@@ -355,8 +366,8 @@ export async function interruptCell(
       ...timing(claimed),
     };
     await recordEnd(paths, name, claimed, result, "interrupted");
-    // A background watcher would notice on its own; ending it frees its hook at once.
-    if (claimed.owner_kind === "fire") await signalProcess(claimed.owner, "SIGTERM");
+    // A background watcher would notice on its own; stopping it ends its hook at once.
+    if (claimed.owner_kind === "fire") await stopProcess(claimed.owner, WATCHER_STOP_GRACE_MS);
   }
   await settle(paths, before);
   return result;

@@ -11,8 +11,14 @@ import { FileFollower } from "./follow.ts";
 import { readLock } from "./lock.ts";
 import { readMeta } from "./meta.ts";
 import { isAlive, type ProcessId } from "./proc.ts";
-import { assertCellId, type KernelConfig, type SessionPaths, sessionPaths } from "./state.ts";
-import { writeAll } from "./state.ts";
+import {
+  assertCellId,
+  ioError,
+  type KernelConfig,
+  type SessionPaths,
+  sessionPaths,
+  writeAll,
+} from "./state.ts";
 import { hasSession } from "./tmux.ts";
 import {
   decodeEvent,
@@ -50,7 +56,7 @@ export async function appendEvent(
     file = await Deno.open(path, { read: true, append: true, create: true, mode: 0o600 });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
+    throw ioError("write", path, e);
   }
   try {
     await file.lock(true);
@@ -67,6 +73,8 @@ export async function appendEvent(
     const line = (tail.endsMidLine ? "\n" : "") + encodeEvent(event) + "\n";
     await writeAll(file, new TextEncoder().encode(line));
     return event;
+  } catch (e) {
+    throw ioError("write", path, e);
   } finally {
     file.close(); // closing releases the flock
   }

@@ -51,7 +51,7 @@ function decodeLock(value: unknown, path: string): CellLock {
     typeof value.started_ms !== "number" || typeof value.timeout_ms !== "number" ||
     !Array.isArray(value.lines)
   ) {
-    throw new KttyError("state_corrupt", `corrupt lock file '${path}'; use k int or k kill`);
+    throw corruptLock(path);
   }
   assertCellId(value.cell_id);
   return value as unknown as CellLock;
@@ -59,8 +59,17 @@ function decodeLock(value: unknown, path: string): CellLock {
 
 /** The active cell's lock, or undefined when the session is idle. */
 export async function readLock(paths: SessionPaths): Promise<CellLock | undefined> {
-  const value = await readJsonFile(paths.lock);
-  return value === undefined ? undefined : decodeLock(value, paths.lock);
+  try {
+    const value = await readJsonFile(paths.lock);
+    return value === undefined ? undefined : decodeLock(value, paths.lock);
+  } catch (e) {
+    if (e instanceof KttyError && e.code !== "io") throw corruptLock(paths.lock);
+    throw e;
+  }
+}
+
+function corruptLock(path: string): KttyError {
+  return new KttyError("state_corrupt", `corrupt lock file '${path}'; use k int or k kill`);
 }
 
 /** Where a claimed lock waits while its claimer writes the result. */

@@ -36,7 +36,15 @@ export function writeMeta(paths: SessionPaths, meta: SessionMeta): Promise<void>
 
 /** The session's metadata, or undefined when the session has no state. */
 export async function readMetaIfAny(paths: SessionPaths): Promise<SessionMeta | undefined> {
-  const value = await readJsonFile(paths.meta);
+  let value: unknown;
+  try {
+    value = await readJsonFile(paths.meta);
+  } catch (e) {
+    if (e instanceof KttyError && e.code === "state_corrupt") {
+      throw new KttyError("state_corrupt", `corrupt session file '${paths.meta}'; use k kill`);
+    }
+    throw e;
+  }
   if (value === undefined) return undefined;
   if (
     !isRecord(value) || typeof value.name !== "string" || typeof value.command !== "string" ||

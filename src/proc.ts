@@ -50,3 +50,64 @@ export async function signalProcess(id: ProcessId, signal: Deno.Signal): Promise
     return false;
   }
 }
+
+/** Sends `signal` to process group `pgid` (a process started detached leads its own group). */
+export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
+  try {
+    Deno.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const STOP_POLL_MS = 20;
+/** How long a background watcher gets to close its hook after SIGTERM before SIGKILL. */
+export const WATCHER_STOP_GRACE_MS = 1000;
+
+/**
+ * Stops the process `id` names: SIGTERM, then up to `graceMs` for it to exit (and clean up), then
+ * SIGKILL to it and its process group. Returns once it is gone.
+ */
+export async function stopProcess(id: ProcessId, graceMs: number): Promise<void> {
+  if (!(await signalProcess(id, "SIGTERM"))) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!(await isAlive(id))) return;
+    await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+  }
+  if (await isAlive(id)) {
+    signalGroup(id.pid, "SIGKILL");
+    await signalProcess(id, "SIGKILL");
+  }
+}
+
+/** The pids of every live descendant of `pid` (children, their children, …), read from /proc. */
+export async function descendants(pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  try {
+    for await (const entry of Deno.readDir("/proc")) {
+      if (!/^[0-9]+$/.test(entry.name)) continue;
+      try {
+        const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const list = parents.get(ppid) ?? [];
+        list.push(Number(entry.name));
+        parents.set(ppid, list);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of parents.get(queue.shift() as number) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}

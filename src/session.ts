@@ -12,7 +12,7 @@ import { FileFollower } from "./follow.ts";
 import { type FrameConfig, resolveHook } from "./frame/mod.ts";
 import { readLock } from "./lock.ts";
 import { readMetaIfAny, type SessionMeta, writeMeta } from "./meta.ts";
-import { isAlive, processId, signalProcess } from "./proc.ts";
+import { isAlive, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
 import {
   ensureStateDir,
   type KernelConfig,
@@ -48,6 +48,7 @@ const PASTE_WAIT_MS = 300;
 const READY_QUIET_MS = 50;
 const READY_QUIET_NO_PROMPT_MS = 400;
 const READY_POLL_MS = 25;
+const READY_TMUX_CHECK_MS = 250;
 
 /** Options of {@link createSession}. */
 export interface NewSessionOptions {
@@ -195,6 +196,7 @@ async function waitReady(
   let recent = "";
   let pasteOn = false;
   let lastGrowth = start;
+  let lastTmuxCheck = start;
   let seen = false;
   try {
     while (true) {
@@ -225,7 +227,13 @@ async function waitReady(
       } else if (seen && partial.trim() !== "" && quiet >= READY_QUIET_MS) {
         return { bracketedPaste: pasteOn };
       } else if (seen && quiet >= READY_QUIET_NO_PROMPT_MS) return { bracketedPaste: pasteOn };
-      if (!(await isAlive(meta.pane)) || !(await paneAlive(config, meta.name))) {
+      // /proc answers every time; tmux is asked at most every 250 ms.
+      let alive = await isAlive(meta.pane);
+      if (alive && Date.now() - lastTmuxCheck >= READY_TMUX_CHECK_MS) {
+        lastTmuxCheck = Date.now();
+        alive = await hasSession(config, meta.name);
+      }
+      if (!alive) {
         const tail = [...lines, partial].filter((l) => l.trim() !== "").slice(-3).join(" | ");
         throw new KttyError(
           "not_ready",
@@ -252,14 +260,6 @@ async function waitReady(
   }
 }
 
-let lastPaneCheck = 0;
-async function paneAlive(config: KernelConfig, name: string): Promise<boolean> {
-  // tmux is asked at most every 250 ms; /proc answers in between.
-  if (Date.now() - lastPaneCheck < 250) return true;
-  lastPaneCheck = Date.now();
-  return await hasSession(config, name);
-}
-
 async function removeState(paths: SessionPaths): Promise<void> {
   try {
     await Deno.remove(paths.dir, { recursive: true });
@@ -283,7 +283,7 @@ export async function killSessionAndState(config: KernelConfig, name: string): P
   if (hadState) {
     await appendEvent(paths.events, name, { status: "closed", reason: "killed" }).catch(() => {});
     const lock = await readLock(paths).catch(() => undefined);
-    if (lock?.owner_kind === "fire") await signalProcess(lock.owner, "SIGTERM");
+    if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
   }
   // A peek or attach view shares the session's window and would keep its program running.
   await killViews(config, name);
@@ -688,7 +688,7 @@ async function pruneSession(config: KernelConfig, status: SessionStatus): Promis
     return false;
   }
   const lock = await readLock(movedPaths).catch(() => undefined);
-  if (lock?.owner_kind === "fire") await signalProcess(lock.owner, "SIGTERM");
+  if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
   await appendEvent(movedPaths.events, status.session, { status: "closed", reason: "pruned" })
     .catch(() => {});
   await Deno.remove(aside, { recursive: true });

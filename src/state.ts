@@ -142,43 +142,51 @@ export async function writeFileAtomic(
   options: { durable?: boolean } = {},
 ): Promise<void> {
   const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
   try {
-    await writeAll(file, new TextEncoder().encode(data));
-    if (options.durable !== false) await file.sync();
-  } finally {
-    file.close();
-  }
-  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+    try {
+      await writeAll(file, new TextEncoder().encode(data));
+      if (options.durable !== false) await file.sync();
+    } finally {
+      file.close();
+    }
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw ioError("write", path, e);
   }
 }
 
 /**
- * Creates `path` with `data` only if it does not exist yet (O_EXCL). Returns false when it
- * already exists; nothing is written then.
+ * Creates `path` with `data` only if it does not exist yet. Returns false when it already exists;
+ * nothing is written then. The content is written to a private temp file first and hard-linked
+ * into place (link, like O_EXCL, fails if the name exists), so a reader never sees the file
+ * empty or half-written.
  */
 export async function createExclusive(path: string, data: string): Promise<boolean> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) return false;
-    throw e;
-  }
+  const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
   try {
     // No fsync: a lock matters only while the machine (and its tmux server) is up.
-    await writeAll(file, new TextEncoder().encode(data));
+    await Deno.writeTextFile(tmp, data, { createNew: true, mode: PRIVATE_FILE_MODE });
+    try {
+      await Deno.link(tmp, path);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+    return true;
   } catch (e) {
-    file.close();
-    await Deno.remove(path).catch(() => {});
-    throw e;
+    throw ioError("write", path, e);
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
   }
-  file.close();
-  return true;
+}
+
+/** A file-system failure as a one-line {@link KttyError} naming the path. */
+export function ioError(verb: string, path: string, e: unknown): KttyError {
+  if (e instanceof KttyError) return e;
+  const reason = e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/, "") : String(e);
+  return new KttyError("io", `cannot ${verb} '${path}': ${reason}`, { cause: e });
 }
 
 /** Writes every byte of `data` to `file`. */
@@ -194,7 +202,7 @@ export async function readJsonFile(path: string): Promise<unknown> {
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
+    throw ioError("read", path, e);
   }
   try {
     return JSON.parse(text);

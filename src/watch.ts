@@ -51,6 +51,7 @@ export class CellText {
   #echo: EchoFilter;
   #term: TerminalText;
   #sawEcho = false;
+  #beforeEcho: string[] = [];
   #started = false;
   #collecting = true;
 
@@ -83,12 +84,23 @@ export class CellText {
 
   #line(line: string): void {
     const echo = this.#echo.isEcho(line);
-    if (echo) this.#sawEcho = true;
+    if (echo && !this.#sawEcho) {
+      // Nothing the cell printed can come before its code was read: what came first was left
+      // over from before (a prompt redrawn late under load).
+      this.#sawEcho = true;
+      this.#beforeEcho = [];
+    }
     this.detector?.onLine(line, echo);
     if (!this.#collecting || echo) return;
-    // Nothing the cell printed can come before its code was read: blank lines there are leftovers
-    // of the previous prompt.
-    if (this.#started || this.#sawEcho || line.trim() !== "") this.#sink.push(line);
+    if (this.#started || this.#sawEcho) this.#sink.push(line);
+    else if (line.trim() !== "") this.#beforeEcho.push(line);
+  }
+
+  /** Lines seen before any echo, kept only if no echo ever comes (a program that echoes nothing). */
+  #releaseBeforeEcho(): void {
+    if (this.#sawEcho || this.#started) return;
+    for (const line of this.#beforeEcho) this.#sink.push(line);
+    this.#beforeEcho = [];
   }
 
   /** Feeds raw log bytes. */
@@ -108,6 +120,7 @@ export class CellText {
 
   /** The final output: the detector drops trailing prompt lines. */
   finish(): Promise<BoundedOutput> {
+    this.#releaseBeforeEcho();
     const detector = this.detector;
     const partial = this.partial;
     return this.#sink.finish((held) => detector ? detector.finish(held, partial) : held);
@@ -115,6 +128,7 @@ export class CellText {
 
   /** The output so far, unfinished line included: a running or timed-out cell's output. */
   soFar(): Promise<BoundedOutput> {
+    this.#releaseBeforeEcho();
     const partial = this.#collecting ? this.partial : "";
     return this.#sink.finish((held) => partial.trim() === "" ? held : [...held, partial]);
   }
@@ -229,6 +243,8 @@ export interface WatchOptions {
   lock: CellLock;
   /** Whether a timeout counts as reported once returned (true for `run`). */
   reportTimeout: boolean;
+  /** Stops watching (the watcher got SIGTERM): the detector is closed, nothing is recorded. */
+  signal?: AbortSignal;
 }
 
 /** Where a cell's whole output goes when it outgrows the budget. */
@@ -309,6 +325,11 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         dead = !(await hasSession(config, session));
       }
       if (dead) return await endCellOfDeadSession(paths, session, lock);
+      if (options.signal?.aborted) {
+        const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
+        return record?.result ??
+          { cell_id: lock.cell_id, status: "error", output: "watcher stopped" };
+      }
       await follower.wait(Math.min(POLL_FALLBACK_MS, deadline - now), detector.ended);
     }
   } finally {
@@ -367,8 +388,10 @@ export async function endCellOfDeadSession(
   paths: SessionPaths,
   session: string,
   lock: CellLock,
+  claimed = false,
 ): Promise<FinalResult> {
-  const result = await endCell(paths, session, lock, {
+  const end = claimed ? recordEnd : endCell;
+  const result = await end(paths, session, lock, {
     cell_id: lock.cell_id,
     status: "error",
     output:

@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     const lock = await readLock(paths);
     if (!lock || lock.cell_id !== cellId || lock.owner.pid !== Deno.pid) return;
     const meta = await readMeta(paths, name);
-    await watchCell({ config, paths, meta, lock, reportTimeout: false });
+    // `k int`/`k kill` send SIGTERM: stop watching and close the hook before exiting.
+    const stop = new AbortController();
+    Deno.addSignalListener("SIGTERM", () => stop.abort());
+    await watchCell({ config, paths, meta, lock, reportTimeout: false, signal: stop.signal });
   } catch (e) {
     // Nobody reads our stderr; leave a trace beside the session's state if it still exists.
     const line = `${new Date().toISOString()} watcher ${cellId}: ${message(e)}\n`;
@@ -40,4 +43,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  await main();
+  Deno.exit(0); // a signal listener would keep the process alive
+}

@@ -16,7 +16,7 @@ export class EchoFilter {
 
   /** @param code the lines that were typed */
   constructor(code: string[]) {
-    this.#code = code.map((line) => line.trimEnd());
+    this.#code = code.map((line) => normalize(line));
   }
 
   /** How many code lines have been seen echoed. */
@@ -28,7 +28,7 @@ export class EchoFilter {
   isEcho(line: string): boolean {
     const want = this.#code[this.#next];
     if (want === undefined) return false;
-    const got = line.trimEnd();
+    const got = normalize(line);
     if (want.trim() === "") {
       const bare = got.trim();
       if ((this.#next === 0 && bare === "") || (bare !== "" && this.#prompts.has(bare))) {
@@ -45,4 +45,9 @@ export class EchoFilter {
     this.#next++;
     return true;
   }
+}
+
+/** Whitespace runs as one space, none at the end: a terminal shows a typed tab as spaces. */
+function normalize(line: string): string {
+  return line.replace(/[ \t]+/g, " ").trimEnd();
 }

@@ -6,9 +6,26 @@
  */
 
 import { KttyError } from "../errors.ts";
+import { descendants } from "../proc.ts";
 import { type FrameDetector, stripTrailingPrompt } from "./detector.ts";
 
 const PARTIAL_QUIET_MS = 50;
+const CLOSE_GRACE_MS = 300;
+
+function signal(pid: number, name: Deno.Signal): void {
+  try {
+    Deno.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    Deno.unrefTimer(timer);
+  });
+}
 
 /** Checks that `path` is an executable file; returns its absolute path. */
 export async function resolveHook(path: string, cwd: string): Promise<string> {
@@ -38,6 +55,7 @@ export class HookDetector implements FrameDetector {
 
   /** @param hook absolute path of the hook program */
   constructor(hook: string) {
+    // In the watcher's process group: whoever kills that group kills the hook too.
     this.#child = new Deno.Command(hook, { stdin: "piped", stdout: "null", stderr: "null" })
       .spawn();
     this.#writer = this.#child.stdin.getWriter();
@@ -80,15 +98,20 @@ export class HookDetector implements FrameDetector {
     return stripTrailingPrompt(lines, partial);
   }
 
+  /**
+   * Ends the hook and everything it started: SIGTERM, a short grace, then SIGKILL. Bounded.
+   * Its descendants are listed first: once the hook is gone they would be re-parented and lost.
+   */
   async close(): Promise<void> {
-    await this.#writer.close().catch(() => {});
+    await Promise.race([this.#writer.close().catch(() => {}), delay(CLOSE_GRACE_MS)]);
+    const pid = this.#child.pid;
+    const children = await descendants(pid);
     if (!this.#exited) {
-      try {
-        this.#child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
+      signal(pid, "SIGTERM");
+      await Promise.race([this.#child.status, delay(CLOSE_GRACE_MS)]);
     }
+    if (!this.#exited) signal(pid, "SIGKILL");
+    for (const child of children) signal(child, "SIGKILL");
     await this.#child.status;
   }
 }

@@ -8,7 +8,7 @@ import { type FrameDetector, stripTrailingPrompt } from "./detector.ts";
 
 /** How many empty Enters repeat mode types, and how many identical lines it waits for. */
 export const REPEAT_ENTERS = 5;
-const SHORT_QUIET_MS = 300;
+const SHORT_QUIET_MS = 500;
 
 /** Repeat-mode detector. */
 export class RepeatDetector implements FrameDetector {

@@ -36,17 +36,18 @@ export function planCell(
   cellsDir: string,
 ): TypingPlan {
   const frame = meta.frame;
+  const typed = (text: string) => quoteTabs(text, meta.kind);
   if (frame.mode !== "integration") {
     const lines = shapeCode(meta.kind, code);
     return {
       lines,
-      text: lines.join("\n") + "\n" + "\n".repeat(extraEnters(frame.mode)),
+      text: typed(lines.join("\n") + "\n" + "\n".repeat(extraEnters(frame.mode))),
       bracketed: false,
     };
   }
   const plain = (lines: string[]): TypingPlan => ({
     lines,
-    text: lines.join("\n") + "\n",
+    text: typed(lines.join("\n") + "\n"),
     bracketed: false,
   });
   switch (meta.kind) {
@@ -61,9 +62,23 @@ export function planCell(
       return plain(["__k_c; {", ...codeLines(code), "}; __k_r $?"]);
     default: {
       const lines = codeLines(code);
+      // A bracketed paste is one input, and a tab in it is text, never completion.
+      if (meta.bracketed_paste && (lines.length > 1 || code.includes("\t"))) {
+        return { lines, text: lines.join("\n"), bracketed: true };
+      }
       if (lines.length === 1) return plain(lines);
-      if (meta.bracketed_paste) return { lines, text: lines.join("\n"), bracketed: true };
       return plain(["{", ...lines, "}"]);
     }
   }
+}
+
+/** Programs whose line editor (readline, zle) or terminal takes Ctrl-V as "insert the next key". */
+const QUOTED_INSERT_KINDS = new Set(["bash", "zsh", "sh", "python", "gdb"]);
+
+/**
+ * Makes each tab typed literally: a tab typed into readline or zle asks for completion, so it is
+ * preceded by Ctrl-V (quoted insert), which a terminal in cooked mode honours too.
+ */
+export function quoteTabs(text: string, kind: string): string {
+  return QUOTED_INSERT_KINDS.has(kind) ? text.replaceAll("\t", "\x16\t") : text;
 }
