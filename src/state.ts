@@ -6,7 +6,9 @@
 
 import { InvalidCellIdError, InvalidNameError, KttyError, StateDirError } from "./errors.ts";
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+// SPEC section 2's charset, plus ':' (issue 6: `a:1` is a session of its own). tmux rewrites '.'
+// and ':' in session names, so src/tmux.ts escapes them.
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 const CELL_ID_RE = /^[0-9a-f]{12}$/;
 const PRIVATE_FILE_MODE = 0o600;
 const PRIVATE_DIR_MODE = 0o700;

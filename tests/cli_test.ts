@@ -24,7 +24,6 @@ worldTest("invalid session names: one line, exit 1, nothing created anywhere", a
     "x".repeat(65),
     "-a",
     ".hidden",
-    "a:1",
   ];
   for (const name of bad) {
     const r = await w.k(["new", "--", name, "bash"]);
