@@ -199,7 +199,7 @@ async function bracketedPasteOn(paths: SessionPaths, offset: number): Promise<bo
       await follower.wait(20);
     }
   } finally {
-    follower.close();
+    await follower.close();
   }
 }
 
@@ -388,7 +388,7 @@ async function settle(paths: SessionPaths, offset: number): Promise<void> {
       await follower.wait(grew ? SETTLE_QUIET_MS : 100);
     }
   } finally {
-    follower.close();
+    await follower.close();
   }
 }
 

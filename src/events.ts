@@ -228,7 +228,7 @@ export async function* followEvents(
       }
     }
   } finally {
-    creation?.close();
+    await creation?.close();
   }
 
   const decoder = new TextDecoder();
@@ -289,7 +289,7 @@ export async function* followEvents(
       }
     }
   } finally {
-    follower.close();
+    await follower.close();
   }
 }
 
@@ -534,6 +534,7 @@ function abortPromise(signal?: AbortSignal): { promise: Promise<void>; dispose: 
 /** A watch on a directory: a wake-up when something in it changes, with a timeout fallback. */
 class DirWatch {
   #watcher: Deno.FsWatcher | undefined;
+  #pumping: Promise<void> = Promise.resolve();
   #changed = false;
   #wake: (() => void) | undefined;
 
@@ -543,7 +544,7 @@ class DirWatch {
     } catch {
       return; // no watch: the timeout does the work
     }
-    (async () => {
+    this.#pumping = (async () => {
       try {
         for await (const _ of this.#watcher!) {
           this.#changed = true;
@@ -576,13 +577,14 @@ class DirWatch {
     }
   }
 
-  /** Stops watching. */
-  close(): void {
+  /** Stops watching; awaits the watch's pending read so the process can exit at once. */
+  async close(): Promise<void> {
     try {
       this.#watcher?.close();
     } catch {
       // already closed
     }
+    await this.#pumping;
   }
 }
 

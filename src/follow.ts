@@ -10,6 +10,7 @@ const READ_CHUNK_BYTES = 256 * 1024;
 export class FileFollower {
   #file: Deno.FsFile;
   #watcher: Deno.FsWatcher | undefined;
+  #pumping: Promise<void> = Promise.resolve();
   #woken = false;
   #wake: (() => void) | undefined;
   #buf = new Uint8Array(READ_CHUNK_BYTES);
@@ -19,7 +20,7 @@ export class FileFollower {
     this.#file = file;
     this.#offset = offset;
     this.#watcher = watcher;
-    if (watcher) this.#pump(watcher);
+    if (watcher) this.#pumping = this.#pump(watcher);
   }
 
   /** Opens `path` at byte `offset`; `watch` false skips the file watch (one-shot reads). */
@@ -102,8 +103,11 @@ export class FileFollower {
     this.#woken = false;
   }
 
-  /** Stops watching and closes the file. */
-  close(): void {
+  /**
+   * Stops watching and closes the file. Awaits the watch's pending read: left pending, it holds
+   * the inotify descriptor open and delays the process's exit by ~10 ms.
+   */
+  async close(): Promise<void> {
     try {
       this.#watcher?.close();
     } catch {
@@ -114,5 +118,6 @@ export class FileFollower {
     } catch {
       // already closed
     }
+    await this.#pumping;
   }
 }

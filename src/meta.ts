@@ -21,6 +21,8 @@ export interface SessionMeta {
   kind: ProgramKind;
   /** How the end of a cell is detected. */
   frame: FrameConfig;
+  /** The pane's width in columns (older sessions: 10000). */
+  columns?: number;
   /** The program's process in the pane. */
   pane: ProcessId;
   /** When the session was made, UTC ISO-8601. */

@@ -29,15 +29,24 @@ import {
   killViews,
   listTmuxSessions,
   newSession,
-  pasteText,
+  resizeWindow,
   type TmuxSessionInfo,
   tmuxSessionInfo,
 } from "./tmux.ts";
 import { decodeEvent, type KttyEvent } from "./types.ts";
 import { readCellRecord } from "./watch.ts";
 
-/** Pane width: wide enough that readline never wraps typed code. */
+/**
+ * Pane width where the echo of typed code is recognised line by line (repeat, exact, hook modes):
+ * wide enough that readline never wraps typed code.
+ */
 export const PANE_COLUMNS = 10_000;
+/**
+ * Pane width in integration mode, where markers frame the output and wrapped echo does no harm.
+ * tmux's cost per line of output grows with the width (`seq 1 100000` in a pane: ~0.6 s at 10000
+ * columns, ~0.15 s at 1000), and programs see an ordinary, if wide, terminal.
+ */
+export const INTEGRATION_COLUMNS = 1000;
 /** Pane height. */
 export const PANE_ROWS = 50;
 /** How long `new` waits for the program's first prompt. */
@@ -102,9 +111,11 @@ export async function createSession(
   const kind = programKind(command);
   const frame = await frameFor(options.prompt, cwd, kind);
   await ensureStateDir(config);
-  await assertTmuxVersion(config);
-  const existing = await readMetaIfAny(paths).catch(() => undefined);
-  const alive = await hasSession(config, name);
+  const [existing, alive] = await Promise.all([
+    readMetaIfAny(paths).catch(() => undefined),
+    hasSession(config, name),
+    assertTmuxVersion(config),
+  ]);
   if (existing && alive) return { session: name, created: false, meta: existing };
   // Stale state (program gone) or a stray tmux session without state: start over.
   if (alive) await killSession(config, name);
@@ -120,33 +131,41 @@ export async function createSession(
   try {
     await makePrivateDir(paths.cells);
     await Deno.writeFile(paths.log, new Uint8Array(), { mode: 0o600, createNew: true });
+    // The integration loader is typed in the same tmux call that starts the program: the
+    // terminal holds it until the program first reads a line.
+    let loader: string | undefined;
+    const integrated = integratedKind(kind);
+    if (frame.mode === "integration" && integrated) {
+      const script = integrationScript(integrated, frame.nonce ?? "", paths.cells);
+      const scriptPath = `${paths.dir}/${script.file}`;
+      await Deno.writeTextFile(scriptPath, script.content, { mode: 0o600, createNew: true });
+      loader = script.installLine(scriptPath) + "\n";
+    }
+    const columns = frame.mode === "integration" ? INTEGRATION_COLUMNS : PANE_COLUMNS;
     const panePid = await newSession(config, name, {
       command,
       logPath: paths.log,
       cwd,
-      columns: PANE_COLUMNS,
+      columns,
       rows: PANE_ROWS,
+      type: loader,
     });
     const meta: SessionMeta = {
       name,
       command,
       kind,
       frame,
+      columns,
       pane: await processId(panePid) ?? { pid: panePid, start: "" },
       created_at: new Date().toISOString(),
     };
-    const integrated = integratedKind(kind);
-    if (frame.mode === "integration" && integrated) {
-      // Typed at once: the terminal holds it until the program first reads a line.
-      const script = integrationScript(integrated, frame.nonce ?? "", paths.cells);
-      const scriptPath = `${paths.dir}/${script.file}`;
-      await Deno.writeTextFile(scriptPath, script.content, { mode: 0o600, createNew: true });
-      await pasteText(config, name, script.installLine(scriptPath) + "\n");
-    }
     await writeMeta(paths, meta);
     const ready = await waitReady(config, paths, meta);
     if (ready.fallback) {
+      // Without markers the echo must be recognised: widen the pane so typed code never wraps.
       meta.frame = { mode: "repeat", fallback: ready.fallback };
+      meta.columns = PANE_COLUMNS;
+      await resizeWindow(config, name, PANE_COLUMNS);
       await waitReady(config, paths, meta);
     }
     meta.bracketed_paste = ready.bracketedPaste;
@@ -183,6 +202,7 @@ async function waitReady(
   const lines: string[] = [];
   let markedAt: number | undefined;
   const term = new TerminalText((line) => lines.push(line), {
+    columns: meta.columns,
     onOsc: (payload) => {
       if (markedAt !== undefined || frame.mode !== "integration") return;
       if (parseMarker(payload, frame.nonce ?? "")?.kind === "end") markedAt = Date.now();
@@ -256,7 +276,7 @@ async function waitReady(
       await follower.wait(READY_POLL_MS);
     }
   } finally {
-    follower.close();
+    await follower.close();
   }
 }
 

@@ -137,15 +137,18 @@ export interface NewSessionOptions {
   logPath: string;
   /** The program's working directory. */
   cwd: string;
-  /** Pane width in columns: wide, so typed code never wraps. */
+  /** Pane width in columns. */
   columns: number;
   /** Pane height in rows. */
   rows: number;
+  /** Text to type into the pane right after the start (the integration loader), if any. */
+  type?: string;
 }
 
 /**
- * Starts the program in a detached session and pipes the pane's output into the log, in one tmux
- * call so no output is read before the pipe is in place. Returns the pane's pid.
+ * Starts the program in a detached session, pipes the pane's output into the log and types
+ * `type`, all in one tmux call, so no output is read before the pipe is in place. Returns the
+ * pane's pid.
  */
 export async function newSession(
   config: KernelConfig,
@@ -184,7 +187,21 @@ export async function newSession(
     "-t",
     target,
     "#{pane_pid}",
-  ]);
+    ...(options.type === undefined ? [] : [
+      ";",
+      "load-buffer",
+      "-b",
+      `k-${tmuxName(name)}`,
+      "-",
+      ";",
+      "paste-buffer",
+      "-d",
+      "-b",
+      `k-${tmuxName(name)}`,
+      "-t",
+      target,
+    ]),
+  ], options.type === undefined ? undefined : new TextEncoder().encode(options.type));
   const pid = Number(out.stdout.trim());
   if (!Number.isInteger(pid) || pid <= 0) {
     throw new TmuxError("tmux_failed", `tmux gave no pane pid for '${name}'`);
@@ -491,4 +508,13 @@ export async function killViews(config: KernelConfig, name: string): Promise<num
   ) => [...(i > 0 ? [";"] : []), "kill-session", "-t", `=${v.tmuxName}`]);
   await tmux(config, args);
   return views.length;
+}
+
+/** Sets the width of a session's window (its size is manual: no client changes it). */
+export async function resizeWindow(
+  config: KernelConfig,
+  name: string,
+  columns: number,
+): Promise<void> {
+  await tmuxOk(config, ["resize-window", "-t", paneTarget(name), "-x", String(columns)]);
 }

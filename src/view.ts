@@ -97,6 +97,6 @@ export async function watchSession(
     stop.abort();
     signal?.removeEventListener("abort", onAbort);
     await stream;
-    log.close();
+    await log.close();
   }
 }

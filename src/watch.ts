@@ -60,12 +60,14 @@ export class CellText {
    * @param typed the lines that were typed for the cell
    * @param sink where output lines go
    * @param detector fed every line and marker
+   * @param columns the pane's width
    */
-  constructor(typed: string[], sink: OutputSink, detector?: FrameDetector) {
+  constructor(typed: string[], sink: OutputSink, detector?: FrameDetector, columns?: number) {
     this.#echo = new EchoFilter(typed);
     this.#sink = sink;
     this.detector = detector;
     this.#term = new TerminalText((line) => this.#line(line), {
+      columns,
       onOsc: (payload) => this.#marker(payload),
     });
   }
@@ -145,12 +147,12 @@ export async function readCellOutput(
   const detector = meta.frame.mode === "integration"
     ? createDetector(meta.frame, lock.lines.length)
     : undefined;
-  const text = new CellText(lock.lines, new OutputSink(maxOutput), detector);
+  const text = new CellText(lock.lines, new OutputSink(maxOutput), detector, meta.columns);
   const follower = await FileFollower.open(paths.log, lock.offset, false);
   try {
     await follower.readAvailable((bytes) => text.push(bytes));
   } finally {
-    follower.close();
+    await follower.close();
   }
   return await text.soFar();
 }
@@ -271,7 +273,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   const session = meta.name;
   const detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
   const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
-  const text = new CellText(lock.lines, sink, detector);
+  const text = new CellText(lock.lines, sink, detector, meta.columns);
   let follower: FileFollower;
   try {
     follower = await FileFollower.open(paths.log, lock.offset);
@@ -333,7 +335,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
       await follower.wait(Math.min(POLL_FALLBACK_MS, deadline - now), detector.ended);
     }
   } finally {
-    follower.close();
+    await follower.close();
     await detector.close();
   }
 }

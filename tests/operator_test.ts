@@ -4,11 +4,12 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CLI, type CliResult, until, type World, worldTest } from "./harness.ts";
-import { PANE_COLUMNS, PANE_ROWS } from "../src/session.ts";
+import { INTEGRATION_COLUMNS, PANE_ROWS } from "../src/session.ts";
 import { lastEvent } from "../src/session.ts";
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
-const AGENT_SIZE = `${PANE_COLUMNS}x${PANE_ROWS}`;
+// The agent sessions here run bash in integration mode.
+const AGENT_SIZE = `${INTEGRATION_COLUMNS}x${PANE_ROWS}`;
 
 type Row = Record<string, unknown>;
 
