@@ -169,8 +169,10 @@ async function startCell(
     }
     throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
   }
-  await writeFileAtomic(paths.last, cellId, { durable: false });
-  await appendEvent(paths.events, name, { status: "fired", cell_id: cellId });
+  await Promise.all([
+    writeFileAtomic(paths.last, cellId, { durable: false }),
+    appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
+  ]);
   return { paths, meta, lock };
 }
 

@@ -29,7 +29,6 @@ import {
   type StalledEvent,
 } from "./types.ts";
 
-const TAIL_BYTES = 64 * 1024;
 /** Poll fallback of a follower: the file watch normally wakes it at once. */
 const FOLLOW_POLL_MS = 50;
 /** How often a follower looks at the log's identity and the session's program (a /proc read). */
@@ -60,7 +59,7 @@ export async function appendEvent(
   }
   try {
     await file.lock(true);
-    const tail = await readTail(file);
+    const tail = await readTail(file, path);
     if (tail.last?.status === "closed") return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
@@ -87,30 +86,103 @@ interface Tail {
   endsMidLine: boolean;
 }
 
-async function readTail(file: Deno.FsFile): Promise<Tail> {
+async function readTail(file: Deno.FsFile, path: string): Promise<Tail> {
   const size = (await file.stat()).size;
   if (size === 0) return { last: undefined, endsMidLine: false };
-  const start = Math.max(0, size - TAIL_BYTES);
-  await file.seek(start, Deno.SeekMode.Start);
-  const buf = new Uint8Array(size - start);
-  let got = 0;
-  while (got < buf.length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  const endsMidLine = got > 0 && buf[got - 1] !== 0x0a;
-  const lines = new TextDecoder().decode(buf.subarray(0, got)).split("\n");
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i];
-    if (!line) continue;
-    try {
-      return { last: decodeEvent(line), endsMidLine };
-    } catch {
-      continue; // a torn or foreign line: keep looking backwards
-    }
-  }
+  const lastByte = new Uint8Array(1);
+  await file.seek(size - 1, Deno.SeekMode.Start);
+  const n = await file.read(lastByte);
+  const endsMidLine = n === 1 && lastByte[0] !== 0x0a;
+  // The last event, however long the lines before it (a huge notify message, a torn line).
+  for await (const { event } of eventsBackwards(path)) return { last: event, endsMidLine };
   return { last: undefined, endsMidLine };
+}
+
+/** An event with the byte offset where its line starts. */
+export interface PlacedEvent {
+  /** The event. */
+  event: KttyEvent;
+  /** Byte offset of its line in the log. */
+  offset: number;
+}
+
+/** The first backward read is small (most callers want the last event or few); later ones grow. */
+const BACKWARD_FIRST_CHUNK_BYTES = 4 * 1024;
+const BACKWARD_MAX_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The log's events newest first, read backwards in chunks: a caller that stops early (the last
+ * `n`, the latest `fired`) costs the same however long the log has grown.
+ */
+export async function* eventsBackwards(
+  path: string,
+): AsyncGenerator<PlacedEvent, void, undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw ioError("read", path, e);
+  }
+  try {
+    let end = (await file.stat()).size;
+    let carry = new Uint8Array(0); // the start of a line whose beginning is in an earlier chunk
+    const decoder = new TextDecoder();
+    let chunkBytes = BACKWARD_FIRST_CHUNK_BYTES;
+    while (end > 0 || carry.length > 0) {
+      const start = Math.max(0, end - chunkBytes);
+      chunkBytes = Math.min(chunkBytes * 4, BACKWARD_MAX_CHUNK_BYTES);
+      const chunk = new Uint8Array(end - start + carry.length);
+      await file.seek(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < end - start) {
+        const n = await file.read(chunk.subarray(got, end - start));
+        if (n === null) break;
+        got += n;
+      }
+      chunk.set(carry, end - start);
+      // Lines whose start lies in this chunk; the part before the first newline belongs to the
+      // line that starts in the previous chunk (unless this chunk starts the file).
+      const cut = start === 0 ? 0 : chunk.indexOf(0x0a) + 1;
+      if (start !== 0 && cut === 0) {
+        carry = chunk; // one line longer than a chunk: keep reading backwards
+        end = start;
+        continue;
+      }
+      const lines: PlacedEvent[] = [];
+      let pos = cut;
+      while (pos < chunk.length) {
+        let nl = chunk.indexOf(0x0a, pos);
+        if (nl < 0) nl = chunk.length;
+        const line = decoder.decode(chunk.subarray(pos, nl));
+        if (line !== "") {
+          try {
+            lines.push({ event: decodeEvent(line), offset: start + pos });
+          } catch {
+            // a torn or foreign line: never an event
+          }
+        }
+        pos = nl + 1;
+      }
+      for (let i = lines.length - 1; i >= 0; i--) yield lines[i] as PlacedEvent;
+      carry = chunk.subarray(0, cut);
+      if (start === 0) break;
+      end = start;
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** The last `n` events of the log, oldest first, read from its end. */
+export async function readLastEvents(path: string, n: number): Promise<KttyEvent[]> {
+  const out: KttyEvent[] = [];
+  if (n <= 0) return out;
+  for await (const { event } of eventsBackwards(path)) {
+    out.push(event);
+    if (out.length >= n) break;
+  }
+  return out.reverse();
 }
 
 /** Reads every event in the log (skipping lines that are not events). */
@@ -173,6 +245,11 @@ export interface FollowEventsOptions {
   from?: number | Date;
   /** Ends the stream (without an error) when aborted. */
   signal?: AbortSignal;
+  /**
+   * Byte offset to start reading at (a line start at or before the first wanted event): spares
+   * reading the whole log. Default 0.
+   */
+  offset?: number;
   /** False: yield what the log holds now and stop (a snapshot). Default true: keep following. */
   follow?: boolean;
   /**
@@ -219,7 +296,7 @@ export async function* followEvents(
       if (signal?.aborted) return;
       try {
         identity = fileIdentity(await Deno.stat(path));
-        follower = await FileFollower.open(path, 0, follow);
+        follower = await FileFollower.open(path, options.offset ?? 0, follow);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
         if (!follow || (await checkBeforeLog()) === "gone") return;
@@ -382,30 +459,44 @@ export async function* sessionEvents(
   }
   const meta = await readMeta(paths, name);
   const follow = options.follow ?? true;
-  const history = await readEvents(paths.events);
   const lock = await readLock(paths).catch(() => undefined);
-  const lastFired = history.findLast((e) => e.status === "fired");
+  // The log is read from its end, only as far back as needed (the latest `fired`, the named
+  // cell's `fired`, the `from` point), so starting costs the same however long the log is.
+  const scan = await scanBack(paths.events, options.cellId, options.from);
   let cell = options.cellId;
-  if (cell !== undefined && lock?.cell_id !== cell && !history.some((e) => cellOf(e) === cell)) {
+  if (cell !== undefined && lock?.cell_id !== cell && scan.cellStart === undefined) {
     throw new KttyError("no_cell", `no cell '${cell}' in session '${name}'`);
   }
   // `once` alone waits on the latest cell (the `.then()` of the last fire), even if it is done;
   // with an explicit `from` it is the first completion of any cell from there.
   if (cell === undefined && options.once && options.from === undefined) {
-    cell = lock?.cell_id ?? (lastFired ? cellOf(lastFired) : undefined);
+    cell = lock?.cell_id ?? (scan.lastFired ? cellOf(scan.lastFired.event) : undefined);
   }
-  // A cell's events and a snapshot start at the beginning; otherwise after what the log holds
-  // now (as a seq, so nothing appended from here on can slip between reading and following).
+  // A cell's events start at its `fired`; a snapshot at the beginning; otherwise after what the
+  // log holds now (as a seq, so nothing appended from here on can slip between reading and
+  // following).
   let from = options.from;
+  let offset = scan.fromOffset ?? 0;
   if (from === undefined) {
-    from = cell !== undefined || !follow ? 1 : (history.at(-1)?.seq ?? 0) + 1;
+    if (cell !== undefined) {
+      from = 1;
+      offset = cell === options.cellId ? scan.cellStart ?? 0 : scan.lastFired?.offset ?? 0;
+    } else if (!follow) {
+      from = 1;
+      offset = 0;
+    } else {
+      from = scan.lastSeq + 1;
+      // A session that already closed: its `closed` is all there is to say.
+      offset = scan.last?.event.status === "closed" ? scan.last.offset : scan.size;
+    }
   }
 
-  const running = new RunningCell(history, stallAfterMs ?? 0);
+  const running = new RunningCell(scan.sinceLastFired, stallAfterMs ?? 0);
   const inner = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, inner.signal]) : inner.signal;
   const stream = followEvents(paths.events, name, {
     from,
+    offset,
     follow,
     signal,
     ended: follow ? sessionEndedProbe(config, paths, name, meta.pane) : undefined,
@@ -445,6 +536,78 @@ export async function* sessionEvents(
     await stream.return();
   }
 }
+
+/** What reading the log backwards from its end found. */
+interface Scan {
+  /** The log's size when the scan began: "from now on" starts there. */
+  size: number;
+  /** The seq of the log's last event (0 when empty). */
+  lastSeq: number;
+  /** The log's last event, if any. */
+  last: PlacedEvent | undefined;
+  /** The latest `fired` event, if any. */
+  lastFired: PlacedEvent | undefined;
+  /** The events from the latest `fired` on, oldest first (what the stall check needs). */
+  sinceLastFired: KttyEvent[];
+  /** Where the named cell's `fired` event starts, if found. */
+  cellStart: number | undefined;
+  /** A line start at or before the first event at or after `from`, if `from` was given. */
+  fromOffset: number | undefined;
+}
+
+/** Reads the log backwards until it knows what {@link sessionEvents} needs. */
+async function scanBack(
+  path: string,
+  cellId: string | undefined,
+  from: number | Date | undefined,
+): Promise<Scan> {
+  let size = 0;
+  try {
+    size = (await Deno.stat(path)).size;
+  } catch {
+    size = 0;
+  }
+  const scan: Scan = {
+    size,
+    lastSeq: 0,
+    last: undefined,
+    lastFired: undefined,
+    sinceLastFired: [],
+    cellStart: undefined,
+    fromOffset: from === undefined ? undefined : 0,
+  };
+  let fromDone = from === undefined;
+  for await (const placed of eventsBackwards(path)) {
+    if (placed.offset >= size) continue; // appended after the scan began: the follower reads it
+    const { event } = placed;
+    if (scan.last === undefined) {
+      scan.last = placed;
+      scan.lastSeq = event.seq;
+    }
+    if (scan.lastFired === undefined) {
+      scan.sinceLastFired.unshift(event);
+      if (event.status === "fired") scan.lastFired = placed;
+    }
+    if (cellId !== undefined && event.status === "fired" && event.cell_id === cellId) {
+      scan.cellStart = placed.offset;
+    }
+    if (!fromDone) {
+      const before = typeof from === "number"
+        ? event.seq < from
+        : Date.parse(event.ts) < (from as Date).getTime() - FROM_SLACK_MS;
+      if (before) {
+        scan.fromOffset = placed.offset;
+        fromDone = true;
+      }
+    }
+    const cellDone = cellId === undefined || scan.cellStart !== undefined;
+    if (scan.lastFired !== undefined && cellDone && fromDone) break;
+  }
+  return scan;
+}
+
+/** Timestamps come from several processes: look this much further back for a time `from`. */
+const FROM_SLACK_MS = 1000;
 
 /** Which cell runs, as the log tells it, and how long its pane has been quiet. */
 class RunningCell {

@@ -47,6 +47,7 @@ import type {
 export class Kernel {
   /** Where state lives and which socket is driven. */
   readonly config: KernelConfig;
+  #stateDir: Promise<void> | undefined;
 
   /**
    * Makes a kernel handle; nothing is created until a session is used.
@@ -100,7 +101,7 @@ export class Kernel {
    */
   session(name: string): Session {
     assertSessionName(name);
-    return new Session(this.config, name);
+    return new Session(this.config, name, () => this.#ready());
   }
 
   /**
@@ -116,7 +117,11 @@ export class Kernel {
    * ```
    */
   async resolve(name?: string): Promise<Session> {
-    return new Session(this.config, await resolveSessionName(this.config, name));
+    return new Session(
+      this.config,
+      await resolveSessionName(this.config, name),
+      () => this.#ready(),
+    );
   }
 
   /**
@@ -131,7 +136,7 @@ export class Kernel {
    * ```
    */
   async list(): Promise<SessionStatus[]> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await listSessions(this.config);
   }
 
@@ -153,7 +158,7 @@ export class Kernel {
    * ```
    */
   async fleet(): Promise<FleetEntry[]> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await listFleet(this.config);
   }
 
@@ -171,8 +176,17 @@ export class Kernel {
    * ```
    */
   async prune(): Promise<SessionStatus[]> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await pruneStaleSessions(this.config);
+  }
+
+  /** Checks the state directory once per kernel; a failed check is tried again next time. */
+  #ready(): Promise<void> {
+    this.#stateDir ??= ensureStateDir(this.config).catch((e) => {
+      this.#stateDir = undefined;
+      throw e;
+    });
+    return this.#stateDir;
   }
 }
 
@@ -182,16 +196,19 @@ export class Session {
   readonly config: KernelConfig;
   /** The session's name. */
   readonly name: string;
+  #ready: () => Promise<void>;
 
   /**
    * Makes a handle; use {@link Kernel.session} to get one.
    *
    * @param config the kernel's configuration
    * @param name a validated session name
+   * @param ready checks the state directory (the kernel's, checked once); default: every call
    */
-  constructor(config: KernelConfig, name: string) {
+  constructor(config: KernelConfig, name: string, ready?: () => Promise<void>) {
     this.config = config;
     this.name = name;
+    this.#ready = ready ?? (() => ensureStateDir(config));
   }
 
   /**
@@ -209,7 +226,7 @@ export class Session {
    * ```
    */
   async run(code: string, options: CellOptions = {}): Promise<FinalResult | BusyResult> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await runCell(this.config, this.name, code, options);
   }
 
@@ -227,7 +244,7 @@ export class Session {
    * ```
    */
   async fire(code: string, options: CellOptions = {}): Promise<FiredResult | BusyResult> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await fireCell(this.config, this.name, code, options);
   }
 
@@ -245,7 +262,7 @@ export class Session {
    * ```
    */
   async poll(cellId?: string, options: PollOptions = {}): Promise<CellResult> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await pollCell(this.config, this.name, cellId, options);
   }
 
@@ -263,7 +280,7 @@ export class Session {
    * ```
    */
   async send(text: string, options: SendOptions = {}): Promise<string> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await sendToCell(this.config, this.name, text, options);
   }
 
@@ -279,7 +296,7 @@ export class Session {
    * ```
    */
   async interrupt(): Promise<ErrorResult | undefined> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await interruptCell(this.config, this.name);
   }
 
@@ -293,7 +310,7 @@ export class Session {
    * ```
    */
   async kill(): Promise<void> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     await killSessionAndState(this.config, this.name);
   }
 
@@ -309,7 +326,7 @@ export class Session {
    * ```
    */
   async status(): Promise<SessionStatus> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await sessionStatus(this.config, this.name);
   }
 
@@ -327,7 +344,7 @@ export class Session {
    * ```
    */
   async notify(message: string, from = "k"): Promise<KttyEvent> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await notifySession(this.config, this.name, message, from);
   }
 
@@ -360,7 +377,7 @@ export class Session {
     void,
     undefined
   > {
-    await ensureStateDir(this.config);
+    await this.#ready();
     yield* sessionEvents(this.config, this.name, options);
   }
 
@@ -377,7 +394,7 @@ export class Session {
    * ```
    */
   async history(n = 20): Promise<HistoryEntry[]> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await sessionHistory(this.config, this.name, n);
   }
 
@@ -399,7 +416,7 @@ export class Session {
    * ```
    */
   async attach(options: AttachOptions = {}): Promise<number> {
-    await ensureStateDir(this.config);
+    await this.#ready();
     return await attachSession(this.config, this.name, options);
   }
 }

@@ -7,7 +7,7 @@
 import { type ProgramKind, programKind } from "./code.ts";
 import { integratedKind, integrationScript, newNonce, parseMarker } from "./integration/scripts.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
-import { appendEvent, readEvents } from "./events.ts";
+import { appendEvent, readLastEvents } from "./events.ts";
 import { FileFollower } from "./follow.ts";
 import { type FrameConfig, resolveHook } from "./frame/mod.ts";
 import { readLock } from "./lock.ts";
@@ -771,7 +771,7 @@ export async function sessionHistory(
 ): Promise<HistoryEntry[]> {
   const paths = sessionPaths(config, name);
   if (!(await readMetaIfAny(paths))) throw new NoSessionError(name);
-  const events = (await readEvents(paths.events)).slice(-n);
+  const events = await readLastEvents(paths.events, n);
   const out: HistoryEntry[] = [];
   for (const event of events) {
     let code: string | undefined;

@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { appendEvent, followEvents, readEvents } from "../src/events.ts";
+import {
+  appendEvent,
+  eventsBackwards,
+  followEvents,
+  readEvents,
+  readLastEvents,
+} from "../src/events.ts";
 import type { KttyEvent } from "../src/types.ts";
 import { until, worldTest } from "./harness.ts";
 
@@ -200,3 +206,33 @@ worldTest(
     );
   },
 );
+
+Deno.test("events: read backwards, a line longer than a chunk included, equals reading forwards", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/events.jsonl`;
+  try {
+    for (let i = 0; i < 3000; i++) {
+      const message = i === 1500 ? "x".repeat(150_000) : `message ${i}`;
+      await appendEvent(path, "w", { status: "notify", from: "t", message });
+    }
+    await Deno.writeTextFile(path, '{"torn":\n', { append: true });
+    await appendEvent(path, "w", { status: "notify", from: "t", message: "after torn" });
+    const forwards = await readEvents(path);
+    const backwards: number[] = [];
+    for await (const placed of eventsBackwards(path)) backwards.push(placed.event.seq);
+    assert.deepEqual(backwards, forwards.map((e) => e.seq).reverse());
+    const last = await readLastEvents(path, 3);
+    assert.deepEqual(last.map((e) => e.seq), [2999, 3000, 3001]);
+    assert.equal((last.at(-1) as { message: string }).message, "after torn");
+    // Each placed offset is where that event's line starts.
+    const text = await Deno.readTextFile(path);
+    for await (const { event, offset } of eventsBackwards(path)) {
+      if (event.seq % 500 !== 0 && event.seq !== 1501) continue;
+      const bytes = new TextEncoder().encode(text).subarray(offset);
+      const line = new TextDecoder().decode(bytes).split("\n")[0];
+      assert.equal(JSON.parse(line!).seq, event.seq);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
