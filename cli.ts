@@ -215,7 +215,7 @@ const ALIASES: Record<string, string> = {
  * Known flags are recognised anywhere before `--`; an unknown `-x` is an error before the first
  * positional and plain text after it (so `k run w -x` sends `-x`).
  */
-function parse(args: string[], spec: FlagSpec): Parsed {
+function parse(args: string[], spec: FlagSpec, code = false): Parsed {
   const flags = new Map<string, string>();
   const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -223,6 +223,12 @@ function parse(args: string[], spec: FlagSpec): Parsed {
     if (arg === "--") {
       positionals.push(...args.slice(i + 1));
       break;
+    }
+    // For code verbs, from the second word on (session, then code), everything is the code:
+    // `k run w ls -t /tmp` runs `ls -t /tmp`.
+    if (code && positionals.length >= 2) {
+      positionals.push(arg);
+      continue;
     }
     if (arg.startsWith("-") && arg.length > 1) {
       const eq = arg.indexOf("=");
@@ -248,6 +254,21 @@ function parse(args: string[], spec: FlagSpec): Parsed {
     positionals.push(arg);
   }
   return { flags, positionals };
+}
+
+const VALUE_FLAGS = new Set(["-t", "-o", "-n", "--timeout", "--max-output", "--count", "--from"]);
+
+/** Whether `-j` stands among the flags (before the code), for error output; never throws. */
+function wantsJson(args: string[]): boolean {
+  let words = 0;
+  for (let i = 0; i < args.length && words < 2; i++) {
+    const arg = args[i] as string;
+    if (arg === "--") break;
+    if (arg === "-j" || arg === "--json") return true;
+    if (VALUE_FLAGS.has(arg)) i++;
+    else if (!arg.startsWith("-")) words++;
+  }
+  return false;
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -326,7 +347,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   run: {
     json: "flag",
     run: async (kernel, args) => {
-      const { flags, positionals } = parse(args, CELL_FLAGS);
+      const { flags, positionals } = parse(args, CELL_FLAGS, true);
       const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
@@ -351,7 +372,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   fire: {
     json: true,
     run: async (kernel, args) => {
-      const { flags, positionals } = parse(args, CELL_FLAGS);
+      const { flags, positionals } = parse(args, CELL_FLAGS, true);
       const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
@@ -383,7 +404,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
   send: {
     json: false,
     run: async (kernel, args) => {
-      const { flags, positionals } = parse(args, { "--no-enter": false, "--keys": true });
+      const { flags, positionals } = parse(args, { "--no-enter": false, "--keys": true }, true);
       const keys = flags.get("--keys")?.split(/[\s,]+/).filter((k) => k !== "");
       let session: string | undefined;
       let text = "";
@@ -627,9 +648,11 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const asJson = verb.json === true ||
-    (verb.json === "flag" && rest.some((a) => a === "-j" || a === "--json"));
-  const beforeDashes = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
-  if (name !== "help" && (beforeDashes.includes("--help") || beforeDashes.includes("-h"))) {
+    (verb.json === "flag" && wantsJson(rest));
+  // --help counts only among the leading flags: in `k run w df -h` it belongs to the code.
+  const firstWord = rest.findIndex((a) => a === "--" || !a.startsWith("-"));
+  const leading = firstWord < 0 ? rest : rest.slice(0, firstWord);
+  if (name !== "help" && (leading.includes("--help") || leading.includes("-h"))) {
     console.log(verbHelp(name) ?? overview());
     return 0;
   }

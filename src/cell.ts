@@ -6,15 +6,26 @@
  */
 
 import { planCell } from "./integration/typing.ts";
+import { parseMarker } from "./integration/scripts.ts";
+import { TerminalText } from "./text.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent } from "./events.ts";
 import { FileFollower } from "./follow.ts";
-import { acquireLock, type CellLock, claimAnyLock, isClosing, readLock } from "./lock.ts";
+import {
+  acquireLock,
+  type CellLock,
+  claimAnyLock,
+  claimLock,
+  finishClaim,
+  isClosing,
+  readLock,
+} from "./lock.ts";
 import { readMeta, type SessionMeta } from "./meta.ts";
 import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
 import {
   assertCellId,
   fileSize,
+  ioError,
   type KernelConfig,
   newCellId,
   removeIfExists,
@@ -50,6 +61,8 @@ export const FIRE_TIMEOUT_MS = 300_000;
 export const TIMEOUT_HINT = "use k int or k kill";
 
 const SETTLE_QUIET_MS = 50;
+/** How long `k int` waits for a program with markers to come back to its prompt. */
+const INT_PROMPT_WAIT_MS = 5000;
 
 const SETTLE_MAX_MS = 1000;
 
@@ -129,11 +142,27 @@ async function startCell(
   const { timeoutMs, maxOutput } = request.limits;
   const paths = sessionPaths(config, name);
   const meta = await readMeta(paths, name);
+  const offset = await fileSize(paths.log);
   let plan = planCell(meta, code, cellId, paths.cells);
+  if (plan.bracketed && !(await bracketedPasteOn(paths, offset))) {
+    // The program is not reading with bracketed paste on: type the block wrapped instead.
+    plan = planCell({ ...meta, bracketed_paste: false }, code, cellId, paths.cells);
+  }
+  // The code file is named by the new cell's id: written before the lock, removed if refused.
+  if (plan.codeFile) {
+    try {
+      await Deno.writeTextFile(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
+    } catch (e) {
+      throw ioError("write", plan.codeFile.path, e);
+    }
+  }
+  const dropCodeFile = async () => {
+    if (plan.codeFile) await removeIfExists(plan.codeFile.path).catch(() => {});
+  };
   const startedMs = Date.now();
   const lock: CellLock = {
     cell_id: cellId,
-    offset: await fileSize(paths.log),
+    offset,
     owner,
     owner_kind: ownerKind,
     started_at: new Date(startedMs).toISOString(),
@@ -142,7 +171,15 @@ async function startCell(
     lines: plan.lines,
     max_output: maxOutput,
   };
-  if (!(await acquireLock(paths, lock))) {
+  let acquired: boolean;
+  try {
+    acquired = await acquireLock(paths, lock);
+  } catch (e) {
+    await dropCodeFile();
+    throw e;
+  }
+  if (!acquired) {
+    await dropCodeFile();
     const active = await readLock(paths).catch(() => undefined);
     if (!(await hasSession(config, name))) {
       // The session died under that cell: end it (whoever notices first) and say so.
@@ -151,27 +188,28 @@ async function startCell(
     }
     return busyResult(active?.cell_id ?? "unknown");
   }
-  if (plan.codeFile) {
-    await Deno.writeTextFile(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
-  }
-  if (plan.bracketed && !(await bracketedPasteOn(paths, lock.offset))) {
-    // The program is not reading with bracketed paste on: type the block wrapped instead.
-    plan = planCell({ ...meta, bracketed_paste: false }, code, cellId, paths.cells);
-    lock.lines = plan.lines;
-    await writeFileAtomic(paths.lock, JSON.stringify(lock), { durable: false });
-  }
-  if (!(await pasteText(config, name, plan.text, { bracketed: plan.bracketed, keys: plan.keys }))) {
-    await removeIfExists(paths.lock);
-    if (!(await hasSession(config, name))) {
-      await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
-      throw new NoSessionError(name);
+  // From here until the code is typed, any failure gives the lock back: nothing was typed.
+  try {
+    await assertAtPrompt(config, paths, meta, name);
+    if (
+      !(await pasteText(config, name, plan.text, { bracketed: plan.bracketed, keys: plan.keys }))
+    ) {
+      if (!(await hasSession(config, name))) {
+        await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
+        throw new NoSessionError(name);
+      }
+      throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
     }
-    throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
+  } catch (e) {
+    if (await claimLock(paths, cellId)) await finishClaim(paths, cellId);
+    await dropCodeFile();
+    throw e;
   }
+  // The code is typed and running: bookkeeping that fails now must not hide that.
   await Promise.all([
     writeFileAtomic(paths.last, cellId, { durable: false }),
     appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
-  ]);
+  ]).catch(() => {});
   return { paths, meta, lock };
 }
 
@@ -224,8 +262,8 @@ export async function runCell(
   return await watchCell({ config, ...started, reportTimeout: true });
 }
 
-// Not node:url's fileURLToPath: loading node:url costs every k call ~4 ms.
-const WATCHER_PATH = decodeURIComponent(new URL("./watcher.ts", import.meta.url).pathname);
+// A URL, which `deno run` takes as well as a path, so this works however the kernel was imported.
+const WATCHER_URL = new URL("./watcher.ts", import.meta.url).href;
 
 /**
  * Types `code` in session `name` and hands the watching to a detached background process;
@@ -242,7 +280,7 @@ export async function fireCell(
   await readMeta(paths, name);
   const cellId = newCellId();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_PATH, name, cellId],
+    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_URL, name, cellId],
     env: { K_HOME: config.home, K_SOCKET: config.socket },
     stdin: "piped",
     stdout: "null",
@@ -347,7 +385,7 @@ export async function interruptCell(
   name: string,
 ): Promise<ErrorResult | undefined> {
   const paths = sessionPaths(config, name);
-  await readMeta(paths, name);
+  const meta = await readMeta(paths, name);
   const before = await fileSize(paths.log);
   // Claim first: the watcher, seeing the prompt come back after Ctrl-C, must not end the cell as
   // done before the interrupt is recorded.
@@ -371,26 +409,73 @@ export async function interruptCell(
     // A background watcher would notice on its own; stopping it ends its hook at once.
     if (claimed.owner_kind === "fire") await stopProcess(claimed.owner, WATCHER_STOP_GRACE_MS);
   }
-  await settle(paths, before);
+  await settle(paths, meta, before);
   return result;
 }
 
-/** Waits (bounded) for the prompt to come back after Ctrl-C: output, then a short quiet. */
-async function settle(paths: SessionPaths, offset: number): Promise<void> {
+/**
+ * Waits (bounded) for the prompt to come back after Ctrl-C. With markers: the next end marker
+ * (a program may take seconds to shut down). Without: output, then a short quiet.
+ */
+async function settle(paths: SessionPaths, meta: SessionMeta, offset: number): Promise<void> {
+  const nonce = meta.frame.mode === "integration" ? meta.frame.nonce ?? "" : undefined;
+  let back = false;
+  const term = new TerminalText(() => {}, {
+    onOsc: (payload) => {
+      if (nonce !== undefined && parseMarker(payload, nonce)?.kind === "end") back = true;
+    },
+  });
   const follower = await FileFollower.open(paths.log, offset);
   try {
-    const deadline = Date.now() + SETTLE_MAX_MS;
+    const deadline = Date.now() + (nonce !== undefined ? INT_PROMPT_WAIT_MS : SETTLE_MAX_MS);
     let grew = false;
     let lastGrowth = Date.now();
-    while (Date.now() < deadline) {
-      if ((await follower.readAvailable(() => {})) > 0) {
+    while (Date.now() < deadline && !back) {
+      if ((await follower.readAvailable((bytes) => term.push(bytes))) > 0) {
         grew = true;
         lastGrowth = Date.now();
-      } else if (grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) return;
+      } else if (nonce === undefined && grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) return;
+      if (back) return;
       await follower.wait(grew ? SETTLE_QUIET_MS : 100);
     }
   } finally {
     await follower.close();
+  }
+}
+
+const MARKER_TAIL_BYTES = 64 * 1024;
+
+/**
+ * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
+ * is an end marker. After `k int` a program may still be shutting down, and code typed then
+ * would go to it (and its end marker would end the new cell with the old output).
+ */
+async function assertAtPrompt(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  name: string,
+): Promise<void> {
+  if (meta.frame.mode !== "integration") return;
+  const size = await fileSize(paths.log);
+  const follower = await FileFollower.open(paths.log, Math.max(0, size - MARKER_TAIL_BYTES), false);
+  let last: "start" | "end" | undefined;
+  const term = new TerminalText(() => {}, {
+    onOsc: (payload) => {
+      last = parseMarker(payload, meta.frame.nonce ?? "")?.kind ?? last;
+    },
+  });
+  try {
+    await follower.readAvailable((bytes) => term.push(bytes));
+  } finally {
+    await follower.close();
+  }
+  if (last === "start") {
+    if (!(await hasSession(config, name))) throw new NoSessionError(name);
+    throw new KttyError(
+      "not_ready",
+      `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
+    );
   }
 }
 
@@ -423,6 +508,9 @@ export async function sendToCell(
     // Pasted rather than sent as keys: text ending in ';' would be cut as a tmux separator.
     ok = await pasteText(config, name, text, { keys: options.enter !== false ? ["Enter"] : [] });
   }
-  if (!ok) throw new NoSessionError(name);
+  if (!ok) {
+    if (!(await hasSession(config, name))) throw new NoSessionError(name);
+    throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
+  }
   return lock.cell_id;
 }

@@ -12,11 +12,14 @@ import { FileFollower } from "./follow.ts";
 import { type FrameConfig, resolveHook } from "./frame/mod.ts";
 import { readLock } from "./lock.ts";
 import { readMetaIfAny, type SessionMeta, writeMeta } from "./meta.ts";
-import { isAlive, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
+import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
 import {
+  createExclusive,
   ensureStateDir,
   type KernelConfig,
   makePrivateDir,
+  readJsonFile,
+  removeIfExists,
   type SessionPaths,
   sessionPaths,
   socketDir,
@@ -58,6 +61,7 @@ const READY_QUIET_MS = 50;
 const READY_QUIET_NO_PROMPT_MS = 400;
 const READY_POLL_MS = 25;
 const READY_TMUX_CHECK_MS = 250;
+const CREATE_WAIT_POLL_MS = 50;
 
 /** Options of {@link createSession}. */
 export interface NewSessionOptions {
@@ -111,14 +115,66 @@ export async function createSession(
   const kind = programKind(command);
   const frame = await frameFor(options.prompt, cwd, kind);
   await ensureStateDir(config);
+  await assertTmuxVersion(config);
+  // One creator per name at a time: a second `new` waits for the first and finds it alive.
+  const creating = `${socketDir(config)}/.${name}.creating`;
+  const deadline = Date.now() + READY_TIMEOUT_MS + INTEGRATION_TIMEOUT_MS;
+  const self = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
+  while (true) {
+    if (await createExclusive(creating, JSON.stringify(self))) {
+      // Alive means done: its creator released the name only after its first prompt.
+      const live = await liveSession(config, paths, name);
+      if (!live) break;
+      await removeIfExists(creating);
+      return { session: name, created: false, meta: live };
+    }
+    const owner = await readJsonFile(creating).catch(() => undefined) as ProcessId | undefined;
+    if (!owner || typeof owner.pid !== "number" || !(await isAlive(owner))) {
+      await removeIfExists(creating); // its creator died: take over
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new KttyError("io", `session '${name}' is being created by another process`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, CREATE_WAIT_POLL_MS));
+  }
+  try {
+    return await createFresh(config, name, paths, { command, kind, frame, cwd });
+  } finally {
+    await removeIfExists(creating);
+  }
+}
+
+/** The session's metadata when it has state and a live tmux session; else undefined. */
+async function liveSession(
+  config: KernelConfig,
+  paths: SessionPaths,
+  name: string,
+): Promise<SessionMeta | undefined> {
   const [existing, alive] = await Promise.all([
     readMetaIfAny(paths).catch(() => undefined),
     hasSession(config, name),
-    assertTmuxVersion(config),
   ]);
-  if (existing && alive) return { session: name, created: false, meta: existing };
+  return existing && alive ? existing : undefined;
+}
+
+/** What {@link createFresh} starts. */
+interface Fresh {
+  command: string;
+  kind: ProgramKind;
+  frame: FrameConfig;
+  cwd: string;
+}
+
+/** Creates the session from nothing; the caller holds the name's creation lock. */
+async function createFresh(
+  config: KernelConfig,
+  name: string,
+  paths: SessionPaths,
+  { command, kind, frame, cwd }: Fresh,
+): Promise<NewSessionResult> {
   // Stale state (program gone) or a stray tmux session without state: start over.
-  if (alive) await killSession(config, name);
+  if (await hasSession(config, name)) await killSession(config, name);
   await removeState(paths);
   try {
     await Deno.mkdir(paths.dir, { mode: 0o700 });

@@ -178,8 +178,15 @@ export class TerminalText {
         else if (this.#osc !== undefined && this.#osc.length < MAX_OSC_CHARS) this.#osc += ch;
         return;
       case "string-esc":
-        if (ch === "\\") this.#endString();
-        else this.#state = "string";
+        if (ch === "\\") {
+          this.#endString();
+        } else {
+          // ESC inside a string cancels it (as a VT500 parser does) and starts a new sequence:
+          // an unterminated title must not swallow the marker that follows.
+          this.#osc = undefined;
+          this.#state = "esc";
+          this.#escape(c, ch);
+        }
         return;
       default:
         this.#state = "text";

@@ -224,7 +224,8 @@ export async function pasteText(
   text: string,
   options: PasteOptions = {},
 ): Promise<boolean> {
-  const buffer = `k-${tmuxName(name)}`;
+  // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
+  const buffer = `k-${tmuxName(name)}-${crypto.randomUUID().slice(0, 8)}`;
   const target = paneTarget(name);
   // The text goes through stdin, never argv: tmux takes an argument ending in ';' as a command
   // separator, and argv has a per-argument size limit.

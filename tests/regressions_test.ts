@@ -1,0 +1,77 @@
+// Regressions found in review: each test failed before its fix.
+import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
+import { worldTest } from "./harness.ts";
+
+worldTest("int waits for a slow shutdown; the next cell gets its own output", async (w) => {
+  await w.kernel.create("w");
+  const code = [
+    'python3 -c "',
+    "import time",
+    "try: time.sleep(60)",
+    "except KeyboardInterrupt:",
+    '    print(\\"shutting down\\", flush=True); time.sleep(1.5); print(\\"bye\\")"',
+  ].join("\n");
+  const fired = await w.kJson(["fire", "w", code]);
+  equal(fired.status, "fired");
+  await new Promise((r) => setTimeout(r, 700)); // python up and sleeping
+  equal((await w.k(["int", "w"])).code, 0);
+  const next = await w.kJson(["run", "-j", "w", "echo NEXT-CELL"]);
+  assertEquals([next.status, next.output], ["done", "NEXT-CELL"]);
+});
+
+worldTest("a program that ignores Ctrl-C: run is refused clearly until it is back", async (w) => {
+  await w.kernel.create("w");
+  await w.kJson(["fire", "w", "bash -c \"trap '' INT; sleep 7\""]);
+  await new Promise((r) => setTimeout(r, 500));
+  equal((await w.k(["int", "w"])).code, 0); // waits up to 5 s for the prompt, then gives up
+  const early = await w.kJson(["run", "-j", "w", "echo too-early"]);
+  equal(early.code, 1);
+  match(String(early.output), /^the program in session 'w' is still running/);
+  const log = await Deno.readTextFile(`${w.sessionDir("w")}/pane.log`);
+  ok(!log.includes("too-early"), "refused code was typed");
+  // The lock was given back: once the program is done, cells run again.
+  const later = await (async () => {
+    for (let i = 0; i < 60; i++) {
+      const r = await w.kJson(["run", "-j", "w", "echo later"]);
+      if (r.status === "done") return r;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("never back");
+  })();
+  equal(later.output, "later");
+}, 40_000);
+
+worldTest("concurrent k new of one name: one creates, the others find it alive", async (w) => {
+  const results = await Promise.all([1, 2, 3].map(() => w.k(["new", "c", "bash"])));
+  assertEquals(results.map((r) => r.code), [0, 0, 0]);
+  const lines = results.map((r) => r.stdout.trim()).sort();
+  assertEquals(lines, ["OK c (alive)", "OK c (alive)", "OK c (integration mode)"]);
+  equal((await w.kJson(["run", "-j", "c", "echo one-session"])).output, "one-session");
+  const sessions = (await w.tmux(["list-sessions", "-F", "#{session_name}"])).stdout.trim();
+  equal(sessions, "c");
+});
+
+worldTest("an unterminated OSC in the output does not hide the end marker", async (w) => {
+  await w.kernel.create("w");
+  const r = await w.kJson([
+    "run",
+    "-j",
+    "-t",
+    "5",
+    "w",
+    String.raw`printf '\033]0;no end'; echo x`,
+  ]);
+  equal(r.status, "done");
+  equal((await w.kJson(["run", "-j", "w", "echo fine"])).output, "fine");
+});
+
+worldTest("flags after the code's first word belong to the code", async (w) => {
+  await w.kernel.create("w");
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/f`, "x");
+  const ls = await w.kJson(["run", "-j", "w", "ls", "-t", dir]);
+  assertEquals([ls.status, ls.output], ["done", "f"]);
+  const help = await w.kJson(["run", "-j", "w", "echo", "-h", "--help"]);
+  assertEquals([help.status, help.output], ["done", "-h --help"]);
+  await Deno.remove(dir, { recursive: true });
+});
