@@ -7,7 +7,7 @@
 
 import { planCell } from "./integration/typing.ts";
 import { parseMarker } from "./integration/scripts.ts";
-import { TerminalText } from "./text.ts";
+import { PASTE_OFF, PASTE_ON, TerminalText } from "./text.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent } from "./events.ts";
 import { FileFollower } from "./follow.ts";
@@ -186,7 +186,11 @@ async function startCell(
       if (active) await endCellOfDeadSession(paths, name, active);
       throw new NoSessionError(name);
     }
-    return busyResult(active?.cell_id ?? "unknown");
+    const busy = busyResult(active?.cell_id ?? "unknown");
+    if (active && !(await isAlive(active.owner))) {
+      busy.output += ` (its watcher died; use k int ${name})`;
+    }
+    return busy;
   }
   // From here until the code is typed, any failure gives the lock back: nothing was typed.
   try {
@@ -215,8 +219,6 @@ async function startCell(
 
 const BRACKETED_WAIT_MS = 1000;
 const MODE_TAIL_BYTES = 64 * 1024;
-const PASTE_ON = "\x1b[?2004h";
-const PASTE_OFF = "\x1b[?2004l";
 
 /**
  * Waits (bounded) until the program has bracketed paste on: readline turns it on when it starts
@@ -341,6 +343,9 @@ export async function pollCell(
     throw new KttyError("no_cell", `no cell '${id}' in session '${name}'`);
   }
   if (!(await isAlive(lock.owner))) {
+    // It may have finished between the two reads: a stored result wins.
+    const late = await readCellRecord(paths, id);
+    if (late && late.result.status !== "timeout") return late.result;
     const who = lock.owner_kind === "run"
       ? "the k run process watching it"
       : "its background watcher";

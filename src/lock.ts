@@ -85,10 +85,12 @@ export function closingPath(paths: SessionPaths, cellId: string): string {
  */
 export async function claimLock(paths: SessionPaths, cellId: string): Promise<boolean> {
   const closing = closingPath(paths, cellId);
+  // Link, check, then unlink: the lock never goes missing while it is being checked, and a
+  // second claimer of the same cell fails at the link (it never overwrites).
   try {
-    await Deno.rename(paths.lock, closing);
+    await Deno.link(paths.lock, closing);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists) return false;
     throw e;
   }
   let owner: string | undefined;
@@ -98,11 +100,12 @@ export async function claimLock(paths: SessionPaths, cellId: string): Promise<bo
   } catch {
     owner = undefined; // corrupt: whoever claims it may end it
   }
-  if (owner === undefined || owner === cellId) return true;
-  // Another cell's lock: put it back unless a newer one took its place (link never overwrites).
-  await Deno.link(closing, paths.lock).catch(() => {});
-  await removeIfExists(closing);
-  return false;
+  if (owner !== undefined && owner !== cellId) {
+    await removeIfExists(closing); // another cell's lock: left as it was
+    return false;
+  }
+  await removeIfExists(paths.lock);
+  return true;
 }
 
 /** Claims whatever lock the session has, corrupt or not (for `k int`/`k kill` recovery). */
@@ -116,8 +119,18 @@ export async function claimAnyLock(paths: SessionPaths): Promise<CellLock | "cor
     return "corrupt";
   }
   if (!lock) return undefined;
+  if (await claimLock(paths, lock.cell_id)) return lock;
+  // A claim left by a claimer that died mid-way would block the cell forever: `k int` is the
+  // recovery tool, so it clears a claim older than a live claimer could be.
+  const closing = closingPath(paths, lock.cell_id);
+  const age = await Deno.stat(closing).then((i) => Date.now() - (i.mtime?.getTime() ?? 0), () => 0);
+  if (age < STALE_CLAIM_MS) return undefined;
+  await removeIfExists(closing);
   return (await claimLock(paths, lock.cell_id)) ? lock : undefined;
 }
+
+/** A claim is held for milliseconds; one this old was left by a process that died. */
+const STALE_CLAIM_MS = 5000;
 
 /** Ends a claim once the result is written. */
 export async function finishClaim(paths: SessionPaths, cellId: string): Promise<void> {

@@ -107,8 +107,10 @@ export class OutputSink {
       return;
     }
     this.#headFull = true;
-    this.#tail.push(line);
-    this.#tailChars += cost;
+    // A line longer than the tail's share keeps only its end: memory stays within the budget.
+    const kept = line.length > half ? line.slice(line.length - half) : line;
+    this.#tail.push(kept);
+    this.#tailChars += kept.length + 1;
     while (this.#tail.length > 1 && this.#tailChars > half) {
       this.#tailChars -= this.#tail.shift()!.length + 1;
     }
@@ -145,16 +147,20 @@ export class OutputSink {
     try {
       if (!this.#spilled) return { output: this.#all.join("\n"), truncated: false };
       await this.flush(); // the file ends with a newline, as a text file does
-      const shownLines = this.#head.length + this.#tail.length;
-      const shownChars = this.#headChars + this.#tailChars;
-      const where = this.#file ? `; whole output in ${this.#filePath}` : "";
-      const marker = `[… ${this.#chars - shownChars} characters (${
-        this.#lines - shownLines
-      } lines) cut${where} …]`;
       const head = this.#head.join("\n");
       let tail = this.#tail.join("\n");
       const half = Math.floor(this.#budget / 2);
       if (tail.length > half) tail = tail.slice(tail.length - half);
+      // What is cut is counted from what is shown: whole lines, and the hidden part of a line
+      // whose end alone is shown.
+      const total = this.#chars - 1;
+      const joins = (head === "" ? 0 : 1) + (tail === "" ? 0 : 1);
+      const cutChars = Math.max(0, total - head.length - tail.length - joins);
+      const tailLines = tail === "" ? 0 : tail.split("\n").length;
+      const cutLines = Math.max(0, this.#lines - this.#head.length - tailLines);
+      const where = this.#file ? `; whole output in ${this.#filePath}` : "";
+      const partial = cutChars > 0 && cutLines === 0 ? " of a long line" : "";
+      const marker = `[… ${cutChars} characters${partial} (${cutLines} lines) cut${where} …]`;
       const parts = head === "" ? [marker, tail] : [head, marker, tail];
       const result: BoundedOutput = { output: parts.join("\n"), truncated: true };
       if (this.#file && this.#filePath) result.output_file = this.#filePath;

@@ -24,7 +24,7 @@ import {
   sessionPaths,
   socketDir,
 } from "./state.ts";
-import { TerminalText } from "./text.ts";
+import { PASTE_ON, TerminalText } from "./text.ts";
 import {
   assertTmuxVersion,
   hasSession,
@@ -68,8 +68,9 @@ export interface NewSessionOptions {
   /** The program's command line (default `bash`), run through the shell exactly as typed. */
   command?: string;
   /**
-   * How to tell a cell ended: unset or `repeat` for repeat mode, a prompt string (`(gdb)`) for
-   * exact mode, a path with a `/` (`./detect`) for hook mode.
+   * How to tell a cell ended: unset for shell integration where the program has it (bash, zsh,
+   * sh, python3, node; repeat mode otherwise), `repeat` for repeat mode, a prompt string
+   * (`(gdb)`) for exact mode, a path with a `/` (`./detect`) for hook mode.
    */
   prompt?: string;
   /** The program's working directory (default: this process's). */
@@ -241,8 +242,6 @@ interface Readiness {
   /** Set when integration markers never came: why (the session falls back to repeat mode). */
   fallback?: string;
 }
-
-const PASTE_ON = "\x1b[?2004h";
 
 /**
  * Waits for the program's first prompt: the integration end marker, the exact prompt, or output
@@ -561,7 +560,7 @@ function nextCommand(state: CellState, name: string, command: string): string {
     case "running":
       return `k poll ${name}  (wait: km ${name} -1; stop: k int ${name}; watch: k peek ${name})`;
     case "timeout":
-      return `k int ${name}  (the cell may still run: k poll ${name} shows it; or k kill ${name})`;
+      return `k int ${name}  (the cell timed out and may still run; or k kill ${name})`;
     case "watcher-dead":
       return `k int ${name}  (ends the cell whose watcher died; then k run ${name} '<code>')`;
     case "stale":

@@ -6,6 +6,11 @@
  */
 
 const ESC = 0x1b;
+
+/** Bracketed paste mode on / off, as a program asks its terminal for it (readline does). */
+export const PASTE_ON = "\x1b[?2004h";
+/** See {@link PASTE_ON}. */
+export const PASTE_OFF = "\x1b[?2004l";
 const DEFAULT_COLUMNS = 10_000;
 const MAX_OSC_CHARS = 4096;
 

@@ -14,7 +14,7 @@ import {
   type FrameDetector,
   HOOK_PARTIAL_QUIET_MS,
 } from "./frame/mod.ts";
-import { type CellLock, claimLock, finishClaim, readLock } from "./lock.ts";
+import { type CellLock, claimLock, finishClaim, isClosing, readLock } from "./lock.ts";
 import type { SessionMeta } from "./meta.ts";
 import { isAlive } from "./proc.ts";
 import {
@@ -39,6 +39,7 @@ import {
 import { KttyError } from "./errors.ts";
 
 const POLL_FALLBACK_MS = 100;
+const CLAIM_WAIT_MS = 2000;
 const LOCK_CHECK_MS = 150;
 const PANE_CHECK_MS = 150;
 const TMUX_CHECK_MS = 1000;
@@ -190,6 +191,11 @@ export async function endCell(
   event: "done" | "interrupted" | "error",
 ): Promise<FinalResult> {
   if (!(await claimLock(paths, lock.cell_id))) {
+    // Someone else (k int) is ending it: wait (bounded) for the record they write.
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    while (await isClosing(paths, lock.cell_id) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const other = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
     return other?.result ?? { cell_id: lock.cell_id, status: "error", output: "session killed" };
   }

@@ -9,6 +9,7 @@
  */
 
 import type { ProgramKind } from "../code.ts";
+import { shellQuote } from "../tmux.ts";
 
 /** Program families with shell integration. */
 export type IntegratedKind = "bash" | "zsh" | "sh" | "python" | "node";
@@ -24,11 +25,6 @@ export function integratedKind(kind: ProgramKind): IntegratedKind | undefined {
 export function newNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Quotes one word for a POSIX shell. */
-function sq(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** What installing integration needs: a script file and the one line that loads it. */
@@ -49,11 +45,23 @@ export function integrationScript(
 ): IntegrationInstall {
   switch (kind) {
     case "bash":
-      return { file: "integration.bash", content: bash(nonce), installLine: (p) => ` . ${sq(p)}` };
+      return {
+        file: "integration.bash",
+        content: bash(nonce),
+        installLine: (p) => ` . ${shellQuote(p)}`,
+      };
     case "zsh":
-      return { file: "integration.zsh", content: zsh(nonce), installLine: (p) => ` . ${sq(p)}` };
+      return {
+        file: "integration.zsh",
+        content: zsh(nonce),
+        installLine: (p) => ` . ${shellQuote(p)}`,
+      };
     case "sh":
-      return { file: "integration.sh", content: posix(nonce), installLine: (p) => ` . ${sq(p)}` };
+      return {
+        file: "integration.sh",
+        content: posix(nonce),
+        installLine: (p) => ` . ${shellQuote(p)}`,
+      };
     case "python":
       return {
         file: "integration.py",
