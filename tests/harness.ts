@@ -24,6 +24,24 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Runs a command to completion with no stdin; returns its status and decoded output. */
+async function runCommand(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  const out = await new Deno.Command(command, {
+    args,
+    env: options.env,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
 /** One test's private world. */
 export class World {
   readonly home: string;
@@ -49,21 +67,11 @@ export class World {
   }
 
   /** Runs `k <args>` as a real subprocess (in `cwd`, if given: tests never chdir themselves). */
-  async k(args: string[], extraEnv: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", CLI, ...args],
+  k(args: string[], extraEnv: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+    return runCommand(Deno.execPath(), ["run", "-A", "--no-lock", CLI, ...args], {
       env: this.env(extraEnv),
       cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
+    });
   }
 
   /** Runs `k <args>` and parses its stdout as one JSON object. */
@@ -82,19 +90,8 @@ export class World {
   }
 
   /** Runs a tmux command on this world's socket (for inspecting and breaking things). */
-  async tmux(args: string[]): Promise<CliResult> {
-    const out = await new Deno.Command("tmux", {
-      args: ["-f", "/dev/null", "-L", this.socket, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
+  tmux(args: string[]): Promise<CliResult> {
+    return runCommand("tmux", ["-f", "/dev/null", "-L", this.socket, ...args]);
   }
 
   /** Path of a session's state dir. */
