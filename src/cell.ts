@@ -448,12 +448,13 @@ async function settle(paths: SessionPaths, meta: SessionMeta, offset: number): P
   }
 }
 
-const MARKER_TAIL_BYTES = 64 * 1024;
+const MARKER_TAIL_BYTES = 16 * 1024;
 
 /**
  * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
  * is an end marker. After `k int` a program may still be shutting down, and code typed then
- * would go to it (and its end marker would end the new cell with the old output).
+ * would go to it (and its end marker would end the new cell with the old output). Only the log's
+ * tail is read: the end marker comes after all of a cell's output.
  */
 async function assertAtPrompt(
   config: KernelConfig,
@@ -462,26 +463,44 @@ async function assertAtPrompt(
   name: string,
 ): Promise<void> {
   if (meta.frame.mode !== "integration") return;
-  const size = await fileSize(paths.log);
-  const follower = await FileFollower.open(paths.log, Math.max(0, size - MARKER_TAIL_BYTES), false);
-  let last: "start" | "end" | undefined;
-  const term = new TerminalText(() => {}, {
-    onOsc: (payload) => {
-      last = parseMarker(payload, meta.frame.nonce ?? "")?.kind ?? last;
-    },
-  });
+  if (lastMarkerKind(paths.log, meta.frame.nonce ?? "") !== "start") return;
+  if (!(await hasSession(config, name))) throw new NoSessionError(name);
+  throw new KttyError(
+    "not_ready",
+    `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
+  );
+}
+
+/** The kind of the last marker with `nonce` in the log's tail, if any. */
+function lastMarkerKind(log: string, nonce: string): "start" | "end" | undefined {
+  let tail: string;
   try {
-    await follower.readAvailable((bytes) => term.push(bytes));
-  } finally {
-    await follower.close();
+    const file = Deno.openSync(log, { read: true });
+    try {
+      const size = file.statSync().size;
+      const start = Math.max(0, size - MARKER_TAIL_BYTES);
+      file.seekSync(start, Deno.SeekMode.Start);
+      const buf = new Uint8Array(size - start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = file.readSync(buf.subarray(got));
+        if (n === null || n === 0) break;
+        got += n;
+      }
+      tail = new TextDecoder().decode(buf.subarray(0, got));
+    } finally {
+      file.close();
+    }
+  } catch {
+    return undefined;
   }
-  if (last === "start") {
-    if (!(await hasSession(config, name))) throw new NoSessionError(name);
-    throw new KttyError(
-      "not_ready",
-      `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
-    );
+  const start = tail.lastIndexOf(`\x1b]133;C;k=${nonce}\x07`);
+  let end = -1;
+  for (const m of tail.matchAll(new RegExp(`\x1b\\]133;D;-?\\d+;k=${nonce}`, "g"))) {
+    end = m.index;
   }
+  if (start < 0 && end < 0) return undefined;
+  return start > end ? "start" : "end";
 }
 
 /** Options of `send`. */

@@ -17,7 +17,7 @@ import {
   type KernelConfig,
   type SessionPaths,
   sessionPaths,
-  writeAll,
+  writeAllSync,
 } from "./state.ts";
 import { hasSession } from "./tmux.ts";
 import {
@@ -50,16 +50,17 @@ export async function appendEvent(
   session: string,
   body: EventBody,
 ): Promise<KttyEvent | undefined> {
+  // Synchronous file calls: an append is a few hundred bytes, paid by every cell (see state.ts).
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true, append: true, create: true, mode: 0o600 });
+    file = Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw ioError("write", path, e);
   }
   try {
-    await file.lock(true);
-    const tail = await readTail(file, path);
+    file.lockSync(true);
+    const tail = readTailSync(file) ?? await readTail(file, path);
     if (tail.last?.status === "closed") return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
@@ -70,13 +71,44 @@ export async function appendEvent(
     } as KttyEvent;
     // A torn last line (a writer killed mid-write) must not swallow this event: end it first.
     const line = (tail.endsMidLine ? "\n" : "") + encodeEvent(event) + "\n";
-    await writeAll(file, new TextEncoder().encode(line));
+    writeAllSync(file, new TextEncoder().encode(line));
     return event;
   } catch (e) {
     throw ioError("write", path, e);
   } finally {
     file.close(); // closing releases the flock
   }
+}
+
+const QUICK_TAIL_BYTES = 4096;
+
+/** The tail from the last 4 KiB, or undefined when no whole event lies there (a long line). */
+function readTailSync(file: Deno.FsFile): Tail | undefined {
+  const size = file.statSync().size;
+  if (size === 0) return { last: undefined, endsMidLine: false };
+  const start = Math.max(0, size - QUICK_TAIL_BYTES);
+  file.seekSync(start, Deno.SeekMode.Start);
+  const buf = new Uint8Array(size - start);
+  let got = 0;
+  while (got < buf.length) {
+    const n = file.readSync(buf.subarray(got));
+    if (n === null || n === 0) break;
+    got += n;
+  }
+  const endsMidLine = got > 0 && buf[got - 1] !== 0x0a;
+  const lines = new TextDecoder().decode(buf.subarray(0, got)).split("\n");
+  // The first piece may be the end of a longer line: only whole lines count, unless at offset 0.
+  const first = start === 0 ? 0 : 1;
+  for (let i = lines.length - 1; i >= first; i--) {
+    const line = lines[i];
+    if (!line) continue;
+    try {
+      return { last: decodeEvent(line), endsMidLine };
+    } catch {
+      continue; // a torn or foreign line: keep looking backwards
+    }
+  }
+  return start === 0 ? { last: undefined, endsMidLine } : undefined;
 }
 
 interface Tail {

@@ -88,7 +88,7 @@ export async function claimLock(paths: SessionPaths, cellId: string): Promise<bo
   // Link, check, then unlink: the lock never goes missing while it is being checked, and a
   // second claimer of the same cell fails at the link (it never overwrites).
   try {
-    await Deno.link(paths.lock, closing);
+    Deno.linkSync(paths.lock, closing);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists) return false;
     throw e;

@@ -16,6 +16,7 @@ import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS 
 import {
   createExclusive,
   ensureStateDir,
+  ioError,
   type KernelConfig,
   makePrivateDir,
   readJsonFile,
@@ -336,12 +337,19 @@ async function waitReady(
 }
 
 async function removeState(paths: SessionPaths): Promise<void> {
-  try {
-    await Deno.remove(paths.dir, { recursive: true });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  // A racing `fire` may add a file while the tree is removed ("directory not empty"): try again.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(paths.dir, { recursive: true });
+      return;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (attempt >= REMOVE_ATTEMPTS) throw ioError("remove", paths.dir, e);
+    }
   }
 }
+
+const REMOVE_ATTEMPTS = 5;
 
 /**
  * Ends a session: its watcher, its tmux session and its state. Appends `closed` first so event

@@ -133,30 +133,49 @@ export async function makePrivateDir(path: string): Promise<void> {
   await Deno.mkdir(path, { mode: PRIVATE_DIR_MODE, recursive: true });
 }
 
+// The state files are a few hundred bytes each, touched a dozen times per cell. Synchronous calls
+// cost a fraction of asynchronous ones (which each take a trip through a thread pool: ~0.2 ms in
+// a fresh process), and `k` pays them on every call; the functions keep promise signatures.
+
+/** Runs `f` now; its result or error as a promise. */
+function now<T>(f: () => T): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 /**
  * Writes a file atomically: temp file in the same directory, fsync, rename. A reader sees the old
  * content or the new, never half. `durable: false` skips the fsync, for files that only matter
  * while the machine is up (a crash loses the tmux server they describe anyway).
  */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   path: string,
   data: string,
   options: { durable?: boolean } = {},
 ): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+  return now(() => {
+    const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
     try {
-      await writeAll(file, new TextEncoder().encode(data));
-      if (options.durable !== false) await file.sync();
-    } finally {
-      file.close();
+      const file = Deno.openSync(tmp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+      try {
+        writeAllSync(file, new TextEncoder().encode(data));
+        if (options.durable !== false) file.syncSync();
+      } finally {
+        file.close();
+      }
+      Deno.renameSync(tmp, path);
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch {
+        // never made, or already renamed
+      }
+      throw ioError("write", path, e);
     }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw ioError("write", path, e);
-  }
+  });
 }
 
 /**
@@ -165,23 +184,29 @@ export async function writeFileAtomic(
  * into place (link, like O_EXCL, fails if the name exists), so a reader never sees the file
  * empty or half-written.
  */
-export async function createExclusive(path: string, data: string): Promise<boolean> {
-  const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
-  try {
-    // No fsync: a lock matters only while the machine (and its tmux server) is up.
-    await Deno.writeTextFile(tmp, data, { createNew: true, mode: PRIVATE_FILE_MODE });
+export function createExclusive(path: string, data: string): Promise<boolean> {
+  return now(() => {
+    const tmp = `${path}.${Deno.pid}.${newCellId()}.tmp`;
     try {
-      await Deno.link(tmp, path);
+      // No fsync: a lock matters only while the machine (and its tmux server) is up.
+      Deno.writeTextFileSync(tmp, data, { createNew: true, mode: PRIVATE_FILE_MODE });
+      try {
+        Deno.linkSync(tmp, path);
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) return false;
+        throw e;
+      }
+      return true;
     } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) return false;
-      throw e;
+      throw ioError("write", path, e);
+    } finally {
+      try {
+        Deno.removeSync(tmp);
+      } catch {
+        // never made
+      }
     }
-    return true;
-  } catch (e) {
-    throw ioError("write", path, e);
-  } finally {
-    await Deno.remove(tmp).catch(() => {});
-  }
+  });
 }
 
 /** A file-system failure as a one-line {@link KttyError} naming the path. */
@@ -197,39 +222,51 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
   while (written < data.length) written += await file.write(data.subarray(written));
 }
 
+/** Writes every byte of `data` to `file`, synchronously. */
+export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {
+  let written = 0;
+  while (written < data.length) written += file.writeSync(data.subarray(written));
+}
+
 /** Reads a JSON file; undefined when it does not exist; {@link KttyError} when it is corrupt. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", path, e);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new KttyError("state_corrupt", `corrupt state file '${path}'`);
-  }
+export function readJsonFile(path: string): Promise<unknown> {
+  return now(() => {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw ioError("read", path, e);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new KttyError("state_corrupt", `corrupt state file '${path}'`);
+    }
+  });
 }
 
 /** Removes a file; a missing one is fine. */
-export async function removeIfExists(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
+export function removeIfExists(path: string): Promise<void> {
+  return now(() => {
+    try {
+      Deno.removeSync(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  });
 }
 
 /** Size of a file in bytes, 0 when it does not exist. */
-export async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return 0;
-    throw e;
-  }
+export function fileSize(path: string): Promise<number> {
+  return now(() => {
+    try {
+      return Deno.statSync(path).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+  });
 }
 
 /** The message of an unknown thrown value. */
