@@ -340,6 +340,9 @@ export async function pollCell(
     if (await isClosing(paths, id)) {
       return { cell_id: id, status: "running", output: "", truncated: false };
     }
+    // Ended between the reads: the record is written before the claim is released.
+    const ended = await readCellRecord(paths, id);
+    if (ended) return ended.result;
     throw new KttyError("no_cell", `no cell '${id}' in session '${name}'`);
   }
   if (!(await isAlive(lock.owner))) {

@@ -101,20 +101,22 @@ export function resultPath(paths: SessionPaths, cellId: string): string {
  * Creates the state directory (0700) if needed and checks that it is safe: a real directory, not
  * a symlink, owned by this user. A group/world-accessible one we own is repaired to 0700.
  */
-export async function ensureStateDir(config: KernelConfig): Promise<void> {
-  await ensurePrivateDir(config.home);
-  await ensurePrivateDir(socketDir(config));
+export function ensureStateDir(config: KernelConfig): Promise<void> {
+  return now(() => {
+    ensurePrivateDir(config.home);
+    ensurePrivateDir(socketDir(config));
+  });
 }
 
-async function ensurePrivateDir(path: string): Promise<void> {
+function ensurePrivateDir(path: string): void {
   try {
-    await Deno.mkdir(path, { mode: PRIVATE_DIR_MODE, recursive: true });
+    Deno.mkdirSync(path, { mode: PRIVATE_DIR_MODE, recursive: true });
   } catch (e) {
     if (!(e instanceof Deno.errors.AlreadyExists)) {
       throw new StateDirError(`cannot create state dir '${path}': ${message(e)}`);
     }
   }
-  const info = await Deno.lstat(path);
+  const info = Deno.lstatSync(path);
   if (info.isSymlink) {
     throw new StateDirError(`state dir '${path}' is a symlink; refusing to use it`);
   }
@@ -124,7 +126,7 @@ async function ensurePrivateDir(path: string): Promise<void> {
     throw new StateDirError(`state dir '${path}' is owned by uid ${info.uid}, not ${uid}`);
   }
   if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    await Deno.chmod(path, PRIVATE_DIR_MODE);
+    Deno.chmodSync(path, PRIVATE_DIR_MODE);
   }
 }
 
