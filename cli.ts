@@ -351,7 +351,32 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       const options = cellOptions(flags);
       const { session, text } = sessionAndText(positionals, "code");
       const target = await kernel.resolve(session);
-      const result = await target.run(await codeFrom(text), options);
+      const code = await codeFrom(text);
+      // Killed mid-cell (a harness timeout, Ctrl-C): the cell goes on under a background watcher
+      // and its result is recorded for k poll and km, instead of a lock held by a dead process.
+      // A signal before the code is typed waits for the typing, so no lock is left untyped.
+      let started = false;
+      let stopStatus: number | undefined;
+      const stop = () => {
+        target.handOff().catch(() => undefined).finally(() => Deno.exit(stopStatus));
+      };
+      const stopOn = (signal: Deno.Signal, status: number) =>
+        Deno.addSignalListener(signal, () => {
+          if (stopStatus !== undefined) return;
+          stopStatus = status;
+          if (started) stop();
+        });
+      stopOn("SIGINT", 130);
+      stopOn("SIGTERM", 143);
+      stopOn("SIGHUP", 129);
+      const result = await target.run(code, {
+        ...options,
+        onStarted: () => {
+          started = true;
+          if (stopStatus !== undefined) stop();
+        },
+      });
+      if (stopStatus !== undefined) return stopStatus; // refused before typing: nothing to keep
       if (flags.has("--json")) {
         json(result);
         return isFailure(result) ? 1 : 0;

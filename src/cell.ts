@@ -72,6 +72,8 @@ export interface CellOptions {
   timeoutMs?: number;
   /** Output budget in characters (default `K_MAX_OUTPUT`, else 50,000). */
   maxOutput?: number;
+  /** Called once the code is typed (the cell is running), with its id. */
+  onStarted?: (cellId: string) => void;
 }
 
 /** Options of `poll`. */
@@ -261,6 +263,7 @@ export async function runCell(
     ownerKind: "run",
   });
   if ("active_cell_id" in started) return started;
+  options.onStarted?.(started.lock.cell_id);
   return await watchCell({ config, ...started, reportTimeout: true });
 }
 
@@ -281,14 +284,7 @@ export async function fireCell(
   const paths = sessionPaths(config, name);
   await readMeta(paths, name);
   const cellId = newCellId();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_URL, name, cellId],
-    env: { K_HOME: config.home, K_SOCKET: config.socket },
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-    detached: true,
-  }).spawn();
+  const child = spawnWatcher(config, name, cellId);
   // Closing the watcher's stdin tells it to look at the lock: its cell's, or nothing to do.
   const release = async () => {
     await child.stdin.close().catch(() => {});
@@ -304,9 +300,49 @@ export async function fireCell(
       ownerKind: "fire",
     });
     if ("active_cell_id" in started) return started;
+    options.onStarted?.(cellId);
     return { cell_id: cellId, status: "fired" };
   } finally {
     await release();
+  }
+}
+
+/** Starts a detached background watcher for cell `cellId`; it acts once its stdin closes. */
+function spawnWatcher(config: KernelConfig, name: string, cellId: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_URL, name, cellId],
+    env: { K_HOME: config.home, K_SOCKET: config.socket },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+}
+
+/**
+ * For a `run` about to be stopped (its process got SIGINT/SIGTERM, say a harness timeout): if
+ * this process watches the session's active cell, a background watcher takes it over, as if the
+ * cell had been fired, so the cell goes on and its result is recorded for `k poll` and `km`.
+ * Returns the cell's id, or undefined when there was nothing to hand over.
+ */
+export async function handOffRun(config: KernelConfig, name: string): Promise<string | undefined> {
+  const paths = sessionPaths(config, name);
+  const lock = await readLock(paths).catch(() => undefined);
+  if (!lock || lock.owner.pid !== Deno.pid) return undefined;
+  const child = spawnWatcher(config, name, lock.cell_id);
+  try {
+    const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
+    const current = await readLock(paths).catch(() => undefined);
+    if (current?.cell_id !== lock.cell_id) return undefined; // it ended meanwhile
+    await writeFileAtomic(
+      paths.lock,
+      JSON.stringify({ ...current, owner, owner_kind: "fire" }),
+      { durable: false },
+    );
+    return lock.cell_id;
+  } finally {
+    await child.stdin.close().catch(() => {});
+    child.unref();
   }
 }
 

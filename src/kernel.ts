@@ -7,6 +7,7 @@
 import {
   type CellOptions,
   fireCell,
+  handOffRun,
   interruptCell,
   pollCell,
   type PollOptions,
@@ -228,6 +229,28 @@ export class Session {
   async run(code: string, options: CellOptions = {}): Promise<FinalResult | BusyResult> {
     await this.#ready();
     return await runCell(this.config, this.name, code, options);
+  }
+
+  /**
+   * When a {@link Session.run} in this process must stop early (its process is being killed):
+   * hands the cell it watches to a background watcher, which records the result as for a fired
+   * cell. Nothing happens when this process watches no cell of the session.
+   *
+   * @returns the handed-over cell's id, if any
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const work = new Kernel().session("work");
+   * Deno.addSignalListener("SIGTERM", async () => {
+   *   await work.handOff();
+   *   Deno.exit(143);
+   * });
+   * ```
+   */
+  async handOff(): Promise<string | undefined> {
+    await this.#ready();
+    return await handOffRun(this.config, this.name);
   }
 
   /**
