@@ -28,6 +28,7 @@ import {
   ioError,
   type KernelConfig,
   newCellId,
+  readTailSync,
   removeIfExists,
   type SessionPaths,
   sessionPaths,
@@ -516,17 +517,7 @@ function lastMarkerKind(log: string, nonce: string): "start" | "end" | undefined
   try {
     const file = Deno.openSync(log, { read: true });
     try {
-      const size = file.statSync().size;
-      const start = Math.max(0, size - MARKER_TAIL_BYTES);
-      file.seekSync(start, Deno.SeekMode.Start);
-      const buf = new Uint8Array(size - start);
-      let got = 0;
-      while (got < buf.length) {
-        const n = file.readSync(buf.subarray(got));
-        if (n === null || n === 0) break;
-        got += n;
-      }
-      tail = new TextDecoder().decode(buf.subarray(0, got));
+      tail = new TextDecoder().decode(readTailSync(file, MARKER_TAIL_BYTES).bytes);
     } finally {
       file.close();
     }

@@ -15,6 +15,7 @@ import {
   assertCellId,
   ioError,
   type KernelConfig,
+  readTailSync,
   type SessionPaths,
   sessionPaths,
   writeAllSync,
@@ -60,7 +61,7 @@ export async function appendEvent(
   }
   try {
     file.lockSync(true);
-    const tail = readTailSync(file) ?? await readTail(file, path);
+    const tail = quickTail(file) ?? await readTail(file, path);
     if (tail.last?.status === "closed") return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
@@ -83,20 +84,11 @@ export async function appendEvent(
 const QUICK_TAIL_BYTES = 4096;
 
 /** The tail from the last 4 KiB, or undefined when no whole event lies there (a long line). */
-function readTailSync(file: Deno.FsFile): Tail | undefined {
-  const size = file.statSync().size;
-  if (size === 0) return { last: undefined, endsMidLine: false };
-  const start = Math.max(0, size - QUICK_TAIL_BYTES);
-  file.seekSync(start, Deno.SeekMode.Start);
-  const buf = new Uint8Array(size - start);
-  let got = 0;
-  while (got < buf.length) {
-    const n = file.readSync(buf.subarray(got));
-    if (n === null || n === 0) break;
-    got += n;
-  }
-  const endsMidLine = got > 0 && buf[got - 1] !== 0x0a;
-  const lines = new TextDecoder().decode(buf.subarray(0, got)).split("\n");
+function quickTail(file: Deno.FsFile): Tail | undefined {
+  const { start, bytes } = readTailSync(file, QUICK_TAIL_BYTES);
+  if (bytes.length === 0) return { last: undefined, endsMidLine: false };
+  const endsMidLine = bytes[bytes.length - 1] !== 0x0a;
+  const lines = new TextDecoder().decode(bytes).split("\n");
   // The first piece may be the end of a longer line: only whole lines count, unless at offset 0.
   const first = start === 0 ? 0 : 1;
   for (let i = lines.length - 1; i >= first; i--) {

@@ -224,6 +224,27 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
   while (written < data.length) written += await file.write(data.subarray(written));
 }
 
+/**
+ * The last `maxBytes` of an open file, read synchronously, and the offset they start at (0 means
+ * the whole file).
+ */
+export function readTailSync(
+  file: Deno.FsFile,
+  maxBytes: number,
+): { start: number; bytes: Uint8Array } {
+  const size = file.statSync().size;
+  const start = Math.max(0, size - maxBytes);
+  file.seekSync(start, Deno.SeekMode.Start);
+  const buf = new Uint8Array(size - start);
+  let got = 0;
+  while (got < buf.length) {
+    const n = file.readSync(buf.subarray(got));
+    if (n === null || n === 0) break;
+    got += n;
+  }
+  return { start, bytes: buf.subarray(0, got) };
+}
+
 /** Writes every byte of `data` to `file`, synchronously. */
 export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {
   let written = 0;
