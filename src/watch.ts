@@ -18,6 +18,7 @@ import { type CellLock, claimLock, finishClaim, isClosing, readLock } from "./lo
 import type { SessionMeta } from "./meta.ts";
 import { isAlive } from "./proc.ts";
 import {
+  fileSize,
   type KernelConfig,
   readJsonFile,
   resultPath,
@@ -149,13 +150,60 @@ export async function readCellOutput(
     ? createDetector(meta.frame, lock.lines.length)
     : undefined;
   const text = new CellText(lock.lines, new OutputSink(maxOutput), detector, meta.columns);
-  const follower = await FileFollower.open(paths.log, lock.offset, false);
-  try {
-    await follower.readAvailable((bytes) => text.push(bytes));
-  } finally {
-    await follower.close();
+  const size = await fileSize(paths.log);
+  // Bytes read at each end of a long running output: a poll costs the same however much the cell
+  // has printed (an agent polls a long build many times).
+  const window = maxOutput * SO_FAR_BYTES_PER_CHAR;
+  if (size - lock.offset <= 2 * window) {
+    text.push(readRange(paths.log, lock.offset, size));
+    return await text.soFar();
   }
-  return await text.soFar();
+  text.push(readRange(paths.log, lock.offset, lock.offset + window));
+  const half = Math.floor(maxOutput / 2);
+  const head = takeChars((await text.soFar()).output.split("\n"), half, "head");
+  const tailLines: string[] = [];
+  const term = new TerminalText((line) => tailLines.push(line), { columns: meta.columns });
+  term.push(readRange(paths.log, size - window, size));
+  tailLines.shift(); // it may have begun before the window
+  if (term.partial.trim() !== "") tailLines.push(term.partial);
+  const tail = takeChars(tailLines, half, "tail");
+  const cut = size - lock.offset - 2 * window;
+  const marker = `[… about ${cut} bytes of output cut; the cell is still running …]`;
+  return { output: [...head, marker, ...tail].join("\n"), truncated: true };
+}
+
+/** How many log bytes per output character a running cell's output is read with, at each end. */
+const SO_FAR_BYTES_PER_CHAR = 4;
+
+/** Bytes `from` to `to` of a file. */
+function readRange(path: string, from: number, to: number): Uint8Array {
+  const file = Deno.openSync(path, { read: true });
+  try {
+    file.seekSync(from, Deno.SeekMode.Start);
+    const buf = new Uint8Array(Math.max(0, to - from));
+    let got = 0;
+    while (got < buf.length) {
+      const n = file.readSync(buf.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    file.close();
+  }
+}
+
+/** Whole lines from the start (head) or the end (tail) of `lines`, within `chars` characters. */
+function takeChars(lines: string[], chars: number, end: "head" | "tail"): string[] {
+  const out: string[] = [];
+  let used = 0;
+  const ordered = end === "head" ? lines : [...lines].reverse();
+  for (const line of ordered) {
+    if (used + line.length + 1 > chars) break;
+    out.push(line);
+    used += line.length + 1;
+  }
+  return end === "head" ? out : out.reverse();
 }
 
 /** Reads a stored cell record; undefined when there is none yet. */

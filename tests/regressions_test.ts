@@ -109,3 +109,21 @@ worldTest("k run killed by SIGTERM or SIGINT hands its cell to a background watc
     assertEquals([done.status, done.output], ["done", `survived-${signal}`]);
   }
 });
+
+worldTest("poll of a running cell reads only both ends of a long output", async (w) => {
+  await w.kernel.create("w");
+  await w.kJson(["fire", "w", "seq 1 400000; sleep 30"]);
+  let p: Record<string, unknown> = {};
+  for (let i = 0; i < 200 && !String(p.output ?? "").endsWith("\n400000"); i++) {
+    p = await w.kJson(["poll", "-o", "200", "w"]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  equal(p.status, "running");
+  equal(p.truncated, true);
+  const output = String(p.output);
+  ok(output.startsWith("1\n2\n3\n"), output);
+  ok(output.endsWith("\n399999\n400000"), output);
+  match(output, /\n\[… about \d+ bytes of output cut; the cell is still running …\]\n/);
+  ok(output.length < 400, `${output.length} chars`);
+  equal((await w.k(["int", "w"])).code, 0);
+}, 60_000);
