@@ -224,6 +224,19 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
   while (written < data.length) written += await file.write(data.subarray(written));
 }
 
+/** Bytes `from` up to `to` of an open file, read synchronously (fewer at its end). */
+export function readRangeSync(file: Deno.FsFile, from: number, to: number): Uint8Array {
+  file.seekSync(from, Deno.SeekMode.Start);
+  const buf = new Uint8Array(Math.max(0, to - from));
+  let got = 0;
+  while (got < buf.length) {
+    const n = file.readSync(buf.subarray(got));
+    if (n === null || n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
 /**
  * The last `maxBytes` of an open file, read synchronously, and the offset they start at (0 means
  * the whole file).
@@ -234,15 +247,7 @@ export function readTailSync(
 ): { start: number; bytes: Uint8Array } {
   const size = file.statSync().size;
   const start = Math.max(0, size - maxBytes);
-  file.seekSync(start, Deno.SeekMode.Start);
-  const buf = new Uint8Array(size - start);
-  let got = 0;
-  while (got < buf.length) {
-    const n = file.readSync(buf.subarray(got));
-    if (n === null || n === 0) break;
-    got += n;
-  }
-  return { start, bytes: buf.subarray(0, got) };
+  return { start, bytes: readRangeSync(file, start, size) };
 }
 
 /** Writes every byte of `data` to `file`, synchronously. */

@@ -21,6 +21,7 @@ import {
   fileSize,
   type KernelConfig,
   readJsonFile,
+  readRangeSync,
   resultPath,
   type SessionPaths,
   writeFileAtomic,
@@ -179,15 +180,7 @@ const SO_FAR_BYTES_PER_CHAR = 4;
 function readRange(path: string, from: number, to: number): Uint8Array {
   const file = Deno.openSync(path, { read: true });
   try {
-    file.seekSync(from, Deno.SeekMode.Start);
-    const buf = new Uint8Array(Math.max(0, to - from));
-    let got = 0;
-    while (got < buf.length) {
-      const n = file.readSync(buf.subarray(got));
-      if (n === null || n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    return readRangeSync(file, from, to);
   } finally {
     file.close();
   }

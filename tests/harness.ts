@@ -74,6 +74,16 @@ export class World {
     });
   }
 
+  /** Starts `k <args>` as a subprocess and returns at once (to kill it mid-cell). */
+  spawnK(args: string[]): Deno.ChildProcess {
+    return new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", CLI, ...args],
+      env: this.env(),
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  }
+
   /** Runs `k <args>` and parses its stdout as one JSON object. */
   async kJson(
     args: string[],

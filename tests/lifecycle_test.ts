@@ -113,20 +113,7 @@ worldTest("background watcher killed: poll says watcher died, int recovers", asy
 
 worldTest("k run process killed mid-cell: reported, and int brings the session back", async (w) => {
   await w.kernel.create("w");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-lock",
-      new URL("../cli.ts", import.meta.url).pathname,
-      "run",
-      "w",
-      "sleep 30",
-    ],
-    env: w.env(),
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = w.spawnK(["run", "w", "sleep 30"]);
   const lock = await until("lock", () => readLockFile(w, "w"));
   equal(lock.owner.pid, child.pid);
   child.kill("SIGKILL");

@@ -79,20 +79,7 @@ worldTest("flags after the code's first word belong to the code", async (w) => {
 worldTest("k run killed by SIGTERM or SIGINT hands its cell to a background watcher", async (w) => {
   await w.kernel.create("w");
   for (const [signal, status] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--no-lock",
-        new URL("../cli.ts", import.meta.url).pathname,
-        "run",
-        "w",
-        `sleep 1; echo survived-${signal}`,
-      ],
-      env: w.env(),
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const child = w.spawnK(["run", "w", `sleep 1; echo survived-${signal}`]);
     // Wait until the cell is typed (its lock names the k run process), then stop k run.
     for (let i = 0; i < 100; i++) {
       const lock = await Deno.readTextFile(`${w.sessionDir("w")}/lock`).catch(() => "");
