@@ -23,6 +23,9 @@ if ! command -v deno >/dev/null 2>&1; then
 fi
 echo "setup: $(deno --version | head -n 1), $(tmux -V)"
 
+# The start-up bundles of k and km (src/start.ts): without them k runs from the sources, slower.
+deno task --quiet build
+
 # A demo cell on a private socket and state dir, cleaned up afterwards.
 demo_home=$(mktemp -d)
 trap 'K_HOME="$demo_home" K_SOCKET=ktty-demo-$$ deno run -A cli.ts kill demo >/dev/null 2>&1; rm -rf "$demo_home"' EXIT

@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { Kernel } from "../mod.ts";
+import { isFresh } from "../src/start.ts";
 import { fixed, summarize, type Summary, table } from "./_stats.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -916,6 +917,8 @@ interface Machine {
   deno: string;
   tmux: string;
   python: string;
+  /** How `k` and `km` started: from their fresh start-up bundles, or from the sources. */
+  startup: string;
   sessions: Record<string, string>;
 }
 
@@ -934,6 +937,9 @@ async function machine(world: World): Promise<Machine> {
     deno: Deno.version.deno,
     tmux: tmux?.stdout.trim() ?? "missing",
     python: python?.stdout.trim() ?? "missing",
+    startup: isFresh("k") && isFresh("km")
+      ? "bundle"
+      : "sources (no fresh bundle: run deno task build)",
     sessions: {},
   };
 }
@@ -1026,6 +1032,7 @@ function report(
   out.push(
     `machine: ${m.nproc} × ${m.cpu}, ${m.memory_gib} GiB RAM, ${m.os}; deno ${m.deno}, ${m.tmux}, ${m.python}`,
   );
+  out.push(`start-up: k and km from ${m.startup}`);
   out.push(
     `sessions: ${Object.entries(m.sessions).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
   );

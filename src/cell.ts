@@ -154,7 +154,7 @@ async function startCell(
   // The code file is named by the new cell's id: written before the lock, removed if refused.
   if (plan.codeFile) {
     try {
-      await Deno.writeTextFile(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
+      Deno.writeTextFileSync(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
     } catch (e) {
       throw ioError("write", plan.codeFile.path, e);
     }

@@ -8,7 +8,8 @@
 import { fileURLToPath } from "node:url";
 import { Kernel } from "../mod.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The repository root, with a trailing slash. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Absolute path of cli.ts. */
 export const CLI = `${ROOT}cli.ts`;
 /** Absolute path of monitor.ts. */
@@ -25,7 +26,7 @@ export interface CliResult {
 }
 
 /** Runs a command to completion with no stdin; returns its status and decoded output. */
-async function runCommand(
+export async function runCommand(
   command: string,
   args: string[],
   options: { env?: Record<string, string>; cwd?: string } = {},
@@ -113,6 +114,9 @@ export class World {
   async dispose(): Promise<void> {
     await this.#killWatchers();
     await this.tmux(["kill-server"]);
+    // tmux leaves the socket file of a killed server behind; the name is this world's alone.
+    const tmuxDir = `${Deno.env.get("TMUX_TMPDIR") || "/tmp"}/tmux-${Deno.uid() ?? 0}`;
+    await Deno.remove(`${tmuxDir}/${this.socket}`).catch(() => {});
     await Deno.remove(this.home.replace(/\/home$/, ""), { recursive: true }).catch(() => {});
   }
 

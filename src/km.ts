@@ -1,0 +1,167 @@
+/**
+ * `km`: the ktty monitor. Follows a session's event log and prints one JSON event per line,
+ * flushed at once, so an agent runtime can be woken when a cell finishes instead of polling.
+ * A thin shell over `Session.events`: parse arguments, print events, map errors to one line.
+ *
+ *   km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <seconds>]
+ *
+ * Exit status: 0 when the stream ended as asked (`closed`, the first completion with `-1`, the
+ * end of a snapshot, SIGINT/SIGTERM); 1 after printing an `error` line.
+ * @module
+ */
+
+import {
+  encodeMonitorEvent,
+  type EventStreamOptions,
+  Kernel,
+  KttyError,
+  type MonitorEvent,
+  NoSessionError,
+  UsageError,
+  VERSION,
+} from "../mod.ts";
+
+const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSION})
+
+  km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <seconds>]
+
+  (no flags)          new events from now on, until the session closes
+  cell_id             only that cell's events (from its start), until it ends
+  -1                  print the first completion (of cell_id, else of the latest cell) and
+                      exit; a completion already in the log is printed at once
+  --from <seq|time>   replay from that seq number or ISO-8601 time, then follow
+  --snapshot          print what the log holds and exit
+  --stall-after <s>   while a cell runs with no output for s seconds, print a 'stalled' event
+                      (again after each further s quiet seconds)
+
+Exit 0 when done as asked (closed, -1 completion, snapshot, SIGINT/SIGTERM); 1 after an error line.
+Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_SESSION.`;
+
+/** How long a signal waits for the stream to end before km exits anyway. */
+const SIGNAL_EXIT_GRACE_MS = 1000;
+
+/** What the command line asks for. */
+interface MonitorArgs {
+  session?: string;
+  options: EventStreamOptions;
+  help: boolean;
+}
+
+function parseFrom(value: string): number | Date {
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError("--from must be a seq number or an ISO-8601 time");
+  return new Date(ms);
+}
+
+function parseSeconds(value: string): number {
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
+  if (!(seconds > 0)) throw new UsageError("--stall-after must be a positive number of seconds");
+  return seconds;
+}
+
+/**
+ * Parses km's arguments; throws {@link UsageError} on anything it does not know. Positionals are
+ * collected into `positionals` as they are met, so an error line can still name the session.
+ */
+function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
+  const options: EventStreamOptions = {};
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    if (inline !== undefined && !["--from", "--stall-after"].includes(name)) {
+      throw new UsageError(`${name} takes no value`);
+    }
+    switch (name) {
+      case "-1":
+      case "--once":
+        options.once = true;
+        break;
+      case "--snapshot":
+        options.follow = false;
+        break;
+      case "--from":
+        options.from = parseFrom(value());
+        break;
+      case "--stall-after":
+        options.stallAfterMs = parseSeconds(value()) * 1000;
+        break;
+      case "-h":
+      case "--help":
+        help = true;
+        break;
+      default:
+        if (arg.startsWith("-")) throw new UsageError(`unknown flag '${arg}'; see km --help`);
+        positionals.push(arg);
+    }
+  }
+  if (positionals.length > 2) {
+    throw new UsageError(`unexpected argument '${positionals[2]}'; see km --help`);
+  }
+  const [session, cellId] = positionals;
+  if (cellId !== undefined) options.cellId = cellId;
+  return { session, options, help };
+}
+
+/** Writes one line to stdout, all of it, before the next event is read. */
+async function printLine(event: MonitorEvent): Promise<void> {
+  const bytes = new TextEncoder().encode(encodeMonitorEvent(event) + "\n");
+  let written = 0;
+  while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
+}
+
+function errorLine(session: string, e: unknown): MonitorEvent {
+  let message: string;
+  if (e instanceof NoSessionError) message = `no session '${e.session}'`;
+  else if (e instanceof KttyError) message = e.message;
+  else message = `internal error: ${e instanceof Error ? e.message : String(e)}`;
+  return {
+    schema_version: 1,
+    ts: new Date().toISOString(),
+    session,
+    status: "error",
+    message,
+  };
+}
+
+/** Runs `km` with `argv`; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => {
+    stop.abort();
+    // The stream ends at its next wake-up; a blocked stdout must not keep km alive.
+    Deno.unrefTimer(setTimeout(() => Deno.exit(0), SIGNAL_EXIT_GRACE_MS));
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const positionals: string[] = [];
+  let session = "";
+  try {
+    const args = parseArgs(argv, positionals);
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const kernel = new Kernel();
+    const target = await kernel.resolve(args.session);
+    session = target.name;
+    for await (const event of target.events({ ...args.options, signal: stop.signal })) {
+      await printLine(event);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) return 0; // the reader went away: nothing to tell
+    await printLine(errorLine(session || positionals[0] || "", e)).catch(() => {});
+    return 1;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * How the `k` and `km` commands start: from a prebuilt bundle when it is fresh, else from the
+ * sources.
+ *
+ * A fresh `deno run` of `src/k.ts` loads about 30 modules; Deno reads, checks and links each one,
+ * which costs a `k` call 5–8 ms, and their records fill enough heap that a short `k run` meets
+ * V8's first young-generation collection (another 1–3 ms). One bundled module avoids both:
+ * `deno task build` (which `setup.sh` and `deno task test` run) writes `src/k.bundle.js` and
+ * `src/km.bundle.js` with `deno bundle`. They sit in `src/`, next to the modules they were built
+ * from, so that a URL made from `import.meta.url` (the fire watcher's) means the same in both.
+ *
+ * A bundle is a cache, never a second source of truth: its manifest lists every source file it
+ * was built from with its size and modification time, and a bundle whose manifest does not match
+ * the files on disk (an edit, a checkout, another Deno) is not used. `K_BUNDLE=0` runs the
+ * sources always.
+ * @module
+ */
+
+/** What a command's entry module exports. */
+export interface CommandModule {
+  /** Runs the command with `argv`; resolves to its exit status. */
+  main(argv: string[]): Promise<number>;
+}
+
+/** The commands that have a bundle. */
+export type CommandName = "k" | "km";
+
+/** What a bundle was built from. */
+export interface BundleManifest {
+  /** The Deno version that built it. */
+  deno: string;
+  /** Every source module, relative to the repository root, with its size and mtime (ms). */
+  inputs: [path: string, size: number, mtimeMs: number][];
+}
+
+/** The repository root, as a path with a trailing slash (paths, not URLs: Deno's file calls take
+ * a URL ~40 µs slower each, which across a manifest's 30 files is a millisecond). */
+export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/** Where `name`'s bundle and manifest live. */
+export function bundlePaths(name: CommandName): { bundle: string; manifest: string } {
+  return { bundle: `${ROOT}src/${name}.bundle.js`, manifest: `${ROOT}src/${name}.bundle.json` };
+}
+
+/** Whether `name`'s bundle exists and was built from the source files as they are now. */
+export function isFresh(name: CommandName): boolean {
+  try {
+    const manifest = JSON.parse(
+      Deno.readTextFileSync(bundlePaths(name).manifest),
+    ) as BundleManifest;
+    if (manifest.deno !== Deno.version.deno) return false;
+    if (!Array.isArray(manifest.inputs) || manifest.inputs.length === 0) return false;
+    for (const [path, size, mtimeMs] of manifest.inputs) {
+      const info = Deno.statSync(ROOT + path);
+      if (info.size !== size || info.mtime?.getTime() !== mtimeMs) return false;
+    }
+    return true;
+  } catch {
+    return false; // no manifest, a bad one, a file gone, no permission to read: the sources
+  }
+}
+
+function isCommandModule(value: unknown): value is CommandModule {
+  return typeof (value as Partial<CommandModule> | null)?.main === "function";
+}
+
+/**
+ * Loads command `name` (its fresh bundle, else `fromSources()`), runs it with `argv` and
+ * resolves to its exit status.
+ */
+export async function start(
+  name: CommandName,
+  fromSources: () => Promise<CommandModule>,
+  argv: string[],
+): Promise<number> {
+  let command: CommandModule | undefined;
+  if (Deno.env.get("K_BUNDLE") !== "0" && isFresh(name)) {
+    const url = new URL(`${name}.bundle.js`, import.meta.url).href; // start.ts is in src/ too
+    const loaded: unknown = await import(url).catch(() => undefined);
+    if (isCommandModule(loaded)) command = loaded;
+  }
+  command ??= await fromSources();
+  return await command.main(argv);
+}
