@@ -361,25 +361,26 @@ async function series(
 }
 
 /**
- * Samples two subjects alternately (a, b, a, b, …) so that a change in the machine's load hits
- * both alike; returns their two series.
+ * Samples several subjects in turn (a, b, c, a, b, c, …) so that a change in the machine's load
+ * hits them all alike; returns one series per subject, in order. A paired floor takes one sample
+ * per round.
  */
 async function interleaved<T>(
   n: number,
   warmup: number,
-  subjects: [T, T],
+  subjects: T[],
   sample: (subject: T) => Promise<Sample>,
   floor?: PairedFloor,
-): Promise<[Series, Series]> {
-  const a: Series = { values: [], check: "ok", floor };
-  const b: Series = { values: [], check: "ok", floor };
+): Promise<Series[]> {
+  const out: Series[] = subjects.map(() => ({ values: [], check: "ok", floor }));
   for (let i = 0; i < warmup + n; i++) {
     if (interrupted) throw new Interrupted();
     if (i >= warmup) await floor?.sample();
-    await take(a, i >= warmup, () => sample(subjects[0]));
-    await take(b, i >= warmup, () => sample(subjects[1]));
+    for (const [j, subject] of subjects.entries()) {
+      await take(out[j]!, i >= warmup, () => sample(subject));
+    }
   }
-  return [a, b];
+  return out;
 }
 
 function makeCase(
@@ -485,33 +486,20 @@ async function floors(world: World, o: Options): Promise<Record<Floor, CaseResul
 async function processCases(world: World, o: Options): Promise<CaseResult[]> {
   const cases: CaseResult[] = [];
 
-  progress(`k run 'echo hello' in bash ×${o.runs}, without and with the rc files`);
-  cases.push(makeCase(
-    "run_echo",
-    `k run echo hello (${BASH})`,
-    await series(o.runs, 2, async () => {
-      const out = await world.k(["run", "-j", "w", "echo hello"]);
-      return { value: out.ms, error: expectDone(out, "hello") };
-    }, new PairedFloor(world, "deno")),
-  ));
-  cases.push(makeCase(
-    "run_echo_rc",
-    "k run echo hello (bash with ~/.bashrc)",
-    await series(o.runs, 2, async () => {
-      const out = await world.k(["run", "-j", "wrc", "echo hello"]);
-      return { value: out.ms, error: expectDone(out, "hello") };
-    }, new PairedFloor(world, "deno")),
-  ));
-
-  progress(`k run 'print(6*7)' in python3 ×${o.runs}`);
-  cases.push(makeCase(
-    "run_python",
-    "k run print(6*7) (python3)",
-    await series(o.runs, 2, async () => {
-      const out = await world.k(["run", "-j", "py", "print(6*7)"]);
-      return { value: out.ms, error: expectDone(out, "42") };
-    }, new PairedFloor(world, "deno")),
-  ));
+  // The three quick cases take turns, so that a burst of load on a shared machine hits them alike.
+  progress(
+    `k run: 'echo hello' in bash without and with the rc files, 'print(6*7)' in python3, ×${o.runs} each, in turn`,
+  );
+  const quick = [
+    { id: "run_echo", label: `k run echo hello (${BASH})`, session: "w", code: "echo hello" },
+    { id: "run_echo_rc", label: "k run echo hello (bash with ~/.bashrc)", session: "wrc" },
+    { id: "run_python", label: "k run print(6*7) (python3)", session: "py", code: "print(6*7)" },
+  ];
+  const runs = await interleaved(o.runs, 2, quick, async ({ session, code }) => {
+    const out = await world.k(["run", "-j", session, code ?? "echo hello"]);
+    return { value: out.ms, error: expectDone(out, code === "print(6*7)" ? "42" : "hello") };
+  }, new PairedFloor(world, "deno"));
+  quick.forEach(({ id, label }, i) => cases.push(makeCase(id, label, runs[i]!)));
 
   progress(`k new + k run + k kill ×${o.slowRuns}, without and with the rc files`);
   cases.push(await newRunKill(world, o, "new_run_kill", BASH));
@@ -672,29 +660,22 @@ async function libRun(world: World, session: string, code: string, expected?: st
 
 async function libraryCases(world: World, o: Options): Promise<CaseResult[]> {
   const n = o.runs * 2;
-  progress(`in-process run 'echo hello' ×${n}`);
-  const echo = makeCase(
-    "lib_run_echo",
-    `in-process Session.run echo hello (${BASH})`,
-    await series(
-      n,
-      3,
-      () => libRun(world, "w", "echo hello", "hello"),
-      new PairedFloor(world, "tmux"),
-    ),
+  progress(`in-process run 'echo hello' in bash and 'print(6*7)' in python3, ×${n} each, in turn`);
+  const subjects = [
+    { session: "w", code: "echo hello", expected: "hello" },
+    { session: "py", code: "print(6*7)", expected: "42" },
+  ];
+  const [echo, py] = await interleaved(
+    n,
+    3,
+    subjects,
+    ({ session, code, expected }) => libRun(world, session, code, expected),
+    new PairedFloor(world, "tmux"),
   );
-  progress(`in-process run 'print(6*7)' ×${n}`);
-  const py = makeCase(
-    "lib_run_python",
-    "in-process Session.run print(6*7) (python3)",
-    await series(
-      n,
-      3,
-      () => libRun(world, "py", "print(6*7)", "42"),
-      new PairedFloor(world, "tmux"),
-    ),
-  );
-  return [echo, py];
+  return [
+    makeCase("lib_run_echo", `in-process Session.run echo hello (${BASH})`, echo!),
+    makeCase("lib_run_python", "in-process Session.run print(6*7) (python3)", py!),
+  ];
 }
 
 /** Peak RSS of one process: `/usr/bin/time -v` when present, else polling /proc VmHWM. */
@@ -828,10 +809,10 @@ async function historyCases(world: World, o: Options): Promise<CaseResult[]> {
   await world.kOk(["new", fresh, ...BASH.split(" ")]);
   const subjects: [string, string] = [fresh, hist];
   const cases: CaseResult[] = [];
-  const pair = (id: string, label: string, got: [Series, Series], extra?: WakeParts[]) => {
+  const pair = (id: string, label: string, got: Series[], extra?: WakeParts[]) => {
     cases.push(
-      makeCase(`${id}_fresh`, `${label}, fresh session`, got[0], extra && wakeExtra(extra[0]!)),
-      makeCase(`${id}_after`, `${label}, after history`, got[1], extra && wakeExtra(extra[1]!)),
+      makeCase(`${id}_fresh`, `${label}, fresh session`, got[0]!, extra && wakeExtra(extra[0]!)),
+      makeCase(`${id}_after`, `${label}, after history`, got[1]!, extra && wakeExtra(extra[1]!)),
     );
   };
   progress("history: fresh vs after-history session, alternating");

@@ -105,6 +105,8 @@ interface Started {
   paths: SessionPaths;
   meta: SessionMeta;
   lock: CellLock;
+  /** The pane log, opened at the cell's start while tmux typed the code (`run` only). */
+  follower?: FileFollower;
 }
 
 /** A cell about to start: its code, limits and the process that will watch it. */
@@ -119,6 +121,8 @@ interface CellRequest {
   owner: ProcessId;
   /** Which kind of process that is. */
   ownerKind: "run" | "fire";
+  /** Open the pane log for this process to watch the cell (while tmux types: it runs anyway). */
+  follow?: boolean;
 }
 
 /** Checks the code and options of `run`/`fire`; fills in the defaults. */
@@ -196,11 +200,15 @@ async function startCell(
     return busy;
   }
   // From here until the code is typed, any failure gives the lock back: nothing was typed.
+  let follower: FileFollower | undefined;
   try {
     await assertAtPrompt(config, paths, meta, name);
-    if (
-      !(await pasteText(config, name, plan.text, { bracketed: plan.bracketed, keys: plan.keys }))
-    ) {
+    const typing = pasteText(config, name, plan.text, {
+      bracketed: plan.bracketed,
+      keys: plan.keys,
+    });
+    if (request.follow) follower = await FileFollower.open(paths.log, offset);
+    if (!(await typing)) {
       if (!(await hasSession(config, name))) {
         await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
         throw new NoSessionError(name);
@@ -208,6 +216,7 @@ async function startCell(
       throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
     }
   } catch (e) {
+    await follower?.close();
     if (await claimLock(paths, cellId)) await finishClaim(paths, cellId);
     await dropCodeFile();
     throw e;
@@ -217,7 +226,7 @@ async function startCell(
     writeFileAtomic(paths.last, cellId, { durable: false }),
     appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
   ]).catch(() => {});
-  return { paths, meta, lock };
+  return { paths, meta, lock, follower };
 }
 
 const BRACKETED_WAIT_MS = 1000;
@@ -262,6 +271,7 @@ export async function runCell(
     limits,
     owner,
     ownerKind: "run",
+    follow: true,
   });
   if ("active_cell_id" in started) return started;
   options.onStarted?.(started.lock.cell_id);

@@ -227,14 +227,23 @@ export async function pasteText(
   // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
   const buffer = `k-${tmuxName(name)}-${crypto.randomUUID().slice(0, 8)}`;
   const target = paneTarget(name);
-  // The text goes through stdin, never argv: tmux takes an argument ending in ';' as a command
-  // separator, and argv has a per-argument size limit.
-  const args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-b", buffer];
+  // Short text goes as set-buffer's argument (a trailing ';' escaped, see tmuxArg); longer text
+  // through stdin, because tmux sends a command line to its server as one message of at most
+  // 16 KiB. An argument saves the stdin round trip between the server and the client.
+  const bytes = new TextEncoder().encode(text);
+  const inline = bytes.length <= ARG_TEXT_MAX_BYTES;
+  const args = inline
+    ? ["set-buffer", "-b", buffer, "--", tmuxArg(text)]
+    : ["load-buffer", "-b", buffer, "-"];
+  args.push(";", "paste-buffer", "-d", "-b", buffer);
   if (options.bracketed) args.push("-p", "-t", target, ";", "send-keys", "-t", target, "Enter");
   else args.push("-t", target);
   if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys.map(tmuxArg));
-  return (await tmuxStatus(config, args, new TextEncoder().encode(text))) === 0;
+  return (await tmuxStatus(config, args, inline ? undefined : bytes)) === 0;
 }
+
+/** The longest text {@link pasteText} passes as an argument (tmux's message limit is 16 KiB). */
+const ARG_TEXT_MAX_BYTES = 8 * 1024;
 
 /** An argument for tmux: a trailing `;` is escaped so it is not taken as a command separator. */
 function tmuxArg(key: string): string {

@@ -294,6 +294,8 @@ export interface WatchOptions {
   reportTimeout: boolean;
   /** Stops watching (the watcher got SIGTERM): the detector is closed, nothing is recorded. */
   signal?: AbortSignal;
+  /** The pane log already opened at `lock.offset`; watchCell closes it. */
+  follower?: FileFollower;
 }
 
 /** Where a cell's whole output goes when it outgrows the budget. */
@@ -318,12 +320,18 @@ export function timing(lock: CellLock): CellTiming {
 export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   const { config, paths, meta, lock } = options;
   const session = meta.name;
-  const detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
+  let detector: FrameDetector;
+  try {
+    detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
+  } catch (e) {
+    await options.follower?.close();
+    throw e;
+  }
   const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
   const text = new CellText(lock.lines, sink, detector, meta.columns);
   let follower: FileFollower;
   try {
-    follower = await FileFollower.open(paths.log, lock.offset);
+    follower = options.follower ?? await FileFollower.open(paths.log, lock.offset);
   } catch (e) {
     await detector.close();
     throw e;

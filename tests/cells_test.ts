@@ -40,6 +40,24 @@ worldTest("bash: unicode, quotes and backslashes come back exact", async (w) => 
   equal(await done(w, "b", `echo "$((6*7))" '$HOME'`), "42 $HOME");
 });
 
+worldTest(
+  "bash: code reaches the shell exact, as a tmux argument or (long) through stdin",
+  async (w) => {
+    await w.kernel.create("b");
+    // tmux reads an argument ending in ';' as a command separator, '\;' as a ';'; and '-x' as a flag.
+    equal(await done(w, "b", "echo a;"), "a");
+    equal(await done(w, "b", String.raw`printf '%s\n' x\;`), "x;");
+    equal(await done(w, "b", String.raw`printf '%s\n' 'y\\;'`), String.raw`y\\;`);
+    equal(await done(w, "b", "-n 2>/dev/null; echo ok"), "ok");
+    equal(await done(w, "b", "echo '#{session_name} #S %% ;'"), "#{session_name} #S %% ;");
+    // Around the 8 KiB boundary between the two ways, in bytes (é is two).
+    for (const count of [4000, 4096, 4100, 12_000]) {
+      const code = `s='${"é".repeat(count)}'; echo \${#s}`;
+      equal(await done(w, "b", code), String(count), `${count} × é`);
+    }
+  },
+);
+
 worldTest("bash: long output comes back whole and in order", async (w) => {
   await w.kernel.create("b");
   const out = await done(w, "b", "seq 1 5000");
