@@ -934,12 +934,17 @@ function targetsFor(cases: Map<string, CaseResult>): Target[] {
   };
   const list: Target[] = [
     { id: "run_echo", label: "k run echo (bash --norc)", limit: 35, unit: "ms" },
-    { id: "run_echo_rc", label: "k run echo (bash + ~/.bashrc)", limit: 35, unit: "ms" },
+    {
+      id: "run_echo_rc",
+      label: "k run echo (bash + this machine's ~/.bashrc)",
+      limit: 35,
+      unit: "ms",
+    },
     { id: "run_python", label: "k run print(6*7) (python)", limit: 35, unit: "ms" },
     { id: "new_run_kill", label: "k new + run + kill (bash --norc)", limit: 150, unit: "ms" },
     {
       id: "new_run_kill_rc",
-      label: "k new + run + kill (bash + ~/.bashrc)",
+      label: "k new + run + kill (bash + this machine's ~/.bashrc)",
       limit: 150,
       unit: "ms",
     },
