@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type BundleManifest, bundlePaths, type CommandName, ROOT } from "./start.ts";
+import { type BundleManifest, bundlePaths, type CommandName, ROOT, stampOf } from "./start.ts";
 
 const ENTRIES: Record<CommandName, string> = { k: "src/k.ts", km: "src/km.ts" };
 
@@ -32,20 +32,20 @@ async function sourcesOf(entry: string): Promise<string[]> {
   const info = JSON.parse(await deno(["info", "--json", entry])) as {
     modules?: { specifier?: string }[];
   };
-  const root = new URL("../", import.meta.url).href;
+  // deno info names files by their real paths: compare with the root's real path (a symlink).
+  const root = `${Deno.realPathSync(ROOT)}/`;
   const files = (info.modules ?? [])
     .map((m) => m.specifier ?? "")
-    .filter((s) => s.startsWith(root))
-    .map((s) => decodeURIComponent(s.slice(root.length)));
+    .filter((s) => s.startsWith("file://"))
+    .map((s) => decodeURIComponent(new URL(s).pathname))
+    .filter((path) => path.startsWith(root))
+    .map((path) => path.slice(root.length));
   if (!files.includes(entry)) throw new Error(`deno info did not list ${entry}`);
   return files.sort();
 }
 
 function snapshot(files: string[]): BundleManifest["inputs"] {
-  return files.map((path) => {
-    const info = Deno.statSync(ROOT + path);
-    return [path, info.size, info.mtime?.getTime() ?? 0];
-  });
+  return files.map((path) => [path, ...stampOf(ROOT + path)]);
 }
 
 function writeAtomic(target: string, write: (tmp: string) => void): void {

@@ -73,7 +73,10 @@ export interface CellOptions {
   timeoutMs?: number;
   /** Output budget in characters (default `K_MAX_OUTPUT`, else 50,000). */
   maxOutput?: number;
-  /** Called once the code is typed (the cell is running), with its id. */
+  /**
+   * Called once the code is typed (the cell is running), with its id. Should it throw, `run`
+   * rethrows and a background watcher takes the running cell over, as for a `fire`.
+   */
   onStarted?: (cellId: string) => void;
 }
 
@@ -207,7 +210,11 @@ async function startCell(
       bracketed: plan.bracketed,
       keys: plan.keys,
     });
-    if (request.follow) follower = await FileFollower.open(paths.log, offset);
+    // No throw may come between typing and its status: a failure here would give the lock back
+    // while the code runs. A log that cannot be opened now is opened again by watchCell.
+    if (request.follow) {
+      follower = await FileFollower.open(paths.log, offset).catch(() => undefined);
+    }
     if (!(await typing)) {
       if (!(await hasSession(config, name))) {
         await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
@@ -274,7 +281,14 @@ export async function runCell(
     follow: true,
   });
   if ("active_cell_id" in started) return started;
-  options.onStarted?.(started.lock.cell_id);
+  try {
+    options.onStarted?.(started.lock.cell_id);
+  } catch (e) {
+    // The caller's callback failed, the cell runs: a background watcher takes it over.
+    await started.follower?.close();
+    await handOffRun(config, name).catch(() => undefined);
+    throw e;
+  }
   return await watchCell({ config, ...started, reportTimeout: true });
 }
 

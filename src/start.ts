@@ -10,8 +10,8 @@
  * from, so that a URL made from `import.meta.url` (the fire watcher's) means the same in both.
  *
  * A bundle is a cache, never a second source of truth: its manifest lists every source file it
- * was built from with its size and modification time, and a bundle whose manifest does not match
- * the files on disk (an edit, a checkout, another Deno) is not used. `K_BUNDLE=0` runs the
+ * was built from with its size, modification and change times and inode, and a bundle whose
+ * manifest does not match the files on disk (an edit, a checkout, another Deno) is not used. `K_BUNDLE=0` runs the
  * sources always.
  * @module
  */
@@ -29,8 +29,21 @@ export type CommandName = "k" | "km";
 export interface BundleManifest {
   /** The Deno version that built it. */
   deno: string;
-  /** Every source module, relative to the repository root, with its size and mtime (ms). */
-  inputs: [path: string, size: number, mtimeMs: number][];
+  /**
+   * Every source module, relative to the repository root, with what a stat says of it: size,
+   * mtime and ctime (ms) and inode. A tool can set an mtime back (`cp -p`, `rsync -a`), not a
+   * ctime; a replaced file has another inode.
+   */
+  inputs: [path: string, ...stamp: FileStamp][];
+}
+
+/** What the manifest records of a file: size, mtime (ms), ctime (ms), inode. */
+export type FileStamp = [size: number, mtimeMs: number, ctimeMs: number, ino: number];
+
+/** The stamp of `path` now. */
+export function stampOf(path: string): FileStamp {
+  const info = Deno.statSync(path);
+  return [info.size, info.mtime?.getTime() ?? -1, info.ctime?.getTime() ?? -1, info.ino ?? -1];
 }
 
 /** The repository root, as a path with a trailing slash (paths, not URLs: Deno's file calls take
@@ -50,9 +63,9 @@ export function isFresh(name: CommandName): boolean {
     ) as BundleManifest;
     if (manifest.deno !== Deno.version.deno) return false;
     if (!Array.isArray(manifest.inputs) || manifest.inputs.length === 0) return false;
-    for (const [path, size, mtimeMs] of manifest.inputs) {
-      const info = Deno.statSync(ROOT + path);
-      if (info.size !== size || info.mtime?.getTime() !== mtimeMs) return false;
+    for (const [path, ...stamp] of manifest.inputs) {
+      const now = stampOf(ROOT + path);
+      if (stamp.length !== now.length || now.some((v, i) => v !== stamp[i])) return false;
     }
     return true;
   } catch {

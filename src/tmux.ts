@@ -224,26 +224,22 @@ export async function pasteText(
   text: string,
   options: PasteOptions = {},
 ): Promise<boolean> {
+  const target = paneTarget(name);
+  // After the text: Enter to end a bracketed paste, then the keys asked for.
+  const keys = [...(options.bracketed ? ["Enter"] : []), ...(options.keys ?? []).map(tmuxArg)];
+  const after = keys.length > 0 ? ["send-keys", "-t", target, ...keys] : [];
+  // tmux makes no buffer of empty text, and pasting a missing buffer fails: send the keys alone.
+  if (text === "") return after.length === 0 || (await tmuxStatus(config, after)) === 0;
   // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
   const buffer = `k-${tmuxName(name)}-${crypto.randomUUID().slice(0, 8)}`;
-  const target = paneTarget(name);
-  // Short text goes as set-buffer's argument (a trailing ';' escaped, see tmuxArg); longer text
-  // through stdin, because tmux sends a command line to its server as one message of at most
-  // 16 KiB. An argument saves the stdin round trip between the server and the client.
-  const bytes = new TextEncoder().encode(text);
-  const inline = bytes.length <= ARG_TEXT_MAX_BYTES;
-  const args = inline
-    ? ["set-buffer", "-b", buffer, "--", tmuxArg(text)]
-    : ["load-buffer", "-b", buffer, "-"];
-  args.push(";", "paste-buffer", "-d", "-b", buffer);
-  if (options.bracketed) args.push("-p", "-t", target, ";", "send-keys", "-t", target, "Enter");
-  else args.push("-t", target);
-  if (options.keys?.length) args.push(";", "send-keys", "-t", target, ...options.keys.map(tmuxArg));
-  return (await tmuxStatus(config, args, inline ? undefined : bytes)) === 0;
+  // The text goes through stdin, never argv: any local user can read a process's argv (ps,
+  // /proc/<pid>/cmdline), tmux takes an argument ending in ';' as a command separator, and it
+  // sends a command line to its server as one message of at most 16 KiB.
+  const args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-b", buffer];
+  args.push(...(options.bracketed ? ["-p"] : []), "-t", target);
+  if (after.length > 0) args.push(";", ...after);
+  return (await tmuxStatus(config, args, new TextEncoder().encode(text))) === 0;
 }
-
-/** The longest text {@link pasteText} passes as an argument (tmux's message limit is 16 KiB). */
-const ARG_TEXT_MAX_BYTES = 8 * 1024;
 
 /** An argument for tmux: a trailing `;` is escaped so it is not taken as a command separator. */
 function tmuxArg(key: string): string {

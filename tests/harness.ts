@@ -43,6 +43,12 @@ export async function runCommand(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/** Removes the socket file tmux leaves behind when its server is killed (the name is a test's). */
+export async function removeTmuxSocket(socket: string): Promise<void> {
+  const dir = `${Deno.env.get("TMUX_TMPDIR") || "/tmp"}/tmux-${Deno.uid() ?? 0}`;
+  await Deno.remove(`${dir}/${socket}`).catch(() => {});
+}
+
 /** One test's private world. */
 export class World {
   readonly home: string;
@@ -114,9 +120,7 @@ export class World {
   async dispose(): Promise<void> {
     await this.#killWatchers();
     await this.tmux(["kill-server"]);
-    // tmux leaves the socket file of a killed server behind; the name is this world's alone.
-    const tmuxDir = `${Deno.env.get("TMUX_TMPDIR") || "/tmp"}/tmux-${Deno.uid() ?? 0}`;
-    await Deno.remove(`${tmuxDir}/${this.socket}`).catch(() => {});
+    await removeTmuxSocket(this.socket);
     await Deno.remove(this.home.replace(/\/home$/, ""), { recursive: true }).catch(() => {});
   }
 

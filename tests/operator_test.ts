@@ -3,7 +3,7 @@
 // a real pseudo-terminal (a pane of a separate "observer" tmux server).
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { CLI, type CliResult, until, type World, worldTest } from "./harness.ts";
+import { CLI, type CliResult, removeTmuxSocket, until, type World, worldTest } from "./harness.ts";
 import { INTEGRATION_COLUMNS, PANE_ROWS } from "../src/session.ts";
 import { lastEvent } from "../src/session.ts";
 
@@ -155,6 +155,7 @@ class Observer {
 
   async kill(): Promise<void> {
     await this.tmux(["kill-server"]);
+    await removeTmuxSocket(this.socket);
   }
 }
 

@@ -1,6 +1,6 @@
 // Regressions found in review: each test failed before its fix.
 import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
-import { worldTest } from "./harness.ts";
+import { until, worldTest } from "./harness.ts";
 
 worldTest("int waits for a slow shutdown; the next cell gets its own output", async (w) => {
   await w.kernel.create("w");
@@ -114,3 +114,78 @@ worldTest("poll of a running cell reads only both ends of a long output", async 
   ok(output.length < 400, `${output.length} chars`);
   equal((await w.k(["int", "w"])).code, 0);
 }, 60_000);
+
+worldTest(
+  "a pane log gone under a session: run fails, but keeps the lock of the code it typed",
+  async (w) => {
+    await w.kernel.create("b");
+    const log = `${w.sessionDir("b")}/pane.log`;
+    await Deno.remove(log);
+    const marker = `${w.sessionDir("b")}/ran`;
+    const first = await w.kJson(["run", "-j", "b", `echo typed > ${marker}; sleep 2`]);
+    equal(first.code, 1);
+    await until(
+      "the code ran",
+      () => Deno.readTextFile(marker).then((t) => t === "typed\n", () => false),
+    );
+    // Nothing may be typed on top of it: the cell is still the session's, its watcher gone.
+    await Deno.writeTextFile(log, "");
+    const second = await w.kJson(["run", "-j", "b", "echo second"]);
+    assertEquals([second.code, second.active_cell_id !== undefined], [1, true]);
+    match(String(second.output), /its watcher died; use k int b/);
+  },
+);
+
+worldTest("k send with empty text presses Enter", async (w) => {
+  await w.kernel.create("b");
+  await w.kJson(["fire", "b", 'read -r x; echo "got[$x]"']);
+  await until("reading", async () => (await w.kJson(["poll", "b"])).status === "running");
+  equal((await w.k(["send", "b", ""])).code, 0);
+  const done = await until("done", async () => {
+    const p = await w.kJson(["poll", "b"]);
+    return p.status === "done" ? p : undefined;
+  });
+  equal(done.output, "\ngot[]"); // the empty line read echoes, then what followed
+});
+
+worldTest(
+  "run: a throwing onStarted comes back as the error; the cell goes on; the process ends",
+  async (w) => {
+    await w.kernel.create("w");
+    const script = `${w.home.replace(/\/home$/, "")}/on-started.ts`;
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { Kernel } from ${JSON.stringify(mod)};
+try {
+  await new Kernel().session("w").run("sleep 0.3; echo after-callback", {
+    onStarted: () => {
+      throw new Error("boom");
+    },
+  });
+} catch (e) {
+  console.log("caught " + (e as Error).message);
+}
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", script],
+      env: w.env(),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(20_000), // a watch left open would keep the process alive
+    }).output();
+    const text = new TextDecoder();
+    assertEquals(
+      [out.code, text.decode(out.stdout).trim()],
+      [0, "caught boom"],
+      text.decode(out.stderr),
+    );
+    const done = await until("recorded by a background watcher", async () => {
+      const p = await w.kJson(["poll", "w"]);
+      return p.status === "done" ? p : undefined;
+    });
+    equal(done.output, "after-callback");
+  },
+);
