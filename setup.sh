@@ -28,7 +28,8 @@ deno task --quiet build
 
 # A demo cell on a private socket and state dir, cleaned up afterwards.
 demo_home=$(mktemp -d)
-trap 'K_HOME="$demo_home" K_SOCKET=ktty-demo-$$ deno run -A cli.ts kill demo >/dev/null 2>&1; rm -rf "$demo_home"' EXIT
+demo_socket="${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/ktty-demo-$$"
+trap 'K_HOME="$demo_home" K_SOCKET=ktty-demo-$$ deno run -A cli.ts kill demo >/dev/null 2>&1; rm -rf "$demo_home" "$demo_socket"' EXIT
 export K_HOME="$demo_home" K_SOCKET="ktty-demo-$$"
 deno run -A cli.ts new demo bash
 deno run -A cli.ts run -j demo 'echo "hello from $(basename "$SHELL") in a persistent session"'
