@@ -145,10 +145,10 @@ class World {
   }
 
   /** Runs a command to its end, timed. */
-  async exec(cmd: string, args: string[]): Promise<ProcOutput> {
+  async exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<ProcOutput> {
     const command = new Deno.Command(cmd, {
       args,
-      env: this.env,
+      env: { ...this.env, ...env },
       clearEnv: true,
       cwd: ROOT,
       stdin: "null",
@@ -171,8 +171,8 @@ class World {
   }
 
   /** `k <args>` as a whole process, exactly as the README runs it. */
-  k(args: string[]): Promise<ProcOutput> {
-    return this.exec(Deno.execPath(), ["run", "-A", CLI, ...args]);
+  k(args: string[], env: Record<string, string> = {}): Promise<ProcOutput> {
+    return this.exec(Deno.execPath(), ["run", "-A", CLI, ...args], env);
   }
 
   /** `k <args>`, throwing unless it exits 0. */
@@ -266,6 +266,8 @@ interface CaseResult {
   check: string;
   /** Further figures (medians of phases, sizes), for the report. */
   extra: Record<string, number | string>;
+  /** Where the time of one sample goes: each step's median duration in ms, in order. */
+  steps?: [step: string, ms: number][];
 }
 
 interface Target {
@@ -501,6 +503,9 @@ async function processCases(world: World, o: Options): Promise<CaseResult[]> {
   }, new PairedFloor(world, "deno"));
   quick.forEach(({ id, label }, i) => cases.push(makeCase(id, label, runs[i]!)));
 
+  progress(`k run 'echo hello' ×${o.slowRuns} with K_TRACE=1: where the time goes`);
+  cases.push(await stepsCase(world, o));
+
   progress(`k new + k run + k kill ×${o.slowRuns}, without and with the rc files`);
   cases.push(await newRunKill(world, o, "new_run_kill", BASH));
   cases.push(await newRunKill(world, o, "new_run_kill_rc", "bash"));
@@ -523,6 +528,55 @@ async function processCases(world: World, o: Options): Promise<CaseResult[]> {
     await wakeCase(world, "w", o.slowRuns, "km_wake", "km -1 wake-up after the cell ends"),
   );
   return cases;
+}
+
+/** What a few trace steps stand for. */
+const STEP_NOTES: Record<string, string> = {
+  "launcher": "launcher: cli.ts and src/start.ts loaded",
+  "bundle loaded": "start-up bundle loaded",
+  "args parsed": "arguments parsed, session resolved",
+  "lock taken": "cell planned, lock taken",
+  "tmux spawned": "at prompt checked, tmux spawned (Deno's process API loads on first use)",
+  "code typed": "code typed: the tmux call returned",
+  "fired event written": "`last` and the fired event written",
+  "end seen": "end marker seen (the program ran meanwhile)",
+  "result recorded": "result recorded: claim, result with its fsync, done event",
+  "printed": "output printed",
+};
+
+/**
+ * `k run` with `K_TRACE=1`, which prints `k-trace <ms> <step>` on stderr at each step (ms since
+ * the runtime's clock started): each step's duration, and what lies outside the trace (Deno's
+ * start before its clock starts, and the exit), as medians.
+ */
+async function stepsCase(world: World, o: Options): Promise<CaseResult> {
+  const durations = new Map<string, number[]>();
+  const add = (step: string, ms: number) => {
+    const list = durations.get(step) ?? [];
+    list.push(ms);
+    durations.set(step, list);
+  };
+  const got = await series(o.slowRuns, 2, async (i) => {
+    const out = await world.k(["run", "-j", "w", "echo hello"], { K_TRACE: "1" });
+    const error = expectDone(out, "hello");
+    const marks = out.stderr.split("\n").flatMap((line) => {
+      const m = /^k-trace (\d+(?:\.\d+)?) (.+)$/.exec(line);
+      return m ? [{ ms: Number(m[1]), step: m[2]! }] : [];
+    });
+    if (marks.length === 0) return { value: out.ms, error: error ?? "no k-trace lines" };
+    if (i >= 2) {
+      let previous = 0;
+      for (const { ms, step } of marks) {
+        add(STEP_NOTES[step] ?? step, ms - previous);
+        previous = ms;
+      }
+      add("outside the trace: Deno's start-up and exit", out.ms - previous);
+    }
+    return { value: out.ms, error };
+  });
+  const c = makeCase("run_echo_steps", "k run echo hello with K_TRACE=1 (steps below)", got);
+  c.steps = [...durations].map(([step, list]) => [step, summarize(list).median]);
+  return c;
 }
 
 /** `k new` + first `k run` + `k kill`: three whole processes in a row, starting `program`. */
@@ -1054,6 +1108,15 @@ function report(
       `${k}=${typeof v === "number" ? fixed(v, 1) : v}`
     );
     out.push(`  ${c.id}: ${parts.join(", ")}`);
+  }
+  for (const c of cases.filter((c) => c.steps)) {
+    out.push("");
+    out.push(`where the time of one sample of "${c.label}" goes (step medians):`);
+    const rows = c.steps!.map(([step, ms]) => [`  ${step}`, unitText(ms, "ms")]);
+    const total = c.steps!.reduce((sum, [, ms]) => sum + ms, 0);
+    out.push(
+      ...table([["  step", "ms"], ...rows, ["  sum of the step medians", unitText(total, "ms")]]),
+    );
   }
   out.push("");
   out.push("targets (issue 7; medians on this machine)");

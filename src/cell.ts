@@ -20,7 +20,7 @@ import {
   isClosing,
   readLock,
 } from "./lock.ts";
-import { readMeta, type SessionMeta } from "./meta.ts";
+import { readMeta, type SessionMeta, writeMeta } from "./meta.ts";
 import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
 import {
   assertCellId,
@@ -35,6 +35,7 @@ import {
   writeFileAtomic,
 } from "./state.ts";
 import { hasSession, pasteText, sendKeys } from "./tmux.ts";
+import { mark } from "./trace.ts";
 import {
   type BusyResult,
   busyResult,
@@ -202,19 +203,23 @@ async function startCell(
     }
     return busy;
   }
+  mark("lock taken");
   // From here until the code is typed, any failure gives the lock back: nothing was typed.
   let follower: FileFollower | undefined;
   try {
     await assertAtPrompt(config, paths, meta, name);
     const typing = pasteText(config, name, plan.text, {
+      dir: paths.dir,
       bracketed: plan.bracketed,
       keys: plan.keys,
     });
+    mark("tmux spawned");
     // No throw may come between typing and its status: a failure here would give the lock back
     // while the code runs. A log that cannot be opened now is opened again by watchCell.
     if (request.follow) {
       follower = await FileFollower.open(paths.log, offset).catch(() => undefined);
     }
+    mark("log opened");
     if (!(await typing)) {
       if (!(await hasSession(config, name))) {
         await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
@@ -228,11 +233,13 @@ async function startCell(
     await dropCodeFile();
     throw e;
   }
+  mark("code typed");
   // The code is typed and running: bookkeeping that fails now must not hide that.
   await Promise.all([
     writeFileAtomic(paths.last, cellId, { durable: false }),
     appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
   ]).catch(() => {});
+  mark("fired event written");
   return { paths, meta, lock, follower };
 }
 
@@ -519,6 +526,11 @@ const MARKER_TAIL_BYTES = 16 * 1024;
  * is an end marker. After `k int` a program may still be shutting down, and code typed then
  * would go to it (and its end marker would end the new cell with the old output). Only the log's
  * tail is read: the end marker comes after all of a cell's output.
+ *
+ * Then, where the program has a line editor that turns bracketed paste on as it starts reading a
+ * line (bash's readline, zsh's zle), waits (bounded) for that: the end marker comes a moment
+ * before, and text typed in between meets the terminal in cooked mode, which echoes it and cuts
+ * a line at 4095 bytes.
  */
 async function assertAtPrompt(
   config: KernelConfig,
@@ -527,16 +539,30 @@ async function assertAtPrompt(
   name: string,
 ): Promise<void> {
   if (meta.frame.mode !== "integration") return;
-  if (lastMarkerKind(paths.log, meta.frame.nonce ?? "") !== "start") return;
-  if (!(await hasSession(config, name))) throw new NoSessionError(name);
-  throw new KttyError(
-    "not_ready",
-    `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
-  );
+  const state = promptState(paths.log, meta.frame.nonce ?? "");
+  if (state.marker === "start") {
+    if (!(await hasSession(config, name))) throw new NoSessionError(name);
+    throw new KttyError(
+      "not_ready",
+      `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
+    );
+  }
+  if (meta.bracketed_paste && !state.editorReading) {
+    if (!(await bracketedPasteOn(paths, await fileSize(paths.log)))) {
+      // Turned off since the session began (bind 'set enable-bracketed-paste off'): stop waiting.
+      await writeMeta(paths, { ...meta, bracketed_paste: false });
+    }
+  }
 }
 
-/** The kind of the last marker with `nonce` in the log's tail, if any. */
-function lastMarkerKind(log: string, nonce: string): "start" | "end" | undefined {
+/**
+ * From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
+ * editor is reading (bracketed paste turned on after it was last turned off).
+ */
+function promptState(
+  log: string,
+  nonce: string,
+): { marker: "start" | "end" | undefined; editorReading: boolean } {
   let tail: string;
   try {
     const file = Deno.openSync(log, { read: true });
@@ -546,15 +572,16 @@ function lastMarkerKind(log: string, nonce: string): "start" | "end" | undefined
       file.close();
     }
   } catch {
-    return undefined;
+    return { marker: undefined, editorReading: false };
   }
+  const editorReading = tail.lastIndexOf(PASTE_ON) > tail.lastIndexOf(PASTE_OFF);
   const start = tail.lastIndexOf(`\x1b]133;C;k=${nonce}\x07`);
   let end = -1;
   for (const m of tail.matchAll(new RegExp(`\x1b\\]133;D;-?\\d+;k=${nonce}`, "g"))) {
     end = m.index;
   }
-  if (start < 0 && end < 0) return undefined;
-  return start > end ? "start" : "end";
+  const marker = start < 0 && end < 0 ? undefined : start > end ? "start" : "end";
+  return { marker, editorReading };
 }
 
 /** Options of `send`. */
@@ -584,7 +611,10 @@ export async function sendToCell(
   } else {
     if (text.includes("\0")) throw new UsageError("text contains a NUL byte");
     // Pasted rather than sent as keys: text ending in ';' would be cut as a tmux separator.
-    ok = await pasteText(config, name, text, { keys: options.enter !== false ? ["Enter"] : [] });
+    ok = await pasteText(config, name, text, {
+      dir: paths.dir,
+      keys: options.enter !== false ? ["Enter"] : [],
+    });
   }
   if (!ok) {
     if (!(await hasSession(config, name))) throw new NoSessionError(name);

@@ -14,6 +14,7 @@ import {
   VERSION,
 } from "../mod.ts";
 import { looksLikeCellId, sessionPaths } from "./state.ts";
+import { mark } from "./trace.ts";
 import { watchSession } from "./view.ts";
 
 /** A verb's help: `k help <verb>` and `k <verb> --help`. */
@@ -369,6 +370,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       stopOn("SIGINT", 130);
       stopOn("SIGTERM", 143);
       stopOn("SIGHUP", 129);
+      mark("args parsed");
       const result = await target.run(code, {
         ...options,
         onStarted: () => {
@@ -386,6 +388,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
         return 1;
       }
       if (result.output !== "") console.log(result.output);
+      mark("printed");
       if (result.status === "timeout") {
         console.error(
           `k: cell ${result.cell_id} timed out; it may still run: k poll ${target.name}, k int ${target.name}`,

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { mark } from "./trace.ts";
+
 /** What a command's entry module exports. */
 export interface CommandModule {
   /** Runs the command with `argv`; resolves to its exit status. */
@@ -86,12 +88,16 @@ export async function start(
   fromSources: () => Promise<CommandModule>,
   argv: string[],
 ): Promise<number> {
+  mark("launcher");
   let command: CommandModule | undefined;
+  let bundleUsed = false;
   if (Deno.env.get("K_BUNDLE") !== "0" && isFresh(name)) {
     const url = new URL(`${name}.bundle.js`, import.meta.url).href; // start.ts is in src/ too
     const loaded: unknown = await import(url).catch(() => undefined);
     if (isCommandModule(loaded)) command = loaded;
+    bundleUsed = command !== undefined;
   }
   command ??= await fromSources();
+  mark(bundleUsed ? "bundle loaded" : "sources loaded");
   return await command.main(argv);
 }

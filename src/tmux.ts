@@ -211,18 +211,23 @@ export async function newSession(
 
 /** How {@link pasteText} pastes. */
 export interface PasteOptions {
+  /** A private directory (0700) for the file tmux reads the text from. */
+  dir: string;
   /** Paste as a bracketed paste (the program takes it as one input), then press Enter. */
   bracketed?: boolean;
   /** tmux key names to send after the text. */
   keys?: string[];
 }
 
-/** Pastes `text` into the session's pane as one unit through a named buffer, in one tmux call. */
+/**
+ * Pastes `text` into the session's pane as one unit through a named buffer, in one tmux call.
+ * tmux is spawned before this returns its promise, so a caller may prepare while it runs.
+ */
 export async function pasteText(
   config: KernelConfig,
   name: string,
   text: string,
-  options: PasteOptions = {},
+  options: PasteOptions,
 ): Promise<boolean> {
   const target = paneTarget(name);
   // After the text: Enter to end a bracketed paste, then the keys asked for.
@@ -231,14 +236,26 @@ export async function pasteText(
   // tmux makes no buffer of empty text, and pasting a missing buffer fails: send the keys alone.
   if (text === "") return after.length === 0 || (await tmuxStatus(config, after)) === 0;
   // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
-  const buffer = `k-${tmuxName(name)}-${crypto.randomUUID().slice(0, 8)}`;
-  // The text goes through stdin, never argv: any local user can read a process's argv (ps,
-  // /proc/<pid>/cmdline), tmux takes an argument ending in ';' as a command separator, and it
-  // sends a command line to its server as one message of at most 16 KiB.
-  const args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-b", buffer];
-  args.push(...(options.bracketed ? ["-p"] : []), "-t", target);
-  if (after.length > 0) args.push(";", ...after);
-  return (await tmuxStatus(config, args, new TextEncoder().encode(text))) === 0;
+  const id = crypto.randomUUID().slice(0, 8);
+  const buffer = `k-${tmuxName(name)}-${id}`;
+  // tmux reads the text from a private file. Not from argv: any local user can read a process's
+  // argv (ps, /proc/<pid>/cmdline), tmux takes an argument ending in ';' as a command separator,
+  // and a command line must fit one 16 KiB message. Not from stdin: a pipe costs a fresh process
+  // Deno's stream machinery, ~0.7 ms.
+  const file = `${options.dir}/paste-${id}`;
+  Deno.writeTextFileSync(file, text, { mode: 0o600, createNew: true });
+  try {
+    const args = ["load-buffer", "-b", buffer, file, ";", "paste-buffer", "-d", "-b", buffer];
+    args.push(...(options.bracketed ? ["-p"] : []), "-t", target);
+    if (after.length > 0) args.push(";", ...after);
+    return (await tmuxStatus(config, args)) === 0;
+  } finally {
+    try {
+      Deno.removeSync(file);
+    } catch {
+      // gone with the session's directory
+    }
+  }
 }
 
 /** An argument for tmux: a trailing `;` is escaped so it is not taken as a command separator. */

@@ -39,6 +39,7 @@ import {
   type TimeoutResult,
 } from "./types.ts";
 import { KttyError } from "./errors.ts";
+import { mark } from "./trace.ts";
 
 const POLL_FALLBACK_MS = 100;
 const CLAIM_WAIT_MS = 2000;
@@ -356,6 +357,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
       const quiet = now - lastGrowth;
       if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
       if (detector.isDone(text.partial, quiet)) {
+        mark("end seen");
         const result: DoneResult = {
           cell_id: lock.cell_id,
           status: "done",
@@ -364,7 +366,9 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
           ...timing(lock),
         };
         if (detector.error !== undefined) result.error = detector.error;
-        return await endCell(paths, session, lock, result, "done");
+        const ended = await endCell(paths, session, lock, result, "done");
+        mark("result recorded");
+        return ended;
       }
       if (now - lastLockCheck >= LOCK_CHECK_MS) {
         lastLockCheck = now;
@@ -392,6 +396,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   } finally {
     await follower.close();
     await detector.close();
+    mark("watch closed");
   }
 }
 

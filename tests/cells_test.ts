@@ -41,22 +41,36 @@ worldTest("bash: unicode, quotes and backslashes come back exact", async (w) => 
 });
 
 worldTest(
-  "bash: code reaches the shell exact, as a tmux argument or (long) through stdin",
+  "bash: code reaches the shell exact: tmux syntax in it means nothing, long lines stay whole",
   async (w) => {
     await w.kernel.create("b");
-    // tmux reads an argument ending in ';' as a command separator, '\;' as a ';'; and '-x' as a flag.
+    // Characters tmux gives a meaning in its own arguments and formats: none may reach it as such.
     equal(await done(w, "b", "echo a;"), "a");
     equal(await done(w, "b", String.raw`printf '%s\n' x\;`), "x;");
     equal(await done(w, "b", String.raw`printf '%s\n' 'y\\;'`), String.raw`y\\;`);
     equal(await done(w, "b", "-n 2>/dev/null; echo ok"), "ok");
     equal(await done(w, "b", "echo '#{session_name} #S %% ;'"), "#{session_name} #S %% ;");
-    // Around the 8 KiB boundary between the two ways, in bytes (é is two).
+    // Lines of up to 24,000 bytes (é is two).
     for (const count of [4000, 4096, 4100, 12_000]) {
       const code = `s='${"é".repeat(count)}'; echo \${#s}`;
       equal(await done(w, "b", code), String(count), `${count} × é`);
     }
   },
 );
+
+worldTest("bash: a cell typed while a slow prompt hook runs arrives whole", async (w) => {
+  // The end marker comes before the prompt hooks that follow it and before readline reads again;
+  // text typed meanwhile would meet the terminal in cooked mode, which echoes it and cuts a line
+  // at 4095 bytes. A hook after ktty's (a higher PROMPT_COMMAND index) makes that window wide.
+  await w.kernel.create("b");
+  const session = w.kernel.session("b");
+  equal(await done(w, "b", "PROMPT_COMMAND[99]='sleep 0.3'"), "");
+  const long = "y".repeat(6000);
+  for (const code of [`s='${long}'; echo \${#s}`, "echo short"]) {
+    const r = await session.run(code, { timeoutMs: 10_000 });
+    assertEquals([r.status, r.output], ["done", code === "echo short" ? "short" : "6000"]);
+  }
+});
 
 worldTest("bash: long output comes back whole and in order", async (w) => {
   await w.kernel.create("b");
@@ -131,4 +145,15 @@ worldTest("cli: run -j returns one JSON object with the SPEC fields", async (w) 
   assertEquals([text.code, text.stdout], [0, "plain\n"]);
   const alias = await w.kJson(["await", "-j", "w", "echo via await"]);
   equal(alias.output, "via await");
+});
+
+worldTest("bash: with bracketed paste turned off later, cells stop waiting for it", async (w) => {
+  await w.kernel.create("b");
+  const meta = async () => JSON.parse(await Deno.readTextFile(`${w.sessionDir("b")}/meta.json`));
+  equal((await meta()).bracketed_paste, true);
+  equal(await done(w, "b", "bind 'set enable-bracketed-paste off'"), "");
+  equal(await done(w, "b", "echo 0"), "0"); // waits for it once (bounded), then notes it is off
+  equal((await meta()).bracketed_paste, false);
+  for (let i = 1; i < 3; i++) equal(await done(w, "b", `echo ${i}`), String(i));
+  equal(await done(w, "b", "for i in 1 2; do\n  echo $i\ndone"), "1\n2");
 });

@@ -176,3 +176,22 @@ worldTest("version, ls, status fields, notify and history", async (w) => {
   match(lines[1]!, /^\d+ \S+ done [0-9a-f]{12} exit=0 \d+ms {2}\$ echo one$/);
   match(lines[2]!, /^\d+ \S+ notify \S+: hello there$/);
 });
+
+worldTest("K_TRACE=1: each step of a k run on stderr, in order; stdout unchanged", async (w) => {
+  await w.kernel.create("b");
+  const traced = await w.k(["run", "b", "echo traced"], { K_TRACE: "1" });
+  assertEquals([traced.code, traced.stdout], [0, "traced\n"]);
+  const steps = traced.stderr.trim().split("\n").map((line) => {
+    const [tag, ms, ...step] = line.split(" ");
+    equal(tag, "k-trace", line);
+    ok(Number.isFinite(Number(ms)), line);
+    return step.join(" ");
+  });
+  const expected = ["launcher", "args parsed", "lock taken", "tmux spawned", "log opened"];
+  expected.push("code typed", "fired event written", "end seen", "result recorded");
+  expected.push("watch closed", "printed");
+  assertEquals(steps.filter((s) => !s.endsWith(" loaded")), expected);
+  equal(steps.filter((s) => s.endsWith(" loaded")).length, 1, steps.join(", "));
+  const plain = await w.k(["run", "b", "echo plain"]);
+  assertEquals([plain.stdout, plain.stderr], ["plain\n", ""]);
+});
