@@ -20,8 +20,15 @@ import {
   isClosing,
   readLock,
 } from "./lock.ts";
-import { readMeta, type SessionMeta, writeMeta } from "./meta.ts";
-import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
+import { readMeta, readMetaIfAny, type SessionMeta, writeMeta } from "./meta.ts";
+import {
+  isAlive,
+  type ProcessId,
+  processId,
+  stopProcess,
+  terminalRaw,
+  WATCHER_STOP_GRACE_MS,
+} from "./proc.ts";
 import {
   assertCellId,
   fileSize,
@@ -34,7 +41,7 @@ import {
   sessionPaths,
   writeFileAtomic,
 } from "./state.ts";
-import { hasSession, pasteText, sendKeys } from "./tmux.ts";
+import { hasSession, paneTty, pasteText, sendKeys } from "./tmux.ts";
 import { mark } from "./trace.ts";
 import {
   type BusyResult,
@@ -152,13 +159,14 @@ async function startCell(
   const { cellId, code, owner, ownerKind } = request;
   const { timeoutMs, maxOutput } = request.limits;
   const paths = sessionPaths(config, name);
-  const meta = await readMeta(paths, name);
-  const offset = await fileSize(paths.log);
-  let plan = planCell(meta, code, cellId, paths.cells);
-  if (plan.bracketed && !(await bracketedPasteOn(paths, offset))) {
-    // The program is not reading with bracketed paste on: type the block wrapped instead.
-    plan = planCell({ ...meta, bracketed_paste: false }, code, cellId, paths.cells);
+  let meta = await readMeta(paths, name);
+  // Unless another cell holds the session (the lock then says busy at once), let the program's
+  // line editor start reading first: see awaitEditor. It also says whether it pastes bracketed.
+  if (!lockExists(paths)) {
+    meta = await awaitEditor(config, paths, meta, name, Math.min(timeoutMs, EDITOR_WAIT_MS));
   }
+  const offset = paneLogSize(paths, name);
+  const plan = planCell(meta, code, cellId, paths.cells);
   // The code file is named by the new cell's id: written before the lock, removed if refused.
   if (plan.codeFile) {
     try {
@@ -207,7 +215,7 @@ async function startCell(
   // From here until the code is typed, any failure gives the lock back: nothing was typed.
   let follower: FileFollower | undefined;
   try {
-    await assertAtPrompt(config, paths, meta, name);
+    await assertAtPrompt(config, paths, meta, name, Math.min(timeoutMs, EDITOR_WAIT_MS));
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -241,33 +249,6 @@ async function startCell(
   ]).catch(() => {});
   mark("fired event written");
   return { paths, meta, lock, follower };
-}
-
-const BRACKETED_WAIT_MS = 1000;
-const MODE_TAIL_BYTES = 64 * 1024;
-
-/**
- * Waits (bounded) until the program has bracketed paste on: readline turns it on when it starts
- * reading a line, a moment after the previous cell's end marker. False when it never does.
- */
-async function bracketedPasteOn(paths: SessionPaths, offset: number): Promise<boolean> {
-  const start = Math.max(0, offset - MODE_TAIL_BYTES);
-  const follower = await FileFollower.open(paths.log, start);
-  const decoder = new TextDecoder();
-  let tail = "";
-  try {
-    const deadline = Date.now() + BRACKETED_WAIT_MS;
-    while (true) {
-      await follower.readAvailable((bytes) => {
-        tail = (tail + decoder.decode(bytes, { stream: true })).slice(-MODE_TAIL_BYTES);
-      });
-      if (tail.lastIndexOf(PASTE_ON) > tail.lastIndexOf(PASTE_OFF)) return true;
-      if (Date.now() >= deadline) return false;
-      await follower.wait(20);
-    }
-  } finally {
-    await follower.close();
-  }
 }
 
 /** Runs `code` in session `name` and waits for its result (SPEC section 4). */
@@ -525,18 +506,16 @@ const MARKER_TAIL_BYTES = 16 * 1024;
  * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
  * is an end marker. After `k int` a program may still be shutting down, and code typed then
  * would go to it (and its end marker would end the new cell with the old output). Only the log's
- * tail is read: the end marker comes after all of a cell's output.
- *
- * Then, where the program has a line editor that turns bracketed paste on as it starts reading a
- * line (bash's readline, zsh's zle), waits (bounded) for that: the end marker comes a moment
- * before, and text typed in between meets the terminal in cooked mode, which echoes it and cuts
- * a line at 4095 bytes.
+ * tail is read: the end marker comes after all of a cell's output. Then, should the line editor
+ * not be reading yet (another cell ended in the moment before this one took the lock), waits for
+ * it as {@link awaitEditor} does.
  */
 async function assertAtPrompt(
   config: KernelConfig,
   paths: SessionPaths,
   meta: SessionMeta,
   name: string,
+  waitMs: number,
 ): Promise<void> {
   if (meta.frame.mode !== "integration") return;
   const state = promptState(paths.log, meta.frame.nonce ?? "");
@@ -548,17 +527,152 @@ async function assertAtPrompt(
     );
   }
   if (meta.bracketed_paste && !state.editorReading) {
-    if (!(await bracketedPasteOn(paths, await fileSize(paths.log)))) {
-      // Turned off since the session began (bind 'set enable-bracketed-paste off'): stop waiting.
-      await writeMeta(paths, { ...meta, bracketed_paste: false });
-    }
+    await awaitEditor(config, paths, meta, name, waitMs);
   }
 }
 
+/** The longest wait for a program's line editor to start reading after its end marker. */
+const EDITOR_WAIT_MS = 10_000;
+/** How long the editor may take before the terminal's mode is asked, and how often then. */
+const TTY_CHECK_AFTER_MS = 200;
+const TTY_CHECK_EVERY_MS = 250;
+/** How long to look for bracketed paste once the terminal is in raw mode. */
+const PASTE_ON_SETTLE_MS = 50;
+
 /**
- * From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
- * editor is reading (bracketed paste turned on after it was last turned off).
+ * Integration mode, where the program's line editor turns bracketed paste on as it starts reading
+ * a line (bash's readline, zsh's zle): waits until it has. The end marker comes before that, and
+ * before any prompt hooks that run after ktty's (`PROMPT_COMMAND[99]`, zsh's `precmd` functions);
+ * text typed meanwhile meets the terminal in cooked mode, which echoes it and cuts a line at 4095
+ * bytes. Usually no wait at all: the log's tail already shows it.
+ *
+ * Bracketed paste can also have been turned off since the session began
+ * (`bind 'set enable-bracketed-paste off'`): when the pane's terminal is in raw mode (an editor
+ * reading) with bracketed paste still off, the session's meta is updated and the updated meta
+ * returned. Throws `not_ready` after `waitMs`, and NoSessionError when the session ended or was
+ * replaced (`k kill`, `k new`) meanwhile.
  */
+async function awaitEditor(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  name: string,
+  waitMs: number,
+): Promise<SessionMeta> {
+  if (meta.frame.mode !== "integration" || !meta.bracketed_paste) return meta;
+  const nonce = meta.frame.nonce ?? "";
+  const first = promptState(paths.log, nonce);
+  // At a cell's start the program is still running: the lock, or the check under it, says so.
+  if (first.marker !== "end" || first.editorReading) return meta;
+  const started = Date.now();
+  const deadline = started + waitMs;
+  const follower = await FileFollower.open(
+    paths.log,
+    Math.max(0, (await fileSize(paths.log)) - MARKER_TAIL_BYTES),
+  );
+  const decoder = new TextDecoder();
+  let tail = "";
+  const reading = async () => {
+    await follower.readAvailable((bytes) => {
+      tail = (tail + decoder.decode(bytes, { stream: true })).slice(-MARKER_TAIL_BYTES);
+    });
+    return editorReadingIn(tail, nonce);
+  };
+  let ttyCheck = started + TTY_CHECK_AFTER_MS;
+  try {
+    while (!(await reading())) {
+      const now = Date.now();
+      if (now >= ttyCheck) {
+        ttyCheck = now + TTY_CHECK_EVERY_MS;
+        const raw = await paneTerminalRaw(config, name);
+        if (raw === undefined && !(await hasSession(config, name))) throw new NoSessionError(name);
+        if (raw) {
+          // An editor reads. Bracketed paste may just be on its way to the log: look once more.
+          await follower.wait(PASTE_ON_SETTLE_MS);
+          if (await reading()) break;
+          return await noteNoBracketedPaste(paths, meta, name);
+        }
+      }
+      if (now >= deadline) {
+        throw new KttyError(
+          "not_ready",
+          `the program in session '${name}' has not come back to reading input (its prompt hooks still run?); wait, or k int ${name}`,
+        );
+      }
+      await follower.wait(Math.min(TTY_CHECK_EVERY_MS, deadline - now));
+    }
+  } finally {
+    await follower.close();
+  }
+  await assertSameSession(paths, meta, name);
+  return meta;
+}
+
+function lockExists(paths: SessionPaths): boolean {
+  try {
+    Deno.lstatSync(paths.lock);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the terminal of the session's pane is in raw mode (not canonical), if tmux says. */
+async function paneTerminalRaw(config: KernelConfig, name: string): Promise<boolean | undefined> {
+  const tty = await paneTty(config, name);
+  return tty === undefined ? undefined : await terminalRaw(tty);
+}
+
+/** Throws NoSessionError when the session's meta is gone or belongs to a new session now. */
+async function assertSameSession(paths: SessionPaths, meta: SessionMeta, name: string) {
+  const now = await readMetaIfAny(paths).catch(() => undefined);
+  if (!now || now.frame.nonce !== meta.frame.nonce || now.created_at !== meta.created_at) {
+    throw new NoSessionError(name);
+  }
+}
+
+/** Records that the session's editor reads without bracketed paste; returns the new meta. */
+async function noteNoBracketedPaste(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  name: string,
+): Promise<SessionMeta> {
+  await assertSameSession(paths, meta, name);
+  const updated = { ...meta, bracketed_paste: false };
+  await writeMeta(paths, updated).catch(() => {}); // only spares later cells this wait
+  return updated;
+}
+
+/** The size of the session's pane log; a clear error when it is gone (deleted by hand). */
+function paneLogSize(paths: SessionPaths, name: string): number {
+  try {
+    return Deno.statSync(paths.log).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw ioError("read", paths.log, e);
+    throw new KttyError(
+      "state_corrupt",
+      `the pane log of session '${name}' is gone (${paths.log}), so no output can be read; k kill ${name}, then k new ${name}`,
+    );
+  }
+}
+
+/** Whether the log's tail shows the line editor reading: bracketed paste turned on after the
+ * last end marker, and not turned off since. Cell output cannot fake it: it comes before. */
+function editorReadingIn(tail: string, nonce: string): boolean {
+  const on = tail.lastIndexOf(PASTE_ON);
+  return on > tail.lastIndexOf(PASTE_OFF) && on > lastEndMarker(tail, nonce);
+}
+
+function lastEndMarker(tail: string, nonce: string): number {
+  let end = -1;
+  for (const m of tail.matchAll(new RegExp(`\x1b\\]133;D;-?\\d+;k=${nonce}`, "g"))) {
+    end = m.index;
+  }
+  return end;
+}
+
+/** From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
+ * editor is reading ({@link editorReadingIn}). */
 function promptState(
   log: string,
   nonce: string,
@@ -574,14 +688,10 @@ function promptState(
   } catch {
     return { marker: undefined, editorReading: false };
   }
-  const editorReading = tail.lastIndexOf(PASTE_ON) > tail.lastIndexOf(PASTE_OFF);
   const start = tail.lastIndexOf(`\x1b]133;C;k=${nonce}\x07`);
-  let end = -1;
-  for (const m of tail.matchAll(new RegExp(`\x1b\\]133;D;-?\\d+;k=${nonce}`, "g"))) {
-    end = m.index;
-  }
+  const end = lastEndMarker(tail, nonce);
   const marker = start < 0 && end < 0 ? undefined : start > end ? "start" : "end";
-  return { marker, editorReading };
+  return { marker, editorReading: editorReadingIn(tail, nonce) };
 }
 
 /** Options of `send`. */
@@ -611,10 +721,7 @@ export async function sendToCell(
   } else {
     if (text.includes("\0")) throw new UsageError("text contains a NUL byte");
     // Pasted rather than sent as keys: text ending in ';' would be cut as a tmux separator.
-    ok = await pasteText(config, name, text, {
-      dir: paths.dir,
-      keys: options.enter !== false ? ["Enter"] : [],
-    });
+    ok = await pasteText(config, name, text, { keys: options.enter !== false ? ["Enter"] : [] });
   }
   if (!ok) {
     if (!(await hasSession(config, name))) throw new NoSessionError(name);

@@ -381,6 +381,7 @@ const verbs: Record<string, { json: boolean | "flag"; run: Verb }> = {
       if (stopStatus !== undefined) return stopStatus; // refused before typing: nothing to keep
       if (flags.has("--json")) {
         json(result);
+        mark("printed");
         return isFailure(result) ? 1 : 0;
       }
       if (result.status === "error") {

@@ -115,3 +115,24 @@ export async function descendants(pid: number): Promise<number[]> {
   }
   return out;
 }
+
+/**
+ * Whether terminal `tty` is in raw (non-canonical) mode, as a line editor such as readline sets it
+ * while it reads a line; undefined when `stty` cannot say (no such terminal, no stty).
+ */
+export async function terminalRaw(tty: string): Promise<boolean | undefined> {
+  try {
+    const out = await new Deno.Command("stty", {
+      args: ["-F", tty, "-a"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return undefined;
+    const words = new TextDecoder().decode(out.stdout).split(/\s+/);
+    if (words.includes("-icanon")) return true;
+    return words.includes("icanon") ? false : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -211,8 +211,12 @@ export async function newSession(
 
 /** How {@link pasteText} pastes. */
 export interface PasteOptions {
-  /** A private directory (0700) for the file tmux reads the text from. */
-  dir: string;
+  /**
+   * A private directory (0700) for a file tmux reads the text from, removed once tmux is done;
+   * without one the text goes through tmux's stdin (slower to set up by ~0.7 ms in a fresh
+   * process, but never on disk: for `send`, which may type a password).
+   */
+  dir?: string;
   /** Paste as a bracketed paste (the program takes it as one input), then press Enter. */
   bracketed?: boolean;
   /** tmux key names to send after the text. */
@@ -227,7 +231,7 @@ export async function pasteText(
   config: KernelConfig,
   name: string,
   text: string,
-  options: PasteOptions,
+  options: PasteOptions = {},
 ): Promise<boolean> {
   const target = paneTarget(name);
   // After the text: Enter to end a bracketed paste, then the keys asked for.
@@ -238,17 +242,27 @@ export async function pasteText(
   // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
   const id = crypto.randomUUID().slice(0, 8);
   const buffer = `k-${tmuxName(name)}-${id}`;
-  // tmux reads the text from a private file. Not from argv: any local user can read a process's
-  // argv (ps, /proc/<pid>/cmdline), tmux takes an argument ending in ';' as a command separator,
-  // and a command line must fit one 16 KiB message. Not from stdin: a pipe costs a fresh process
-  // Deno's stream machinery, ~0.7 ms.
-  const file = `${options.dir}/paste-${id}`;
-  Deno.writeTextFileSync(file, text, { mode: 0o600, createNew: true });
-  try {
-    const args = ["load-buffer", "-b", buffer, file, ";", "paste-buffer", "-d", "-b", buffer];
+  // Never from argv: any local user can read a process's argv (ps, /proc/<pid>/cmdline), tmux
+  // takes an argument ending in ';' as a command separator, and a command line must fit one
+  // 16 KiB message.
+  const paste = (source: string) => {
+    const args = ["load-buffer", "-b", buffer, source, ";", "paste-buffer", "-d", "-b", buffer];
     args.push(...(options.bracketed ? ["-p"] : []), "-t", target);
     if (after.length > 0) args.push(";", ...after);
-    return (await tmuxStatus(config, args)) === 0;
+    return args;
+  };
+  if (options.dir === undefined) {
+    return (await tmuxStatus(config, paste("-"), new TextEncoder().encode(text))) === 0;
+  }
+  const file = `${options.dir}/paste-${id}`;
+  try {
+    Deno.writeTextFileSync(file, text, { mode: 0o600, createNew: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false; // the session's directory is gone
+    throw e;
+  }
+  try {
+    return (await tmuxStatus(config, paste(file))) === 0;
   } finally {
     try {
       Deno.removeSync(file);
@@ -274,6 +288,13 @@ export async function sendKeys(
   if (literal) args.push("-l");
   const out = await tmux(config, [...args, "--", ...keys.map(tmuxArg)]);
   return out.code === 0;
+}
+
+/** The terminal device of the session's pane (`/dev/pts/N`), or undefined when tmux cannot say. */
+export async function paneTty(config: KernelConfig, name: string): Promise<string | undefined> {
+  const out = await tmux(config, ["display-message", "-p", "-t", paneTarget(name), "#{pane_tty}"]);
+  const tty = out.stdout.trim();
+  return out.code === 0 && tty.startsWith("/dev/") ? tty : undefined;
 }
 
 /** True when the tmux session exists. */

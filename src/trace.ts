@@ -8,9 +8,11 @@
 
 function traceEnabled(): boolean {
   try {
-    return Deno.env.get("K_TRACE") === "1";
+    // Asked first, so that a library user without env permission gets no prompt for this.
+    const query = Deno.permissions.querySync({ name: "env", variable: "K_TRACE" });
+    return query.state === "granted" && Deno.env.get("K_TRACE") === "1";
   } catch {
-    return false; // no permission to read the environment: no tracing
+    return false;
   }
 }
 

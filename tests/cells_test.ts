@@ -64,7 +64,7 @@ worldTest("bash: a cell typed while a slow prompt hook runs arrives whole", asyn
   // at 4095 bytes. A hook after ktty's (a higher PROMPT_COMMAND index) makes that window wide.
   await w.kernel.create("b");
   const session = w.kernel.session("b");
-  equal(await done(w, "b", "PROMPT_COMMAND[99]='sleep 0.3'"), "");
+  equal(await done(w, "b", "PROMPT_COMMAND[99]='sleep 1.2'"), ""); // longer than a second
   const long = "y".repeat(6000);
   for (const code of [`s='${long}'; echo \${#s}`, "echo short"]) {
     const r = await session.run(code, { timeoutMs: 10_000 });
