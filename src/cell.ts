@@ -160,11 +160,11 @@ async function startCell(
   const { timeoutMs, maxOutput } = request.limits;
   const paths = sessionPaths(config, name);
   let meta = await readMeta(paths, name);
-  // Unless another cell holds the session (the lock then says busy at once), let the program's
-  // line editor start reading first: see awaitEditor. It also says whether it pastes bracketed.
-  if (!lockExists(paths)) {
-    meta = await awaitEditor(config, paths, meta, name, Math.min(timeoutMs, EDITOR_WAIT_MS));
-  }
+  const waitMs = Math.min(timeoutMs, EDITOR_WAIT_MS);
+  // Unless another cell holds the session (the lock then says busy at once): is the program at
+  // its prompt, its line editor reading? See awaitPrompt; it also says whether it pastes bracketed.
+  const checked = !lockExists(paths);
+  if (checked) meta = await awaitPrompt(config, paths, meta, name, waitMs);
   const offset = paneLogSize(paths, name);
   const plan = planCell(meta, code, cellId, paths.cells);
   // The code file is named by the new cell's id: written before the lock, removed if refused.
@@ -215,7 +215,7 @@ async function startCell(
   // From here until the code is typed, any failure gives the lock back: nothing was typed.
   let follower: FileFollower | undefined;
   try {
-    await assertAtPrompt(config, paths, meta, name, Math.min(timeoutMs, EDITOR_WAIT_MS));
+    if (!checked) await awaitPrompt(config, paths, meta, name, waitMs); // a cell just ended
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -502,35 +502,6 @@ async function settle(paths: SessionPaths, meta: SessionMeta, offset: number): P
 
 const MARKER_TAIL_BYTES = 16 * 1024;
 
-/**
- * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
- * is an end marker. After `k int` a program may still be shutting down, and code typed then
- * would go to it (and its end marker would end the new cell with the old output). Only the log's
- * tail is read: the end marker comes after all of a cell's output. Then, should the line editor
- * not be reading yet (another cell ended in the moment before this one took the lock), waits for
- * it as {@link awaitEditor} does.
- */
-async function assertAtPrompt(
-  config: KernelConfig,
-  paths: SessionPaths,
-  meta: SessionMeta,
-  name: string,
-  waitMs: number,
-): Promise<void> {
-  if (meta.frame.mode !== "integration") return;
-  const state = promptState(paths.log, meta.frame.nonce ?? "");
-  if (state.marker === "start") {
-    if (!(await hasSession(config, name))) throw new NoSessionError(name);
-    throw new KttyError(
-      "not_ready",
-      `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
-    );
-  }
-  if (meta.bracketed_paste && !state.editorReading) {
-    await awaitEditor(config, paths, meta, name, waitMs);
-  }
-}
-
 /** The longest wait for a program's line editor to start reading after its end marker. */
 const EDITOR_WAIT_MS = 10_000;
 /** How long the editor may take before the terminal's mode is asked, and how often then. */
@@ -540,10 +511,15 @@ const TTY_CHECK_EVERY_MS = 250;
 const PASTE_ON_SETTLE_MS = 50;
 
 /**
- * Integration mode, where the program's line editor turns bracketed paste on as it starts reading
- * a line (bash's readline, zsh's zle): waits until it has. The end marker comes before that, and
- * before any prompt hooks that run after ktty's (`PROMPT_COMMAND[99]`, zsh's `precmd` functions);
- * text typed meanwhile meets the terminal in cooked mode, which echoes it and cuts a line at 4095
+ * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
+ * is an end marker. After `k int` a program may still be shutting down, and code typed then
+ * would go to it (and its end marker would end the new cell with the old output). Only the log's
+ * tail is read: the end marker comes after all of a cell's output.
+ *
+ * Then, where the program's line editor turns bracketed paste on as it starts reading a line
+ * (bash's readline, zsh's zle), waits until it has. The end marker comes before that, and before
+ * any prompt hooks that run after ktty's (`PROMPT_COMMAND[99]`, zsh's `precmd` functions); text
+ * typed meanwhile meets the terminal in cooked mode, which echoes it and cuts a line at 4095
  * bytes. Usually no wait at all: the log's tail already shows it.
  *
  * Bracketed paste can also have been turned off since the session began
@@ -552,18 +528,24 @@ const PASTE_ON_SETTLE_MS = 50;
  * returned. Throws `not_ready` after `waitMs`, and NoSessionError when the session ended or was
  * replaced (`k kill`, `k new`) meanwhile.
  */
-async function awaitEditor(
+async function awaitPrompt(
   config: KernelConfig,
   paths: SessionPaths,
   meta: SessionMeta,
   name: string,
   waitMs: number,
 ): Promise<SessionMeta> {
-  if (meta.frame.mode !== "integration" || !meta.bracketed_paste) return meta;
+  if (meta.frame.mode !== "integration") return meta;
   const nonce = meta.frame.nonce ?? "";
   const first = promptState(paths.log, nonce);
-  // At a cell's start the program is still running: the lock, or the check under it, says so.
-  if (first.marker !== "end" || first.editorReading) return meta;
+  if (first.marker === "start") {
+    if (!(await hasSession(config, name))) throw new NoSessionError(name);
+    throw new KttyError(
+      "not_ready",
+      `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
+    );
+  }
+  if (!meta.bracketed_paste || first.marker === undefined || first.editorReading) return meta;
   const started = Date.now();
   const deadline = started + waitMs;
   const follower = await FileFollower.open(
