@@ -161,10 +161,12 @@ async function startCell(
   const paths = sessionPaths(config, name);
   let meta = await readMeta(paths, name);
   const waitMs = Math.min(timeoutMs, EDITOR_WAIT_MS);
-  // Unless another cell holds the session (the lock then says busy at once): is the program at
-  // its prompt, its line editor reading? See awaitPrompt; it also says whether it pastes bracketed.
-  const checked = !lockExists(paths);
-  if (checked) meta = await awaitPrompt(config, paths, meta, name, waitMs);
+  // Is the program at its prompt, its line editor reading (awaitPrompt)? Usually the log's tail
+  // says yes at once. If not, and no other cell holds the session (the lock then says busy at
+  // once), wait here: that also tells whether it still pastes bracketed.
+  const ready = atPromptAndReading(paths, meta);
+  const waited = !ready && !lockExists(paths);
+  if (waited) meta = await awaitPrompt(config, paths, meta, name, waitMs);
   const offset = paneLogSize(paths, name);
   const plan = planCell(meta, code, cellId, paths.cells);
   // The code file is named by the new cell's id: written before the lock, removed if refused.
@@ -215,7 +217,7 @@ async function startCell(
   // From here until the code is typed, any failure gives the lock back: nothing was typed.
   let follower: FileFollower | undefined;
   try {
-    if (!checked) await awaitPrompt(config, paths, meta, name, waitMs); // a cell just ended
+    if (!ready && !waited) await awaitPrompt(config, paths, meta, name, waitMs); // a cell just ended
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -645,35 +647,64 @@ function editorReadingIn(tail: string, nonce: string): boolean {
   return on > tail.lastIndexOf(PASTE_OFF) && on > lastEndMarker(tail, nonce);
 }
 
+const END_MARKER_PREFIX = "\x1b]133;D;";
+
+/** Where the last end marker with `nonce` starts in `tail` (`ESC ] 133;D;<status>;k=<nonce>`). */
 function lastEndMarker(tail: string, nonce: string): number {
-  let end = -1;
-  for (const m of tail.matchAll(new RegExp(`\x1b\\]133;D;-?\\d+;k=${nonce}`, "g"))) {
-    end = m.index;
+  const suffix = `;k=${nonce}`;
+  let i = tail.lastIndexOf(END_MARKER_PREFIX);
+  while (i >= 0) {
+    let j = i + END_MARKER_PREFIX.length;
+    if (tail[j] === "-") j++;
+    const digits = j;
+    while (j < tail.length && tail.charCodeAt(j) >= 48 && tail.charCodeAt(j) <= 57) j++;
+    if (j > digits && tail.startsWith(suffix, j)) return i;
+    i = i === 0 ? -1 : tail.lastIndexOf(END_MARKER_PREFIX, i - 1);
   }
-  return end;
+  return -1;
 }
 
-/** From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
- * editor is reading ({@link editorReadingIn}). */
-function promptState(
-  log: string,
-  nonce: string,
-): { marker: "start" | "end" | undefined; editorReading: boolean } {
-  let tail: string;
+/** The last `bytes` of the log as text (`whole`: the log is no longer), or undefined. */
+function logTail(log: string, bytes: number): { text: string; whole: boolean } | undefined {
   try {
     const file = Deno.openSync(log, { read: true });
     try {
-      tail = new TextDecoder().decode(readTailSync(file, MARKER_TAIL_BYTES).bytes);
+      const tail = readTailSync(file, bytes);
+      return { text: new TextDecoder().decode(tail.bytes), whole: tail.start === 0 };
     } finally {
       file.close();
     }
   } catch {
-    return { marker: undefined, editorReading: false };
+    return undefined;
   }
-  const start = tail.lastIndexOf(`\x1b]133;C;k=${nonce}\x07`);
-  const end = lastEndMarker(tail, nonce);
-  const marker = start < 0 && end < 0 ? undefined : start > end ? "start" : "end";
-  return { marker, editorReading: editorReadingIn(tail, nonce) };
+}
+
+/** Whether the program is at its prompt with its line editor reading: see {@link awaitPrompt}. */
+function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): boolean {
+  if (meta.frame.mode !== "integration") return true;
+  const state = promptState(paths.log, meta.frame.nonce ?? "");
+  if (state.marker === undefined) return true; // nothing to go by (see awaitPrompt)
+  return state.marker === "end" && (!meta.bracketed_paste || state.editorReading);
+}
+
+/** From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
+ * editor is reading ({@link editorReadingIn}). The last 4 KiB are read first: a prompt follows
+ * its end marker closely. */
+function promptState(
+  log: string,
+  nonce: string,
+): { marker: "start" | "end" | undefined; editorReading: boolean } {
+  for (const bytes of [4 * 1024, MARKER_TAIL_BYTES]) {
+    const read = logTail(log, bytes);
+    if (read === undefined) break;
+    const tail = read.text;
+    const start = tail.lastIndexOf(`\x1b]133;C;k=${nonce}\x07`);
+    const end = lastEndMarker(tail, nonce);
+    if (start < 0 && end < 0 && !read.whole) continue; // look further back
+    const marker = start < 0 && end < 0 ? undefined : start > end ? "start" : "end";
+    return { marker, editorReading: editorReadingIn(tail, nonce) };
+  }
+  return { marker: undefined, editorReading: false };
 }
 
 /** Options of `send`. */
