@@ -214,8 +214,10 @@ async function startCell(
     return busy;
   }
   mark("lock taken");
-  // From here until the code is typed, any failure gives the lock back: nothing was typed.
+  // Until tmux is asked to type, any failure gives the lock back: nothing was typed. After, the
+  // cell is announced (while tmux types), and a failure ends it as an error: it may have run.
   let follower: FileFollower | undefined;
+  let announced = false;
   try {
     if (!ready && !waited) await awaitPrompt(config, paths, meta, name, waitMs); // a cell just ended
     const typing = pasteText(config, name, plan.text, {
@@ -223,33 +225,42 @@ async function startCell(
       bracketed: plan.bracketed,
       keys: plan.keys,
     });
+    typing.catch(() => {}); // handled below; not "unhandled" should the work meanwhile yield
     mark("tmux spawned");
-    // No throw may come between typing and its status: a failure here would give the lock back
-    // while the code runs. A log that cannot be opened now is opened again by watchCell.
+    // Meanwhile: what the watching needs, and the bookkeeping, which may not fail the cell.
     if (request.follow) {
       follower = await FileFollower.open(paths.log, offset).catch(() => undefined);
     }
     mark("log opened");
+    announced = true;
+    await Promise.all([
+      writeFileAtomic(paths.last, cellId, { durable: false }),
+      appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
+    ]).catch(() => {});
+    mark("fired event written");
     if (!(await typing)) {
-      if (!(await hasSession(config, name))) {
-        await appendEvent(paths.events, name, { status: "closed", reason: "session gone" });
-        throw new NoSessionError(name);
-      }
+      if (!(await hasSession(config, name))) throw new NoSessionError(name);
       throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
     }
   } catch (e) {
     await follower?.close();
-    if (await claimLock(paths, cellId)) await finishClaim(paths, cellId);
+    if (await claimLock(paths, cellId)) {
+      if (!announced) await finishClaim(paths, cellId);
+      else {
+        const output = e instanceof Error ? e.message : String(e);
+        const result = { cell_id: cellId, status: "error", output, truncated: false } as const;
+        await recordEnd(paths, name, lock, { ...result, ...timing(lock) }, "error")
+          .catch(() => finishClaim(paths, cellId));
+      }
+    }
+    if (e instanceof NoSessionError) {
+      await appendEvent(paths.events, name, { status: "closed", reason: "session gone" })
+        .catch(() => {});
+    }
     await dropCodeFile();
     throw e;
   }
   mark("code typed");
-  // The code is typed and running: bookkeeping that fails now must not hide that.
-  await Promise.all([
-    writeFileAtomic(paths.last, cellId, { durable: false }),
-    appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
-  ]).catch(() => {});
-  mark("fired event written");
   return { paths, meta, lock, follower };
 }
 

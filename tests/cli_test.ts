@@ -188,7 +188,7 @@ worldTest("K_TRACE=1: each step of a k run on stderr, in order; stdout unchanged
     return step.join(" ");
   });
   const expected = ["launcher", "args parsed", "lock taken", "tmux spawned", "log opened"];
-  expected.push("code typed", "fired event written", "end seen", "result recorded");
+  expected.push("fired event written", "code typed", "end seen", "result recorded");
   expected.push("watch closed", "printed");
   assertEquals(steps.filter((s) => !s.endsWith(" loaded")), expected);
   equal(steps.filter((s) => s.endsWith(" loaded")).length, 1, steps.join(", "));

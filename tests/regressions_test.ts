@@ -236,3 +236,20 @@ print(seen_tmux, seen_secret)
     equal(secretSeen, 0, "the code was visible in a process's argv");
   },
 );
+
+worldTest(
+  "typing that fails after the cell was announced ends it as an error, in order",
+  async (w) => {
+    await w.kernel.create("b");
+    await w.tmux(["kill-session", "-t", "b"]); // behind ktty's back: its state says alive
+    const ran = await w.kJson(["run", "-j", "b", "echo hi"]);
+    assertEquals([ran.code, ran.status], [1, "error"]);
+    match(String(ran.output), /no session 'b'/);
+    const polled = await w.kJson(["poll", "b"]);
+    assertEquals([polled.status, polled.output], ["error", ran.output]);
+    const log = await Deno.readTextFile(`${w.sessionDir("b")}/events.jsonl`);
+    const events = log.trim().split("\n").map((l) => JSON.parse(l));
+    const mine = events.filter((e) => e.cell_id === polled.cell_id || e.status === "closed");
+    assertEquals(mine.map((e) => e.status), ["fired", "error", "closed"]);
+  },
+);
