@@ -243,15 +243,15 @@ async function startCell(
       throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
     }
   } catch (e) {
-    await follower?.close();
-    if (await claimLock(paths, cellId)) {
-      if (!announced) await finishClaim(paths, cellId);
-      else {
-        const output = e instanceof Error ? e.message : String(e);
-        const result = { cell_id: cellId, status: "error", output, truncated: false } as const;
-        await recordEnd(paths, name, lock, { ...result, ...timing(lock) }, "error")
-          .catch(() => finishClaim(paths, cellId));
-      }
+    // Clean up as far as possible; the error that stands is the one that got here.
+    await follower?.close().catch(() => {});
+    const claimed = await claimLock(paths, cellId).catch(() => false);
+    if (claimed && !announced) await finishClaim(paths, cellId).catch(() => {});
+    if (claimed && announced) {
+      const output = e instanceof Error ? e.message : String(e);
+      const result = { cell_id: cellId, status: "error", output, truncated: false } as const;
+      await recordEnd(paths, name, lock, { ...result, ...timing(lock) }, "error")
+        .catch(() => finishClaim(paths, cellId).catch(() => {}));
     }
     if (e instanceof NoSessionError) {
       await appendEvent(paths.events, name, { status: "closed", reason: "session gone" })
