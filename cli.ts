@@ -9,5 +9,5 @@
 import { start } from "./src/start.ts";
 
 if (import.meta.main) {
-  Deno.exit(await start("k", () => import("./src/k.ts"), Deno.args));
+  Deno.exit(await start("k", Deno.args));
 }

@@ -10,5 +10,5 @@
 import { start } from "./src/start.ts";
 
 if (import.meta.main) {
-  Deno.exit(await start("km", () => import("./src/km.ts"), Deno.args));
+  Deno.exit(await start("km", Deno.args));
 }

@@ -80,14 +80,11 @@ function isCommandModule(value: unknown): value is CommandModule {
 }
 
 /**
- * Loads command `name` (its fresh bundle, else `fromSources()`), runs it with `argv` and
- * resolves to its exit status.
+ * Loads command `name` (its fresh bundle, else its sources `src/<name>.ts`), runs it with `argv`
+ * and resolves to its exit status. The sources' URL is computed, not written out: Deno loads the
+ * whole module graph of a literal `import("./k.ts")` at start-up, used or not (~2 ms).
  */
-export async function start(
-  name: CommandName,
-  fromSources: () => Promise<CommandModule>,
-  argv: string[],
-): Promise<number> {
+export async function start(name: CommandName, argv: string[]): Promise<number> {
   mark("launcher");
   let command: CommandModule | undefined;
   let bundleUsed = false;
@@ -97,7 +94,11 @@ export async function start(
     if (isCommandModule(loaded)) command = loaded;
     bundleUsed = command !== undefined;
   }
-  command ??= await fromSources();
+  if (command === undefined) {
+    const loaded: unknown = await import(new URL(`${name}.ts`, import.meta.url).href);
+    if (!isCommandModule(loaded)) throw new Error(`src/${name}.ts exports no main`);
+    command = loaded;
+  }
   mark(bundleUsed ? "bundle loaded" : "sources loaded");
   return await command.main(argv);
 }
