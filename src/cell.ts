@@ -5,7 +5,7 @@
  * @module
  */
 
-import { planCell } from "./integration/typing.ts";
+import { planCell, type TypingPlan } from "./integration/typing.ts";
 import { parseMarker } from "./integration/scripts.ts";
 import { PASTE_OFF, PASTE_ON, TerminalText } from "./text.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
@@ -161,57 +161,74 @@ async function startCell(
   const paths = sessionPaths(config, name);
   let meta = await readMeta(paths, name);
   const waitMs = Math.min(timeoutMs, EDITOR_WAIT_MS);
-  // Is the program at its prompt, its line editor reading (awaitPrompt)? Usually the log's tail
-  // says yes at once. If not, and no other cell holds the session (the lock then says busy at
-  // once), wait here: that also tells whether it still pastes bracketed.
-  const ready = atPromptAndReading(paths, meta);
-  const waited = !ready && !lockExists(paths);
-  if (waited) meta = await awaitPrompt(config, paths, meta, name, waitMs);
-  const offset = paneLogSize(paths, name);
-  const plan = planCell(meta, code, cellId, paths.cells);
-  // The code file is named by the new cell's id: written before the lock, removed if refused.
-  if (plan.codeFile) {
-    try {
-      Deno.writeTextFileSync(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
-    } catch (e) {
-      throw ioError("write", plan.codeFile.path, e);
-    }
-  }
+  let plan: TypingPlan;
+  let lock: CellLock;
+  let ready: boolean;
   const dropCodeFile = async () => {
-    if (plan.codeFile) await removeIfExists(plan.codeFile.path).catch(() => {});
+    if (plan?.codeFile) await removeIfExists(plan.codeFile.path).catch(() => {});
   };
-  const startedMs = Date.now();
-  const lock: CellLock = {
-    cell_id: cellId,
-    offset,
-    owner,
-    owner_kind: ownerKind,
-    started_at: new Date(startedMs).toISOString(),
-    started_ms: startedMs,
-    timeout_ms: timeoutMs,
-    lines: plan.lines,
-    max_output: maxOutput,
-  };
-  let acquired: boolean;
-  try {
-    acquired = await acquireLock(paths, lock);
-  } catch (e) {
-    await dropCodeFile();
-    throw e;
-  }
-  if (!acquired) {
-    await dropCodeFile();
-    const active = await readLock(paths).catch(() => undefined);
-    if (!(await hasSession(config, name))) {
-      // The session died under that cell: end it (whoever notices first) and say so.
-      if (active) await endCellOfDeadSession(paths, name, active);
-      throw new NoSessionError(name);
+  for (let attempt = 1;; attempt++) {
+    // Is the program at its prompt, its line editor reading (awaitPrompt)? Usually the log's tail
+    // says yes at once. If not, and no other cell holds the session (the lock then says busy at
+    // once), wait here: that also tells whether it still pastes bracketed.
+    paneLogSize(paths, name); // a clear error first, should the log be gone
+    ready = atPromptAndReading(paths, meta);
+    if (!ready && !lockExists(paths)) {
+      meta = await awaitPrompt(config, paths, meta, name, waitMs, false);
+      ready = true;
     }
-    const busy = busyResult(active?.cell_id ?? "unknown");
-    if (active && !(await isAlive(active.owner))) {
-      busy.output += ` (its watcher died; use k int ${name})`;
+    const offset = paneLogSize(paths, name);
+    plan = planCell(meta, code, cellId, paths.cells);
+    // The code file is named by the new cell's id: written before the lock, removed if refused.
+    if (plan.codeFile) {
+      try {
+        Deno.writeTextFileSync(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
+      } catch (e) {
+        throw ioError("write", plan.codeFile.path, e);
+      }
     }
-    return busy;
+    const startedMs = Date.now();
+    lock = {
+      cell_id: cellId,
+      offset,
+      owner,
+      owner_kind: ownerKind,
+      started_at: new Date(startedMs).toISOString(),
+      started_ms: startedMs,
+      timeout_ms: timeoutMs,
+      lines: plan.lines,
+      max_output: maxOutput,
+    };
+    let acquired: boolean;
+    try {
+      acquired = await acquireLock(paths, lock);
+    } catch (e) {
+      await dropCodeFile();
+      throw e;
+    }
+    if (!acquired) {
+      await dropCodeFile();
+      const active = await readLock(paths).catch(() => undefined);
+      if (!(await hasSession(config, name))) {
+        // The session died under that cell: end it (whoever notices first) and say so.
+        if (active) await endCellOfDeadSession(paths, name, active);
+        throw new NoSessionError(name);
+      }
+      const busy = busyResult(active?.cell_id ?? "unknown");
+      if (active && !(await isAlive(active.owner))) {
+        busy.output += ` (its watcher died; use k int ${name})`;
+      }
+      return busy;
+    }
+    // The check holds if nothing came in between (the log did not grow: no cell ran meanwhile).
+    // Else check again, with the lock given back; a program printing on its own (a background
+    // job) may make the log grow every time: the third time, the check is made under the lock.
+    if (paneLogSize(paths, name) === offset || attempt === 3) break;
+    await dropCodeFile();
+    if (!(await claimLock(paths, cellId))) {
+      throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
+    }
+    await finishClaim(paths, cellId);
   }
   mark("lock taken");
   // Until tmux is asked to type, any failure gives the lock back: nothing was typed. After, the
@@ -219,7 +236,10 @@ async function startCell(
   let follower: FileFollower | undefined;
   let announced = false;
   try {
-    if (!ready && !waited) await awaitPrompt(config, paths, meta, name, waitMs); // a cell just ended
+    // The lock was free only by the time it was taken (a cell just ended), or the log grew.
+    if (!ready || paneLogSize(paths, name) !== lock.offset) {
+      await awaitPrompt(config, paths, meta, name, waitMs, true);
+    }
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -229,7 +249,7 @@ async function startCell(
     mark("tmux spawned");
     // Meanwhile: what the watching needs, and the bookkeeping, which may not fail the cell.
     if (request.follow) {
-      follower = await FileFollower.open(paths.log, offset).catch(() => undefined);
+      follower = await FileFollower.open(paths.log, lock.offset).catch(() => undefined);
     }
     mark("log opened");
     announced = true;
@@ -253,7 +273,8 @@ async function startCell(
       await recordEnd(paths, name, lock, { ...result, ...timing(lock) }, "error")
         .catch(() => finishClaim(paths, cellId).catch(() => {}));
     }
-    if (e instanceof NoSessionError) {
+    // The session's end goes in its log; not if a new session of the name has taken its place.
+    if (e instanceof NoSessionError && !(await replaced(paths, meta))) {
       await appendEvent(paths.events, name, { status: "closed", reason: "session gone" })
         .catch(() => {});
     }
@@ -520,8 +541,8 @@ const EDITOR_WAIT_MS = 10_000;
 /** How long the editor may take before the terminal's mode is asked, and how often then. */
 const TTY_CHECK_AFTER_MS = 200;
 const TTY_CHECK_EVERY_MS = 250;
-/** How long to look for bracketed paste once the terminal is in raw mode. */
-const PASTE_ON_SETTLE_MS = 50;
+/** How long a terminal mode must last before it counts (a hook may read a key in raw mode). */
+const EDITOR_SETTLE_MS = 1000;
 
 /**
  * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
@@ -547,18 +568,20 @@ async function awaitPrompt(
   meta: SessionMeta,
   name: string,
   waitMs: number,
+  ownLock: boolean,
 ): Promise<SessionMeta> {
   if (meta.frame.mode !== "integration") return meta;
   const nonce = meta.frame.nonce ?? "";
   const first = promptState(paths.log, nonce);
-  if (first.marker === "start") {
+  if (first.marker !== "end") {
+    // A start marker last (or none in the tail: the program has printed on and on since one).
     if (!(await hasSession(config, name))) throw new NoSessionError(name);
     throw new KttyError(
       "not_ready",
       `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
     );
   }
-  if (!meta.bracketed_paste || first.marker === undefined || first.editorReading) return meta;
+  if (!meta.bracketed_paste || first.editorReading) return meta;
   const started = Date.now();
   const deadline = started + waitMs;
   const follower = await FileFollower.open(
@@ -567,26 +590,38 @@ async function awaitPrompt(
   );
   const decoder = new TextDecoder();
   let tail = "";
-  const reading = async () => {
-    await follower.readAvailable((bytes) => {
+  let grown = started;
+  const read = async () => {
+    const n = await follower.readAvailable((bytes) => {
       tail = (tail + decoder.decode(bytes, { stream: true })).slice(-MARKER_TAIL_BYTES);
     });
-    return editorReadingIn(tail, nonce);
+    if (n > 0) grown = Date.now();
   };
   let ttyCheck = started + TTY_CHECK_AFTER_MS;
+  let rawSince: number | undefined;
   try {
-    while (!(await reading())) {
+    while (true) {
+      await read();
+      if (editorReadingIn(tail, nonce)) break;
+      // Another cell was started meanwhile: the lock will say busy.
+      if (!ownLock && (lockExists(paths) || lastMarkerIsStart(tail, nonce))) return meta;
       const now = Date.now();
       if (now >= ttyCheck) {
         ttyCheck = now + TTY_CHECK_EVERY_MS;
         const raw = await paneTerminalRaw(config, name);
         if (raw === undefined && !(await hasSession(config, name))) throw new NoSessionError(name);
-        if (raw) {
-          // An editor reads. Bracketed paste may just be on its way to the log: look once more.
-          await follower.wait(PASTE_ON_SETTLE_MS);
-          if (await reading()) break;
+        rawSince = raw ? rawSince ?? now : undefined;
+        // Raw for a while, bracketed paste never on: an editor reads without it (turned off
+        // since the session began). A prompt hook reading a key is raw only for a moment.
+        if (rawSince !== undefined && now - rawSince >= EDITOR_SETTLE_MS) {
           return await noteNoBracketedPaste(paths, meta, name);
         }
+        // Cooked, its prompt printed after the end marker, then quiet: a shell reading without
+        // a line editor (set +o emacs, unsetopt zle). Typed text goes to it as it would by hand.
+        if (
+          raw === false && now - started >= EDITOR_SETTLE_MS &&
+          now - grown >= EDITOR_SETTLE_MS / 2 && promptPrintedAfterEnd(tail, nonce)
+        ) break;
       }
       if (now >= deadline) {
         throw new KttyError(
@@ -616,6 +651,13 @@ function lockExists(paths: SessionPaths): boolean {
 async function paneTerminalRaw(config: KernelConfig, name: string): Promise<boolean | undefined> {
   const tty = await paneTty(config, name);
   return tty === undefined ? undefined : await terminalRaw(tty);
+}
+
+/** Whether the name now belongs to another session (`k kill`, then `k new`) than `meta`'s. */
+async function replaced(paths: SessionPaths, meta: SessionMeta): Promise<boolean> {
+  const now = await readMetaIfAny(paths).catch(() => undefined);
+  return now !== undefined &&
+    (now.frame.nonce !== meta.frame.nonce || now.created_at !== meta.created_at);
 }
 
 /** Throws NoSessionError when the session's meta is gone or belongs to a new session now. */
@@ -675,6 +717,19 @@ function lastEndMarker(tail: string, nonce: string): number {
   return -1;
 }
 
+/** Whether the last marker with `nonce` in `tail` is a start marker. */
+function lastMarkerIsStart(tail: string, nonce: string): boolean {
+  return tail.lastIndexOf(`\x1b]133;C;k=${nonce}\x07`) > lastEndMarker(tail, nonce);
+}
+
+/** Whether something was printed after the last end marker (its BEL): a prompt, say. */
+function promptPrintedAfterEnd(tail: string, nonce: string): boolean {
+  const end = lastEndMarker(tail, nonce);
+  if (end < 0) return false;
+  const bell = tail.indexOf("\x07", end);
+  return bell >= 0 && tail.slice(bell + 1).trim() !== "";
+}
+
 /** The last `bytes` of the log as text (`whole`: the log is no longer), or undefined. */
 function logTail(log: string, bytes: number): { text: string; whole: boolean } | undefined {
   try {
@@ -694,7 +749,6 @@ function logTail(log: string, bytes: number): { text: string; whole: boolean } |
 function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): boolean {
   if (meta.frame.mode !== "integration") return true;
   const state = promptState(paths.log, meta.frame.nonce ?? "");
-  if (state.marker === undefined) return true; // nothing to go by (see awaitPrompt)
   return state.marker === "end" && (!meta.bracketed_paste || state.editorReading);
 }
 

@@ -157,3 +157,21 @@ worldTest("bash: with bracketed paste turned off later, cells stop waiting for i
   for (let i = 1; i < 3; i++) equal(await done(w, "b", `echo ${i}`), String(i));
   equal(await done(w, "b", "for i in 1 2; do\n  echo $i\ndone"), "1\n2");
 });
+
+worldTest("bash: without its line editor (set +o emacs) cells still run", async (w) => {
+  await w.kernel.create("b");
+  equal(await done(w, "b", "set +o emacs; set +o vi"), "");
+  equal(await done(w, "b", "echo after"), "after"); // typed once the shell waits in cooked mode
+  equal(await done(w, "b", "echo again"), "again");
+});
+
+worldTest(
+  "bash: a prompt hook that reads a key briefly neither eats the code nor turns waiting off",
+  async (w) => {
+    await w.kernel.create("b");
+    equal(await done(w, "b", `PROMPT_COMMAND+=("read -t 0.6 -s -n 1 __kx || true")`), "");
+    equal(await done(w, "b", "echo hello-world"), "hello-world");
+    const meta = JSON.parse(await Deno.readTextFile(`${w.sessionDir("b")}/meta.json`));
+    equal(meta.bracketed_paste, true);
+  },
+);
