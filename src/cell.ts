@@ -575,6 +575,8 @@ async function awaitPrompt(
   const first = promptState(paths.log, nonce);
   if (first.marker !== "end") {
     // A start marker last (or none in the tail: the program has printed on and on since one).
+    // Another cell's, if its lock is there: that lock says busy.
+    if (!ownLock && lockExists(paths)) return meta;
     if (!(await hasSession(config, name))) throw new NoSessionError(name);
     throw new KttyError(
       "not_ready",

@@ -253,3 +253,18 @@ worldTest(
     assertEquals(mine.map((e) => e.status), ["fired", "error", "closed"]);
   },
 );
+
+worldTest(
+  "simultaneous fires while the line editor starts late: one fired, the rest busy",
+  async (w) => {
+    await w.kernel.create("b");
+    equal((await w.kJson(["run", "-j", "b", "PROMPT_COMMAND[99]='sleep 0.4'"])).status, "done");
+    // Every fire arrives while the prompt hook still runs: they all wait, then race for the lock.
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => w.kJson(["fire", "b", `sleep 1; echo F${i}`])),
+    );
+    const statuses = results.map((r) => r.status === "fired" ? "fired" : String(r.output));
+    equal(statuses.filter((s) => s === "fired").length, 1, JSON.stringify(statuses));
+    for (const s of statuses.filter((s) => s !== "fired")) match(s, /^active cell '/);
+  },
+);
