@@ -18,6 +18,7 @@ import {
   claimLock,
   finishClaim,
   isClosing,
+  lockHeld,
   readLock,
 } from "./lock.ts";
 import { readMeta, readMetaIfAny, type SessionMeta, writeMeta } from "./meta.ts";
@@ -164,6 +165,7 @@ async function startCell(
   let plan: TypingPlan;
   let lock: CellLock;
   let ready: boolean;
+  let grown: boolean;
   const dropCodeFile = async () => {
     if (plan?.codeFile) await removeIfExists(plan.codeFile.path).catch(() => {});
   };
@@ -171,13 +173,13 @@ async function startCell(
     // Is the program at its prompt, its line editor reading (awaitPrompt)? Usually the log's tail
     // says yes at once. If not, and no other cell holds the session (the lock then says busy at
     // once), wait here: that also tells whether it still pastes bracketed.
-    paneLogSize(paths, name); // a clear error first, should the log be gone
+    let offset = paneLogSize(paths, name); // first: a clear error, should the log be gone
     ready = atPromptAndReading(paths, meta);
-    if (!ready && !lockExists(paths)) {
+    if (!ready && !lockHeld(paths)) {
       meta = await awaitPrompt(config, paths, meta, name, waitMs, false);
       ready = true;
+      offset = paneLogSize(paths, name);
     }
-    const offset = paneLogSize(paths, name);
     plan = planCell(meta, code, cellId, paths.cells);
     // The code file is named by the new cell's id: written before the lock, removed if refused.
     if (plan.codeFile) {
@@ -223,7 +225,8 @@ async function startCell(
     // The check holds if nothing came in between (the log did not grow: no cell ran meanwhile).
     // Else check again, with the lock given back; a program printing on its own (a background
     // job) may make the log grow every time: the third time, the check is made under the lock.
-    if (paneLogSize(paths, name) === offset || attempt === 3) break;
+    grown = paneLogSize(paths, name) !== offset;
+    if (!grown || attempt === 3) break;
     await dropCodeFile();
     if (!(await claimLock(paths, cellId))) {
       throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
@@ -237,7 +240,7 @@ async function startCell(
   let announced = false;
   try {
     // The lock was free only by the time it was taken (a cell just ended), or the log grew.
-    if (!ready || paneLogSize(paths, name) !== lock.offset) {
+    if (!ready || grown) {
       await awaitPrompt(config, paths, meta, name, waitMs, true);
     }
     const typing = pasteText(config, name, plan.text, {
@@ -576,7 +579,7 @@ async function awaitPrompt(
   if (first.marker !== "end") {
     // A start marker last (or none in the tail: the program has printed on and on since one).
     // Another cell's, if its lock is there: that lock says busy.
-    if (!ownLock && lockExists(paths)) return meta;
+    if (!ownLock && lockHeld(paths)) return meta;
     if (!(await hasSession(config, name))) throw new NoSessionError(name);
     throw new KttyError(
       "not_ready",
@@ -606,7 +609,7 @@ async function awaitPrompt(
       await read();
       if (editorReadingIn(tail, nonce)) break;
       // Another cell was started meanwhile: the lock will say busy.
-      if (!ownLock && (lockExists(paths) || lastMarkerIsStart(tail, nonce))) return meta;
+      if (!ownLock && (lockHeld(paths) || lastMarkerIsStart(tail, nonce))) return meta;
       const now = Date.now();
       if (now >= ttyCheck) {
         ttyCheck = now + TTY_CHECK_EVERY_MS;
@@ -640,34 +643,29 @@ async function awaitPrompt(
   return meta;
 }
 
-function lockExists(paths: SessionPaths): boolean {
-  try {
-    Deno.lstatSync(paths.lock);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether the terminal of the session's pane is in raw mode (not canonical), if tmux says. */
 async function paneTerminalRaw(config: KernelConfig, name: string): Promise<boolean | undefined> {
   const tty = await paneTty(config, name);
   return tty === undefined ? undefined : await terminalRaw(tty);
 }
 
-/** Whether the name now belongs to another session (`k kill`, then `k new`) than `meta`'s. */
-async function replaced(paths: SessionPaths, meta: SessionMeta): Promise<boolean> {
+/** Whether the session `meta` describes is still the one under its name, gone, or replaced by
+ * another (`k kill`, then `k new`). */
+async function sessionNow(paths: SessionPaths, meta: SessionMeta) {
   const now = await readMetaIfAny(paths).catch(() => undefined);
-  return now !== undefined &&
-    (now.frame.nonce !== meta.frame.nonce || now.created_at !== meta.created_at);
+  if (now === undefined) return "gone";
+  const same = now.frame.nonce === meta.frame.nonce && now.created_at === meta.created_at;
+  return same ? "same" : "replaced";
+}
+
+/** Whether the name now belongs to another session than `meta`'s. */
+async function replaced(paths: SessionPaths, meta: SessionMeta): Promise<boolean> {
+  return (await sessionNow(paths, meta)) === "replaced";
 }
 
 /** Throws NoSessionError when the session's meta is gone or belongs to a new session now. */
 async function assertSameSession(paths: SessionPaths, meta: SessionMeta, name: string) {
-  const now = await readMetaIfAny(paths).catch(() => undefined);
-  if (!now || now.frame.nonce !== meta.frame.nonce || now.created_at !== meta.created_at) {
-    throw new NoSessionError(name);
-  }
+  if ((await sessionNow(paths, meta)) !== "same") throw new NoSessionError(name);
 }
 
 /** Records that the session's editor reads without bracketed paste; returns the new meta. */

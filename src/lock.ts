@@ -137,6 +137,16 @@ export async function finishClaim(paths: SessionPaths, cellId: string): Promise<
   await removeIfExists(closingPath(paths, cellId));
 }
 
+/** Whether a cell holds the session's lock now (a synchronous look: every cell pays it). */
+export function lockHeld(paths: SessionPaths): boolean {
+  try {
+    Deno.lstatSync(paths.lock);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** True while a claimer is writing cell `cellId`'s result. */
 export async function isClosing(paths: SessionPaths, cellId: string): Promise<boolean> {
   try {
