@@ -28,10 +28,15 @@ export function looksLikeCellId(value: string): boolean {
   return CELL_ID_RE.test(value);
 }
 
+/** `bytes` random bytes as lowercase hex (twice as many characters). */
+export function randomHex(bytes: number): string {
+  const values = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(values, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A fresh random cell id: 12 lowercase hex characters. */
 export function newCellId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(6);
 }
 
 /** Where the kernel keeps its state and which tmux socket it drives. */

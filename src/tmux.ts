@@ -6,7 +6,7 @@
  */
 
 import { TmuxError } from "./errors.ts";
-import type { KernelConfig } from "./state.ts";
+import { type KernelConfig, randomHex } from "./state.ts";
 
 /** What one tmux invocation returned. */
 export interface TmuxOutput {
@@ -240,7 +240,7 @@ export async function pasteText(
   // tmux makes no buffer of empty text, and pasting a missing buffer fails: send the keys alone.
   if (text === "") return after.length === 0 || (await tmuxStatus(config, after)) === 0;
   // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
-  const id = crypto.randomUUID().slice(0, 8);
+  const id = randomHex(4);
   const buffer = `k-${tmuxName(name)}-${id}`;
   // Never from argv: any local user can read a process's argv (ps, /proc/<pid>/cmdline), tmux
   // takes an argument ending in ';' as a command separator, and a command line must fit one
@@ -465,9 +465,7 @@ const VIEW_RE = /^(.*)%(?:peek|attach)-[0-9a-f]{8}$/;
 
 /** A fresh tmux name for a view session of ktty session `name`. */
 export function viewSessionName(name: string, kind: ViewKind): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${tmuxName(name)}%${kind}-${hex}`;
+  return `${tmuxName(name)}%${kind}-${randomHex(4)}`;
 }
 
 /** The ktty session a view session shows, or undefined when `tmuxSessionName` is no view. */

@@ -9,6 +9,7 @@
  */
 
 import type { ProgramKind } from "../code.ts";
+import { randomHex } from "../state.ts";
 import { shellQuote } from "../tmux.ts";
 
 /** Program families with shell integration. */
@@ -23,8 +24,7 @@ export function integratedKind(kind: ProgramKind): IntegratedKind | undefined {
 
 /** A fresh per-session nonce: 16 hex characters. */
 export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(8);
 }
 
 /** What installing integration needs: a script file and the one line that loads it. */
