@@ -23,9 +23,10 @@
  */
 
 export { Kernel, Session } from "./src/kernel.ts";
-export type { CellOptions, PollOptions, SendOptions } from "./src/cell.ts";
+export type { CellOptions, PollOptions } from "./src/cell/options.ts";
+export type { SendOptions } from "./src/cell/send.ts";
 export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/output.ts";
-export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS, TIMEOUT_HINT } from "./src/cell.ts";
+export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./src/cell/options.ts";
 export type { AttachOptions } from "./src/attach.ts";
 export type {
   CellState,
@@ -37,7 +38,7 @@ export type {
   UnmanagedSession,
 } from "./src/session.ts";
 export type { SessionMeta } from "./src/meta.ts";
-export type { ProgramKind } from "./src/code.ts";
+export type { ProgramKind } from "./src/programs/mod.ts";
 export type { FrameConfig, FrameMode } from "./src/frame/mod.ts";
 export type { ProcessId } from "./src/proc.ts";
 export type { KernelConfig } from "./src/state.ts";

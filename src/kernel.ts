@@ -4,17 +4,11 @@
  * @module
  */
 
-import {
-  type CellOptions,
-  fireCell,
-  handOffRun,
-  interruptCell,
-  pollCell,
-  type PollOptions,
-  runCell,
-  type SendOptions,
-  sendToCell,
-} from "./cell.ts";
+import { interruptCell } from "./cell/interrupt.ts";
+import type { CellOptions, PollOptions } from "./cell/options.ts";
+import { pollCell } from "./cell/poll.ts";
+import { type SendOptions, sendToCell } from "./cell/send.ts";
+import { fireCell, handOffRun, runCell } from "./cell/start.ts";
 import { type AttachOptions, attachSession } from "./attach.ts";
 import {
   createSession,

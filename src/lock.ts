@@ -1,11 +1,29 @@
 /**
- * The active cell's lock: one file per session, created with O_EXCL before anything is typed.
- * Ending a cell *claims* the lock by renaming it away, so exactly one party (the watcher, `k int`,
- * `k kill`) writes the cell's final result.
+ * The cell lock protocol: the only module that reads or writes a session's `lock` file and the
+ * claims beside it. Rules every caller relies on:
+ *
+ * 1. **One active cell.** A cell exists once {@link acquireLock} created `lock` (O_EXCL), before
+ *    anything is typed; a refused acquire wrote nothing. The lock names the cell, where in the
+ *    pane log it began, and its owner: the process watching it (pid and start time).
+ * 2. **One party ends a cell.** Ending a cell means *claiming* its lock ({@link claimLock}: link
+ *    it to `cells/<id>.closing`, check it is this cell's, unlink `lock`). The watcher, `k int` and
+ *    `k kill` all claim first; whoever loses the race writes nothing.
+ * 3. **Order of writes when a cell ends** ({@link endCell}, {@link endClaimedCell}): the claim,
+ *    then the result record (atomic), then the claim is finished (`.closing` removed), then the
+ *    event. So a reader that finds neither `lock` nor `.closing` for a cell finds its record, and
+ *    a `km` follower woken by `done` reads a stored result.
+ * 4. **A timeout ends the wait, not the cell**: its owner stores a `timeout` record and keeps the
+ *    lock. Only the owner changes the owner ({@link handOver}: a stopped `k run` hands its cell to
+ *    a background watcher). A cell never typed is given back ({@link giveBack}): no record, no
+ *    event.
+ * 5. **What a reader may assume**: `lock` present: a cell is active (running or timed out);
+ *    `.closing` present: its result is being written (wait for it, bounded); neither: it ended.
  * @module
  */
 
+import { codePreview, readCellRecord, writeCellRecord } from "./cell/record.ts";
 import { KttyError } from "./errors.ts";
+import { appendEvent } from "./events.ts";
 import type { ProcessId } from "./proc.ts";
 import {
   assertCellId,
@@ -13,8 +31,9 @@ import {
   readJsonFile,
   removeIfExists,
   type SessionPaths,
+  writeFileAtomic,
 } from "./state.ts";
-import { isRecord } from "./types.ts";
+import { type DoneResult, type ErrorResult, type FinalResult, isRecord } from "./types.ts";
 
 /** What the lock file records about the active cell. */
 export interface CellLock {
@@ -37,6 +56,12 @@ export interface CellLock {
   /** The output budget in characters. */
   max_output: number;
 }
+
+/** A claim is held for milliseconds; one this old was left by a process that died. */
+const STALE_CLAIM_MS = 5000;
+/** How long a loser of the race to end a cell waits for the winner's record. */
+const CLAIM_WAIT_MS = 2000;
+const CLAIM_WAIT_STEP_MS = 10;
 
 /** Takes the session's lock; false (and nothing written) when another cell holds it. */
 export function acquireLock(paths: SessionPaths, lock: CellLock): Promise<boolean> {
@@ -72,8 +97,44 @@ function corruptLock(path: string): KttyError {
   return new KttyError("state_corrupt", `corrupt lock file '${path}'; use k int or k kill`);
 }
 
+/** Whether a cell holds the session's lock now (a synchronous look: every cell pays it). */
+export function lockHeld(paths: SessionPaths): boolean {
+  try {
+    Deno.lstatSync(paths.lock);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Gives back the lock of cell `cellId`, which was never typed: no record, no event. False when
+ * someone else (`k int`, `k kill`) ended it meanwhile.
+ */
+export async function giveBack(paths: SessionPaths, cellId: string): Promise<boolean> {
+  if (!(await claimLock(paths, cellId))) return false;
+  await finishClaim(paths, cellId);
+  return true;
+}
+
+/**
+ * Makes `owner` the owner of cell `cellId` (a `run` handing its cell to a background watcher).
+ * False when the cell is no longer the active one.
+ */
+export async function handOver(
+  paths: SessionPaths,
+  cellId: string,
+  owner: ProcessId,
+): Promise<boolean> {
+  const current = await readLock(paths).catch(() => undefined);
+  if (current?.cell_id !== cellId) return false;
+  const lock: CellLock = { ...current, owner, owner_kind: "fire" };
+  await writeFileAtomic(paths.lock, JSON.stringify(lock), { durable: false });
+  return true;
+}
+
 /** Where a claimed lock waits while its claimer writes the result. */
-export function closingPath(paths: SessionPaths, cellId: string): string {
+function closingPath(paths: SessionPaths, cellId: string): string {
   assertCellId(cellId);
   return `${paths.cells}/${cellId}.closing`;
 }
@@ -81,7 +142,7 @@ export function closingPath(paths: SessionPaths, cellId: string): string {
 /**
  * Claims the lock of cell `cellId` so the caller alone may write its final result. Returns false
  * when the lock is gone or belongs to another cell (which keeps it). Call {@link finishClaim}
- * after writing the result.
+ * after writing the result (or use {@link endClaimedCell}).
  */
 export async function claimLock(paths: SessionPaths, cellId: string): Promise<boolean> {
   const closing = closingPath(paths, cellId);
@@ -108,8 +169,17 @@ export async function claimLock(paths: SessionPaths, cellId: string): Promise<bo
   return true;
 }
 
-/** Claims whatever lock the session has, corrupt or not (for `k int`/`k kill` recovery). */
-export async function claimAnyLock(paths: SessionPaths): Promise<CellLock | "corrupt" | undefined> {
+/**
+ * Claims whatever lock the session has, corrupt or not (for `k int`/`k kill` recovery). A corrupt
+ * lock is removed ("corrupt"); a claim left by a claimer that died is cleared once it is older
+ * than a live claimer could be.
+ *
+ * @param now the current time in ms (injectable for tests)
+ */
+export async function claimAnyLock(
+  paths: SessionPaths,
+  now: () => number = Date.now,
+): Promise<CellLock | "corrupt" | undefined> {
   let lock: CellLock | undefined;
   try {
     lock = await readLock(paths);
@@ -120,31 +190,16 @@ export async function claimAnyLock(paths: SessionPaths): Promise<CellLock | "cor
   }
   if (!lock) return undefined;
   if (await claimLock(paths, lock.cell_id)) return lock;
-  // A claim left by a claimer that died mid-way would block the cell forever: `k int` is the
-  // recovery tool, so it clears a claim older than a live claimer could be.
   const closing = closingPath(paths, lock.cell_id);
-  const age = await Deno.stat(closing).then((i) => Date.now() - (i.mtime?.getTime() ?? 0), () => 0);
+  const age = await Deno.stat(closing).then((i) => now() - (i.mtime?.getTime() ?? 0), () => 0);
   if (age < STALE_CLAIM_MS) return undefined;
   await removeIfExists(closing);
   return (await claimLock(paths, lock.cell_id)) ? lock : undefined;
 }
 
-/** A claim is held for milliseconds; one this old was left by a process that died. */
-const STALE_CLAIM_MS = 5000;
-
 /** Ends a claim once the result is written. */
 export async function finishClaim(paths: SessionPaths, cellId: string): Promise<void> {
   await removeIfExists(closingPath(paths, cellId));
-}
-
-/** Whether a cell holds the session's lock now (a synchronous look: every cell pays it). */
-export function lockHeld(paths: SessionPaths): boolean {
-  try {
-    Deno.lstatSync(paths.lock);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** True while a claimer is writing cell `cellId`'s result. */
@@ -155,4 +210,60 @@ export async function isClosing(paths: SessionPaths, cellId: string): Promise<bo
   } catch {
     return false;
   }
+}
+
+/** The event a cell's end appends. */
+export type EndEvent = "done" | "interrupted" | "error";
+
+/**
+ * Ends cell `lock.cell_id` with `result`, unless someone else ended it first; returns the result
+ * that stands. Claims the lock, then as {@link endClaimedCell}.
+ */
+export async function endCell(
+  paths: SessionPaths,
+  session: string,
+  lock: CellLock,
+  result: DoneResult | ErrorResult,
+  event: EndEvent,
+): Promise<FinalResult> {
+  if (!(await claimLock(paths, lock.cell_id))) {
+    // Someone else (k int) is ending it: wait (bounded) for the record they write.
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    while (await isClosing(paths, lock.cell_id) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_WAIT_STEP_MS));
+    }
+    const other = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
+    return other?.result ?? { cell_id: lock.cell_id, status: "error", output: "session killed" };
+  }
+  return await endClaimedCell(paths, session, lock, result, event);
+}
+
+/**
+ * For the holder of a claim on `lock`: stores the cell's final record, finishes the claim, then
+ * appends the event (rule 3).
+ */
+export async function endClaimedCell(
+  paths: SessionPaths,
+  session: string,
+  lock: CellLock,
+  result: DoneResult | ErrorResult,
+  event: EndEvent,
+): Promise<FinalResult> {
+  await writeCellRecord(paths, {
+    result,
+    code: codePreview(lock.lines),
+    started_at: lock.started_at,
+    reported: true,
+  });
+  await finishClaim(paths, lock.cell_id);
+  const cell_id = lock.cell_id;
+  if (event === "done" && result.status === "done") {
+    const { exit_code, duration_ms } = result;
+    await appendEvent(paths.events, session, { status: "done", cell_id, exit_code, duration_ms });
+  } else if (event === "interrupted") {
+    await appendEvent(paths.events, session, { status: "interrupted", cell_id });
+  } else {
+    await appendEvent(paths.events, session, { status: "error", cell_id, message: result.output });
+  }
+  return result;
 }

@@ -3,7 +3,7 @@
  * @module
  */
 
-import type { ProgramKind } from "./code.ts";
+import type { ProgramKind } from "./programs/mod.ts";
 import { NoSessionError } from "./errors.ts";
 import type { FrameConfig } from "./frame/mod.ts";
 import type { ProcessId } from "./proc.ts";

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { type ProgramKind, programKind } from "./code.ts";
-import { integratedKind, integrationScript, newNonce, parseMarker } from "./integration/scripts.ts";
+import { newNonce, parseMarker } from "./markers.ts";
+import { type ProgramKind, programKind, programProfile } from "./programs/mod.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent, readLastEvents } from "./events.ts";
 import { FileFollower } from "./follow.ts";
@@ -38,7 +38,7 @@ import {
   tmuxSessionInfo,
 } from "./tmux.ts";
 import { decodeEvent, type KttyEvent } from "./types.ts";
-import { readCellRecord } from "./watch.ts";
+import { readCellRecord } from "./cell/record.ts";
 
 /**
  * Pane width where the echo of typed code is recognised line by line (repeat, exact, hook modes):
@@ -94,7 +94,9 @@ async function frameFor(
   kind: ProgramKind,
 ): Promise<FrameConfig> {
   if (prompt === undefined) {
-    return integratedKind(kind) ? { mode: "integration", nonce: newNonce() } : { mode: "repeat" };
+    return programProfile(kind).integration
+      ? { mode: "integration", nonce: newNonce() }
+      : { mode: "repeat" };
   }
   if (prompt === "repeat") return { mode: "repeat" };
   if (prompt === "") throw new UsageError("--prompt needs a value");
@@ -192,12 +194,12 @@ async function createFresh(
     // The integration loader is typed in the same tmux call that starts the program: the
     // terminal holds it until the program first reads a line.
     let loader: string | undefined;
-    const integrated = integratedKind(kind);
-    if (frame.mode === "integration" && integrated) {
-      const script = integrationScript(integrated, frame.nonce ?? "", paths.cells);
-      const scriptPath = `${paths.dir}/${script.file}`;
-      await Deno.writeTextFile(scriptPath, script.content, { mode: 0o600, createNew: true });
-      loader = script.installLine(scriptPath) + "\n";
+    const integration = programProfile(kind).integration;
+    if (frame.mode === "integration" && integration) {
+      const scriptPath = `${paths.dir}/${integration.file}`;
+      const script = integration.script(frame.nonce ?? "", paths.cells);
+      await Deno.writeTextFile(scriptPath, script, { mode: 0o600, createNew: true });
+      loader = integration.installLine(scriptPath) + "\n";
     }
     const columns = frame.mode === "integration" ? INTEGRATION_COLUMNS : PANE_COLUMNS;
     const panePid = await newSession(config, name, {

@@ -52,6 +52,13 @@ export function stampOf(path: string): FileStamp {
  * a URL ~40 µs slower each, which across a manifest's 30 files is a millisecond). */
 export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
+/**
+ * The background watcher's entry (src/watcher.ts), as a URL, which `deno run` takes as well as a
+ * path. Computed here, beside the start-up bundles: this module's URL is in src/ whether it runs
+ * from the sources or inside a bundle.
+ */
+export const WATCHER_URL: string = new URL("./watcher.ts", import.meta.url).href;
+
 /** Where `name`'s bundle and manifest live. */
 export function bundlePaths(name: CommandName): { bundle: string; manifest: string } {
   return { bundle: `${ROOT}src/${name}.bundle.js`, manifest: `${ROOT}src/${name}.bundle.json` };

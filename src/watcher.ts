@@ -8,7 +8,7 @@
 import { readLock } from "./lock.ts";
 import { readMeta } from "./meta.ts";
 import { configFromEnv, message, sessionPaths } from "./state.ts";
-import { watchCell } from "./watch.ts";
+import { watchCell } from "./cell/watch.ts";
 
 async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
   const reader = stream.getReader();

@@ -47,7 +47,7 @@ Deno.test({
       assert(start.isFresh("k") && start.isFresh("km"), "fresh bundles right after the build");
       const manifest = JSON.parse(await Deno.readTextFile(`${dir}/src/k.bundle.json`));
       const inputs = (manifest.inputs as [string, ...number[]][]).map(([path]) => path);
-      for (const path of ["deno.json", "mod.ts", "src/k.ts", "src/cell.ts", "src/text.ts"]) {
+      for (const path of ["deno.json", "mod.ts", "src/k.ts", "src/cell/start.ts", "src/text.ts"]) {
         assert(inputs.includes(path), `manifest lacks ${path}: ${inputs.join(" ")}`);
       }
 

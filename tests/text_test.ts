@@ -2,7 +2,8 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { cleanTerminalBytes, TerminalText } from "../src/text.ts";
 import { EchoFilter } from "../src/frame/echo.ts";
-import { programKind, shapeCode } from "../src/code.ts";
+import { shapeCode } from "../src/cell/typing.ts";
+import { programKind, programProfile } from "../src/programs/mod.ts";
 import { RepeatDetector } from "../src/frame/repeat.ts";
 import { ExactDetector } from "../src/frame/exact.ts";
 import { type FrameDetector, stripTrailingPrompt } from "../src/frame/detector.ts";
@@ -96,20 +97,20 @@ Deno.test("code: program kinds", () => {
 
 Deno.test("code: python blocks get their closing blank line, inner blanks dropped", () => {
   assertEquals(
-    shapeCode("python", "def f():\n    a = 1\n\n    return a\nprint(f())\n"),
+    shapeCode(programProfile("python"), "def f():\n    a = 1\n\n    return a\nprint(f())\n"),
     ["def f():", "    a = 1", "    return a", "", "print(f())"],
   );
   assertEquals(
-    shapeCode("python", "if x:\n    y()\nelse:\n    z()"),
+    shapeCode(programProfile("python"), "if x:\n    y()\nelse:\n    z()"),
     ["if x:", "    y()", "else:", "    z()", ""],
   );
-  assertEquals(shapeCode("python", 's = """a\n\nb"""\nprint(s)'), [
+  assertEquals(shapeCode(programProfile("python"), 's = """a\n\nb"""\nprint(s)'), [
     's = """a',
     "",
     'b"""',
     "print(s)",
   ]);
-  assertEquals(shapeCode("bash", "a\n\nb\n"), ["a", "", "b"]);
+  assertEquals(shapeCode(programProfile("bash"), "a\n\nb\n"), ["a", "", "b"]);
 });
 
 Deno.test("repeat detector: five identical lines, unfinished one included", () => {

@@ -11,8 +11,6 @@ export type FrameMode = "integration" | "repeat" | "exact" | "hook";
 
 /** A frame detector for one cell. */
 export interface FrameDetector {
-  /** Extra empty Enters to type after the code (repeat mode only). */
-  readonly extraEnters: number;
   /** Sees each finished line; `echo` is true for the echo of typed code. */
   onLine(line: string, echo: boolean): void;
   /** Called when the log has been quiet for a moment, with the unfinished last line. */

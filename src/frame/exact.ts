@@ -8,7 +8,6 @@ import { type FrameDetector, stripTrailingPrompt } from "./detector.ts";
 
 /** Exact-mode detector. */
 export class ExactDetector implements FrameDetector {
-  readonly extraEnters = 0;
   #prompt: string;
   #expected: number;
   #seen = 0;

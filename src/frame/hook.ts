@@ -45,7 +45,6 @@ export async function resolveHook(path: string, cwd: string): Promise<string> {
 
 /** Hook-mode detector: owns the hook process for one cell. */
 export class HookDetector implements FrameDetector {
-  readonly extraEnters = 0;
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #exited = false;

@@ -1,17 +1,16 @@
 /**
  * Shell-integration mode: the program prints markers carrying the session's nonce (see
- * src/integration/scripts.ts). Output is exactly what lies between the start marker and the end
+ * src/markers.ts). Output is exactly what lies between the start marker and the end
  * marker; the end marker carries the exit status. A marker without the nonce is ignored, so text
  * a program prints can never end a cell.
  * @module
  */
 
-import { type Marker, parseMarker } from "../integration/scripts.ts";
+import { type Marker, parseMarker } from "../markers.ts";
 import type { FrameDetector } from "./detector.ts";
 
 /** Integration-mode detector. */
 export class IntegrationDetector implements FrameDetector {
-  readonly extraEnters = 0;
   #nonce: string;
   #started = false;
   #echoSeen = false;

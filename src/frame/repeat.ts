@@ -12,7 +12,6 @@ const SHORT_QUIET_MS = 500;
 
 /** Repeat-mode detector. */
 export class RepeatDetector implements FrameDetector {
-  readonly extraEnters = REPEAT_ENTERS;
   #last: string | undefined;
   #run = 0;
   #before: string | undefined;

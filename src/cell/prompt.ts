@@ -1,0 +1,226 @@
+/**
+ * The prompt check before a cell is typed (integration mode): is the program back at its prompt
+ * (the last marker in the pane log's tail is an end marker) with its line editor reading? Waits,
+ * bounded, while prompt hooks run; tells a busy program or a gone session apart.
+ * @module
+ */
+
+import { KttyError, NoSessionError } from "../errors.ts";
+import { FileFollower } from "../follow.ts";
+import { lockHeld } from "../lock.ts";
+import {
+  lastEndMarker,
+  lastMarkerIsStart,
+  lastStartMarker,
+  printedAfterLastEnd,
+} from "../markers.ts";
+import { readMetaIfAny, type SessionMeta, writeMeta } from "../meta.ts";
+import { terminalRaw } from "../proc.ts";
+import { fileSize, ioError, type KernelConfig, readTailSync, type SessionPaths } from "../state.ts";
+import { PASTE_OFF, PASTE_ON } from "../text.ts";
+import { hasSession, paneTty } from "../tmux.ts";
+
+const MARKER_TAIL_BYTES = 16 * 1024;
+
+/** The longest wait for a program's line editor to start reading after its end marker. */
+export const EDITOR_WAIT_MS = 10_000;
+/** How long the editor may take before the terminal's mode is asked, and how often then. */
+const TTY_CHECK_AFTER_MS = 200;
+const TTY_CHECK_EVERY_MS = 250;
+/** How long a terminal mode must last before it counts (a hook may read a key in raw mode). */
+const EDITOR_SETTLE_MS = 1000;
+
+/**
+ * Integration mode: throws unless the program is at its prompt, i.e. the last marker in the log
+ * is an end marker. After `k int` a program may still be shutting down, and code typed then
+ * would go to it (and its end marker would end the new cell with the old output). Only the log's
+ * tail is read: the end marker comes after all of a cell's output.
+ *
+ * Then, where the program's line editor turns bracketed paste on as it starts reading a line
+ * (bash's readline, zsh's zle), waits until it has. The end marker comes before that, and before
+ * any prompt hooks that run after ktty's (`PROMPT_COMMAND[99]`, zsh's `precmd` functions); text
+ * typed meanwhile meets the terminal in cooked mode, which echoes it and cuts a line at 4095
+ * bytes. Usually no wait at all: the log's tail already shows it.
+ *
+ * Bracketed paste can also have been turned off since the session began
+ * (`bind 'set enable-bracketed-paste off'`): when the pane's terminal is in raw mode (an editor
+ * reading) with bracketed paste still off, the session's meta is updated and the updated meta
+ * returned. Throws `not_ready` after `waitMs`, and NoSessionError when the session ended or was
+ * replaced (`k kill`, `k new`) meanwhile.
+ */
+export async function awaitPrompt(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  name: string,
+  waitMs: number,
+  ownLock: boolean,
+): Promise<SessionMeta> {
+  if (meta.frame.mode !== "integration") return meta;
+  const nonce = meta.frame.nonce ?? "";
+  const first = promptState(paths.log, nonce);
+  if (first.marker !== "end") {
+    // A start marker last (or none in the tail: the program has printed on and on since one).
+    // Another cell's, if its lock is there: that lock says busy.
+    if (!ownLock && lockHeld(paths)) return meta;
+    if (!(await hasSession(config, name))) throw new NoSessionError(name);
+    throw new KttyError(
+      "not_ready",
+      `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
+    );
+  }
+  if (!meta.bracketed_paste || first.editorReading) return meta;
+  const started = Date.now();
+  const deadline = started + waitMs;
+  const follower = await FileFollower.open(
+    paths.log,
+    Math.max(0, (await fileSize(paths.log)) - MARKER_TAIL_BYTES),
+  );
+  const decoder = new TextDecoder();
+  let tail = "";
+  let grown = started;
+  const read = async () => {
+    const n = await follower.readAvailable((bytes) => {
+      tail = (tail + decoder.decode(bytes, { stream: true })).slice(-MARKER_TAIL_BYTES);
+    });
+    if (n > 0) grown = Date.now();
+  };
+  let ttyCheck = started + TTY_CHECK_AFTER_MS;
+  let rawSince: number | undefined;
+  try {
+    while (true) {
+      await read();
+      if (editorReadingIn(tail, nonce)) break;
+      // Another cell was started meanwhile: the lock will say busy.
+      if (!ownLock && (lockHeld(paths) || lastMarkerIsStart(tail, nonce))) return meta;
+      const now = Date.now();
+      if (now >= ttyCheck) {
+        ttyCheck = now + TTY_CHECK_EVERY_MS;
+        const raw = await paneTerminalRaw(config, name);
+        if (raw === undefined && !(await hasSession(config, name))) throw new NoSessionError(name);
+        rawSince = raw ? rawSince ?? now : undefined;
+        // Raw for a while, bracketed paste never on: an editor reads without it (turned off
+        // since the session began). A prompt hook reading a key is raw only for a moment.
+        if (rawSince !== undefined && now - rawSince >= EDITOR_SETTLE_MS) {
+          return await noteNoBracketedPaste(paths, meta, name);
+        }
+        // Cooked, its prompt printed after the end marker, then quiet: a shell reading without
+        // a line editor (set +o emacs, unsetopt zle). Typed text goes to it as it would by hand.
+        if (
+          raw === false && now - started >= EDITOR_SETTLE_MS &&
+          now - grown >= EDITOR_SETTLE_MS / 2 && printedAfterLastEnd(tail, nonce)
+        ) break;
+      }
+      if (now >= deadline) {
+        throw new KttyError(
+          "not_ready",
+          `the program in session '${name}' has not come back to reading input (its prompt hooks still run?); wait, or k int ${name}`,
+        );
+      }
+      await follower.wait(Math.min(TTY_CHECK_EVERY_MS, deadline - now));
+    }
+  } finally {
+    await follower.close();
+  }
+  await assertSameSession(paths, meta, name);
+  return meta;
+}
+
+/** Whether the terminal of the session's pane is in raw mode (not canonical), if tmux says. */
+async function paneTerminalRaw(config: KernelConfig, name: string): Promise<boolean | undefined> {
+  const tty = await paneTty(config, name);
+  return tty === undefined ? undefined : await terminalRaw(tty);
+}
+
+/** Whether the session `meta` describes is still the one under its name, gone, or replaced by
+ * another (`k kill`, then `k new`). */
+async function sessionNow(paths: SessionPaths, meta: SessionMeta) {
+  const now = await readMetaIfAny(paths).catch(() => undefined);
+  if (now === undefined) return "gone";
+  const same = now.frame.nonce === meta.frame.nonce && now.created_at === meta.created_at;
+  return same ? "same" : "replaced";
+}
+
+/** Whether the name now belongs to another session than `meta`'s. */
+export async function replaced(paths: SessionPaths, meta: SessionMeta): Promise<boolean> {
+  return (await sessionNow(paths, meta)) === "replaced";
+}
+
+/** Throws NoSessionError when the session's meta is gone or belongs to a new session now. */
+async function assertSameSession(paths: SessionPaths, meta: SessionMeta, name: string) {
+  if ((await sessionNow(paths, meta)) !== "same") throw new NoSessionError(name);
+}
+
+/** Records that the session's editor reads without bracketed paste; returns the new meta. */
+async function noteNoBracketedPaste(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  name: string,
+): Promise<SessionMeta> {
+  await assertSameSession(paths, meta, name);
+  const updated = { ...meta, bracketed_paste: false };
+  await writeMeta(paths, updated).catch(() => {}); // only spares later cells this wait
+  return updated;
+}
+
+/** The size of the session's pane log; a clear error when it is gone (deleted by hand). */
+export function paneLogSize(paths: SessionPaths, name: string): number {
+  try {
+    return Deno.statSync(paths.log).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw ioError("read", paths.log, e);
+    throw new KttyError(
+      "state_corrupt",
+      `the pane log of session '${name}' is gone (${paths.log}), so no output can be read; k kill ${name}, then k new ${name}`,
+    );
+  }
+}
+
+/** Whether the log's tail shows the line editor reading: bracketed paste turned on after the
+ * last end marker, and not turned off since. Cell output cannot fake it: it comes before. */
+function editorReadingIn(tail: string, nonce: string): boolean {
+  const on = tail.lastIndexOf(PASTE_ON);
+  return on > tail.lastIndexOf(PASTE_OFF) && on > lastEndMarker(tail, nonce);
+}
+
+/** The last `bytes` of the log as text (`whole`: the log is no longer), or undefined. */
+function logTail(log: string, bytes: number): { text: string; whole: boolean } | undefined {
+  try {
+    const file = Deno.openSync(log, { read: true });
+    try {
+      const tail = readTailSync(file, bytes);
+      return { text: new TextDecoder().decode(tail.bytes), whole: tail.start === 0 };
+    } finally {
+      file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the program is at its prompt with its line editor reading: see {@link awaitPrompt}. */
+export function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): boolean {
+  if (meta.frame.mode !== "integration") return true;
+  const state = promptState(paths.log, meta.frame.nonce ?? "");
+  return state.marker === "end" && (!meta.bracketed_paste || state.editorReading);
+}
+
+/** From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
+ * editor is reading ({@link editorReadingIn}). The last 4 KiB are read first: a prompt follows
+ * its end marker closely. */
+function promptState(
+  log: string,
+  nonce: string,
+): { marker: "start" | "end" | undefined; editorReading: boolean } {
+  for (const bytes of [4 * 1024, MARKER_TAIL_BYTES]) {
+    const read = logTail(log, bytes);
+    if (read === undefined) break;
+    const tail = read.text;
+    const start = lastStartMarker(tail, nonce);
+    const end = lastEndMarker(tail, nonce);
+    if (start < 0 && end < 0 && !read.whole) continue; // look further back
+    const marker = start < 0 && end < 0 ? undefined : start > end ? "start" : "end";
+    return { marker, editorReading: editorReadingIn(tail, nonce) };
+  }
+  return { marker: undefined, editorReading: false };
+}

@@ -1,0 +1,309 @@
+/**
+ * Starting a cell: take the lock, type the code, announce it. `run` then watches it in-process;
+ * `fire` hands the watching to a detached background watcher and returns at once; a stopped
+ * `run` hands its cell over to one.
+ * @module
+ */
+
+import { KttyError, NoSessionError } from "../errors.ts";
+import { appendEvent } from "../events.ts";
+import { FileFollower } from "../follow.ts";
+import {
+  acquireLock,
+  type CellLock,
+  claimLock,
+  endClaimedCell,
+  finishClaim,
+  giveBack,
+  handOver,
+  lockHeld,
+  readLock,
+} from "../lock.ts";
+import { readMeta, type SessionMeta } from "../meta.ts";
+import { isAlive, type ProcessId, processId } from "../proc.ts";
+import {
+  ioError,
+  type KernelConfig,
+  newCellId,
+  removeIfExists,
+  type SessionPaths,
+  sessionPaths,
+  writeFileAtomic,
+} from "../state.ts";
+import { hasSession, pasteText } from "../tmux.ts";
+import { WATCHER_URL } from "../start.ts";
+import { mark } from "../trace.ts";
+import { type BusyResult, busyResult, type FinalResult, type FiredResult } from "../types.ts";
+import { cellLimits, type CellOptions, FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./options.ts";
+import {
+  atPromptAndReading,
+  awaitPrompt,
+  EDITOR_WAIT_MS,
+  paneLogSize,
+  replaced,
+} from "./prompt.ts";
+import { errorResult } from "./record.ts";
+import { planCell, type TypingPlan } from "./typing.ts";
+import { endCellOfDeadSession, watchCell } from "./watch.ts";
+
+/** What a started cell knows: its lock and the session it runs in. */
+interface Started {
+  paths: SessionPaths;
+  meta: SessionMeta;
+  lock: CellLock;
+  /** The pane log, opened at the cell's start while tmux typed the code (`run` only). */
+  follower?: FileFollower;
+}
+
+/** A cell about to start: its code, limits and the process that will watch it. */
+interface CellRequest {
+  /** The new cell's id. */
+  cellId: string;
+  /** The code to type. */
+  code: string;
+  /** Time limit and output budget, checked. */
+  limits: { timeoutMs: number; maxOutput: number };
+  /** The process that will watch the cell. */
+  owner: ProcessId;
+  /** Which kind of process that is. */
+  ownerKind: "run" | "fire";
+  /** Open the pane log for this process to watch the cell (while tmux types: it runs anyway). */
+  follow?: boolean;
+}
+
+/**
+ * Takes the lock for a new cell, types the code, appends `fired`. Returns the busy result when
+ * another cell holds the lock (nothing typed).
+ */
+async function startCell(
+  config: KernelConfig,
+  name: string,
+  request: CellRequest,
+): Promise<Started | BusyResult> {
+  const { cellId, code, owner, ownerKind } = request;
+  const { timeoutMs, maxOutput } = request.limits;
+  const paths = sessionPaths(config, name);
+  let meta = await readMeta(paths, name);
+  const waitMs = Math.min(timeoutMs, EDITOR_WAIT_MS);
+  let plan: TypingPlan;
+  let lock: CellLock;
+  let ready: boolean;
+  let grown: boolean;
+  const dropCodeFile = async () => {
+    if (plan?.codeFile) await removeIfExists(plan.codeFile.path).catch(() => {});
+  };
+  for (let attempt = 1;; attempt++) {
+    // Is the program at its prompt, its line editor reading (awaitPrompt)? Usually the log's tail
+    // says yes at once. If not, and no other cell holds the session (the lock then says busy at
+    // once), wait here: that also tells whether it still pastes bracketed.
+    let offset = paneLogSize(paths, name); // first: a clear error, should the log be gone
+    ready = atPromptAndReading(paths, meta);
+    if (!ready && !lockHeld(paths)) {
+      meta = await awaitPrompt(config, paths, meta, name, waitMs, false);
+      ready = true;
+      offset = paneLogSize(paths, name);
+    }
+    plan = planCell(meta, code, cellId, paths.cells);
+    // The code file is named by the new cell's id: written before the lock, removed if refused.
+    if (plan.codeFile) {
+      try {
+        Deno.writeTextFileSync(plan.codeFile.path, plan.codeFile.content, { mode: 0o600 });
+      } catch (e) {
+        throw ioError("write", plan.codeFile.path, e);
+      }
+    }
+    const startedMs = Date.now();
+    lock = {
+      cell_id: cellId,
+      offset,
+      owner,
+      owner_kind: ownerKind,
+      started_at: new Date(startedMs).toISOString(),
+      started_ms: startedMs,
+      timeout_ms: timeoutMs,
+      lines: plan.lines,
+      max_output: maxOutput,
+    };
+    let acquired: boolean;
+    try {
+      acquired = await acquireLock(paths, lock);
+    } catch (e) {
+      await dropCodeFile();
+      throw e;
+    }
+    if (!acquired) {
+      await dropCodeFile();
+      const active = await readLock(paths).catch(() => undefined);
+      if (!(await hasSession(config, name))) {
+        // The session died under that cell: end it (whoever notices first) and say so.
+        if (active) await endCellOfDeadSession(paths, name, active);
+        throw new NoSessionError(name);
+      }
+      const busy = busyResult(active?.cell_id ?? "unknown");
+      if (active && !(await isAlive(active.owner))) {
+        busy.output += ` (its watcher died; use k int ${name})`;
+      }
+      return busy;
+    }
+    // The check holds if nothing came in between (the log did not grow: no cell ran meanwhile).
+    // Else check again, with the lock given back; a program printing on its own (a background
+    // job) may make the log grow every time: the third time, the check is made under the lock.
+    grown = paneLogSize(paths, name) !== offset;
+    if (!grown || attempt === 3) break;
+    await dropCodeFile();
+    if (!(await giveBack(paths, cellId))) {
+      throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
+    }
+  }
+  mark("lock taken");
+  // Until tmux is asked to type, any failure gives the lock back: nothing was typed. After, the
+  // cell is announced (while tmux types), and a failure ends it as an error: it may have run.
+  let follower: FileFollower | undefined;
+  let announced = false;
+  try {
+    // The lock was free only by the time it was taken (a cell just ended), or the log grew.
+    if (!ready || grown) {
+      await awaitPrompt(config, paths, meta, name, waitMs, true);
+    }
+    const typing = pasteText(config, name, plan.text, {
+      dir: paths.dir,
+      bracketed: plan.bracketed,
+      keys: plan.keys,
+    });
+    typing.catch(() => {}); // handled below; not "unhandled" should the work meanwhile yield
+    mark("tmux spawned");
+    // Meanwhile: what the watching needs, and the bookkeeping, which may not fail the cell.
+    if (request.follow) {
+      follower = await FileFollower.open(paths.log, lock.offset).catch(() => undefined);
+    }
+    mark("log opened");
+    announced = true;
+    await Promise.all([
+      writeFileAtomic(paths.last, cellId, { durable: false }),
+      appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
+    ]).catch(() => {});
+    mark("fired event written");
+    if (!(await typing)) {
+      if (!(await hasSession(config, name))) throw new NoSessionError(name);
+      throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
+    }
+  } catch (e) {
+    // Clean up as far as possible; the error that stands is the one that got here.
+    await follower?.close().catch(() => {});
+    if (!announced) {
+      await giveBack(paths, cellId).catch(() => false);
+    } else if (await claimLock(paths, cellId).catch(() => false)) {
+      const output = e instanceof Error ? e.message : String(e);
+      await endClaimedCell(paths, name, lock, errorResult(lock, output), "error")
+        .catch(() => finishClaim(paths, cellId).catch(() => {}));
+    }
+    // The session's end goes in its log; not if a new session of the name has taken its place.
+    if (e instanceof NoSessionError && !(await replaced(paths, meta))) {
+      await appendEvent(paths.events, name, { status: "closed", reason: "session gone" })
+        .catch(() => {});
+    }
+    await dropCodeFile();
+    throw e;
+  }
+  mark("code typed");
+  return { paths, meta, lock, follower };
+}
+
+/** Runs `code` in session `name` and waits for its result (SPEC section 4). */
+export async function runCell(
+  config: KernelConfig,
+  name: string,
+  code: string,
+  options: CellOptions = {},
+): Promise<FinalResult | BusyResult> {
+  const limits = cellLimits(code, options, RUN_TIMEOUT_MS);
+  const owner = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
+  const started = await startCell(config, name, {
+    cellId: newCellId(),
+    code,
+    limits,
+    owner,
+    ownerKind: "run",
+    follow: true,
+  });
+  if ("active_cell_id" in started) return started;
+  try {
+    options.onStarted?.(started.lock.cell_id);
+  } catch (e) {
+    // The caller's callback failed, the cell runs: a background watcher takes it over.
+    await started.follower?.close();
+    await handOffRun(config, name).catch(() => undefined);
+    throw e;
+  }
+  return await watchCell({ config, ...started, reportTimeout: true });
+}
+
+/**
+ * Types `code` in session `name` and hands the watching to a detached background process;
+ * returns at once. The watcher is spawned first so the lock can name it as owner from the start.
+ */
+export async function fireCell(
+  config: KernelConfig,
+  name: string,
+  code: string,
+  options: CellOptions = {},
+): Promise<FiredResult | BusyResult> {
+  const limits = cellLimits(code, options, FIRE_TIMEOUT_MS);
+  const paths = sessionPaths(config, name);
+  await readMeta(paths, name);
+  const cellId = newCellId();
+  const child = spawnWatcher(config, name, cellId);
+  // Closing the watcher's stdin tells it to look at the lock: its cell's, or nothing to do.
+  const release = async () => {
+    await child.stdin.close().catch(() => {});
+    child.unref();
+  };
+  try {
+    const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
+    const started = await startCell(config, name, {
+      cellId,
+      code,
+      limits,
+      owner,
+      ownerKind: "fire",
+    });
+    if ("active_cell_id" in started) return started;
+    options.onStarted?.(cellId);
+    return { cell_id: cellId, status: "fired" };
+  } finally {
+    await release();
+  }
+}
+
+/** Starts a detached background watcher for cell `cellId`; it acts once its stdin closes. */
+function spawnWatcher(config: KernelConfig, name: string, cellId: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_URL, name, cellId],
+    env: { K_HOME: config.home, K_SOCKET: config.socket },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+}
+
+/**
+ * For a `run` about to be stopped (its process got SIGINT/SIGTERM, say a harness timeout): if
+ * this process watches the session's active cell, a background watcher takes it over, as if the
+ * cell had been fired, so the cell goes on and its result is recorded for `k poll` and `km`.
+ * Returns the cell's id, or undefined when there was nothing to hand over.
+ */
+export async function handOffRun(config: KernelConfig, name: string): Promise<string | undefined> {
+  const paths = sessionPaths(config, name);
+  const lock = await readLock(paths).catch(() => undefined);
+  if (!lock || lock.owner.pid !== Deno.pid) return undefined;
+  const child = spawnWatcher(config, name, lock.cell_id);
+  try {
+    const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
+    // It may have ended meanwhile: then there is nothing to hand over.
+    return (await handOver(paths, lock.cell_id, owner)) ? lock.cell_id : undefined;
+  } finally {
+    await child.stdin.close().catch(() => {});
+    child.unref();
+  }
+}

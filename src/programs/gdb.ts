@@ -1,0 +1,17 @@
+/**
+ * gdb: no integration (use `--prompt="(gdb)"`, exact mode: gdb repeats the last command on an
+ * empty Enter). Known only so that a tab is typed literally and `gdb ./a.out` is not taken for a
+ * script run.
+ * @module
+ */
+
+import type { ProgramProfile } from "./profile.ts";
+
+/** gdb. */
+export const gdb: ProgramProfile = {
+  kind: "gdb",
+  names: /^gdb$/,
+  interactiveWithArguments: true,
+  bracketedPaste: false,
+  quotedInsert: true,
+};

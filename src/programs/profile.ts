@@ -1,0 +1,80 @@
+/**
+ * What a program profile is: how ktty recognises a program, installs its integration (the markers
+ * and the one line that loads them) and types a cell into it. One file per program beside this
+ * one; `mod.ts` is the registry.
+ * @module
+ */
+
+/** The program families the kernel knows. Those with an integration get shell integration. */
+export type ProgramKind = "bash" | "zsh" | "sh" | "python" | "node" | "gdb" | "other";
+
+/** How one cell is typed. */
+export interface TypingPlan {
+  /** The lines the terminal will echo (for the echo filter). */
+  lines: string[];
+  /** The text to paste. */
+  text: string;
+  /** Paste as a bracketed paste, then press Enter. */
+  bracketed: boolean;
+  /** tmux keys to send after the text (node's editor mode ends with C-d). */
+  keys?: string[];
+  /** A file the runner reads the code from (python). */
+  codeFile?: { path: string; content: string };
+}
+
+/** What a profile says of typing one cell; the text follows from it (see `cell/typing.ts`). */
+export type CellTyping = Omit<TypingPlan, "text" | "bracketed"> & { bracketed?: boolean };
+
+/** What a profile's integration needs to type one cell. */
+export interface CellContext {
+  /** The new cell's id. */
+  cellId: string;
+  /** The session's directory of cell files. */
+  cellsDir: string;
+  /** Whether the program's line editor takes bracketed pastes (seen at `new`). */
+  bracketedPaste: boolean;
+}
+
+/** A program's shell integration: the markers it prints, and how a cell is typed with them. */
+export interface Integration {
+  /** The script file's name inside the session directory. */
+  readonly file: string;
+  /** The script, for a session with `nonce` whose cell files live in `cellsDir`. */
+  script(nonce: string, cellsDir: string): string;
+  /** The line to type to load it (given the script's absolute path). */
+  installLine(path: string): string;
+  /** How `code` is typed so that the program runs it as one input and prints one end marker. */
+  typeCell(code: string, cell: CellContext): CellTyping;
+}
+
+/** One program ktty knows. */
+export interface ProgramProfile {
+  /** The family's name, as stored in a session's meta. */
+  readonly kind: ProgramKind;
+  /** Matches the program's file name (the first word of its command line, without a path). */
+  readonly names: RegExp;
+  /**
+   * Whether the program stays interactive with a non-option argument (`gdb ./a.out`); for the
+   * others, an argument is a script to run, and the session gets no profile.
+   */
+  readonly interactiveWithArguments?: boolean;
+  /** Its shell integration; absent: the session uses repeat mode (or `--prompt`). */
+  readonly integration?: Integration;
+  /**
+   * Whether its line editor turns bracketed paste on as it starts reading a line (readline,
+   * zle): `new` waits a moment for it, and cells are typed only once it is on.
+   */
+  readonly bracketedPaste: boolean;
+  /**
+   * Whether a tab must be typed after Ctrl-V (quoted insert): a tab typed into readline or zle
+   * asks for completion.
+   */
+  readonly quotedInsert: boolean;
+  /** The lines to type in a mode without markers; default: the code's lines as written. */
+  shapeCode?(code: string): string[];
+}
+
+/** Splits code into lines (`\r\n` → `\n`) without the trailing newlines. */
+export function codeLines(code: string): string[] {
+  return code.replace(/\r\n?/g, "\n").replace(/\n+$/, "").split("\n");
+}

@@ -1,0 +1,126 @@
+/**
+ * python3's REPL: `sys.ps1` becomes an object whose `str()` carries the end marker; a cell is one
+ * typed line, `__k('<cell id>')`, which runs the code from a private file statement by statement
+ * in `'single'` mode, as the REPL would (values echo, state persists in `__main__`), stops at the
+ * first exception and reports its type. In modes without markers the code is reshaped for the
+ * REPL's block rules.
+ * @module
+ */
+
+import { endPayload, startMarker } from "../markers.ts";
+import { codeLines, type ProgramProfile } from "./profile.ts";
+
+function script(nonce: string, cellsDir: string): string {
+  return `# ktty integration for the Python REPL (session nonce inside; do not share)
+def __k_install(nonce, cells):
+    import ast, linecache, os, sys, traceback, __main__
+    class State:
+        ec = 0
+        err = ""
+    state = State()
+    class Prompt:
+        def __init__(self, inner):
+            self.inner = inner
+        def __str__(self):
+            if state.err:
+                mark = ${
+    JSON.stringify(`\x1b]${endPayload("%d", "%s", "%s")}\x07`)
+  } % (state.ec, nonce, state.err)
+            else:
+                mark = ${JSON.stringify(`\x1b]${endPayload("%d", "%s")}\x07`)} % (state.ec, nonce)
+            return "\\x01" + mark + "\\x02" + str(self.inner)
+    def ensure_prompt():
+        if not isinstance(getattr(sys, "ps1", None), Prompt):
+            sys.ps1 = Prompt(getattr(sys, "ps1", ">>> "))
+    def run(cell_id):
+        path = os.path.join(cells, cell_id + ".py")
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        state.ec, state.err = 0, ""
+        lines = src.splitlines()
+        for i, line in enumerate(lines[:200]):
+            sys.stdout.write(("... " if i and line[:1] in " \\t)]}" else ">>> ") + line + "\\n")
+        if len(lines) > 200:
+            sys.stdout.write("... (%d more lines)\\n" % (len(lines) - 200))
+        sys.stdout.write(${JSON.stringify(startMarker(nonce))})
+        sys.stdout.flush()
+        name = "<cell " + cell_id + ">"
+        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+        try:
+            tree = compile(src, name, "exec", ast.PyCF_ONLY_AST)
+            for node in tree.body:
+                code = compile(ast.Interactive(body=[node]), name, "single")
+                exec(code, __main__.__dict__)
+        except SystemExit:
+            raise
+        except BaseException as e:
+            state.ec, state.err = 1, type(e).__name__
+            sys.last_type, sys.last_value, sys.last_traceback = type(e), e, e.__traceback__
+            tb = e.__traceback__
+            while tb is not None and tb.tb_frame.f_code is run.__code__:
+                tb = tb.tb_next
+            traceback.print_exception(type(e), e, tb)
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                ensure_prompt()
+    ensure_prompt()
+    return run
+__k = __k_install(${JSON.stringify(nonce)}, ${JSON.stringify(cellsDir)})
+del __k_install
+`;
+}
+
+const PY_CONTINUES_BLOCK = /^(else|elif|except|finally)\b|^[)\]}]/;
+
+/**
+ * The lines to type for `code` in the plain REPL: blank lines outside strings are dropped, a
+ * blank line is typed where an indented block returns to column 0 (unless the next line continues
+ * it: `else`, `except`, a closing bracket) and after a final block. Limitation: a line that opens
+ * or closes a triple-quoted string is tracked by counting quotes.
+ */
+export function shapePythonCode(code: string): string[] {
+  const out: string[] = [];
+  let inString = false;
+  let prevIndented = false;
+  for (const line of codeLines(code)) {
+    const quotes = (line.match(/"""|'''/g) ?? []).length;
+    if (inString) {
+      out.push(line);
+      if (quotes % 2 === 1) inString = false;
+      continue;
+    }
+    if (line.trim() === "") continue;
+    const indented = /^\s/.test(line);
+    if (!indented && prevIndented && !PY_CONTINUES_BLOCK.test(line)) out.push("");
+    out.push(line);
+    prevIndented = indented;
+    if (quotes % 2 === 1) inString = true;
+  }
+  if (prevIndented && !inString) out.push("");
+  return out;
+}
+
+/** python, python3, python3.11. */
+export const python: ProgramProfile = {
+  kind: "python",
+  names: /^python[0-9.]*$/,
+  bracketedPaste: false,
+  quotedInsert: true,
+  shapeCode: shapePythonCode,
+  integration: {
+    file: "integration.py",
+    script,
+    installLine: (path) => `exec(open(${JSON.stringify(path)}, encoding="utf-8").read())`,
+    typeCell: (code, cell) => ({
+      lines: [`__k('${cell.cellId}')`],
+      codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
+    }),
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * sh/dash: the end marker with `$?` lives in `PS1`; each cell is typed as
+ * `__k_c; { … }; __k_r $?`, which prints the start marker and re-asserts `PS1` while keeping the
+ * exit status.
+ * @module
+ */
+
+import { endPayload, startPayload } from "../markers.ts";
+import { shellQuote } from "../tmux.ts";
+import { codeLines, type ProgramProfile } from "./profile.ts";
+
+function script(nonce: string): string {
+  const [before, after] = endPayload("$?", nonce).split("$?");
+  return `# ktty shell integration for sh/dash (session nonce inside; do not share)
+__k_d="$(printf '\\033]${before}')"'$?'"$(printf '${after}\\007')"
+__k_c() { printf '\\033]${startPayload(nonce)}\\007'; }
+__k_r() {
+  case "$PS1" in *"${nonce}"*) ;; *) PS1="$__k_d$PS1" ;; esac
+  return "$1"
+}
+PS1="$__k_d\${PS1-\\$ }"
+`;
+}
+
+/** sh, dash, ash. */
+export const sh: ProgramProfile = {
+  kind: "sh",
+  names: /^(sh|dash|ash)$/,
+  bracketedPaste: false,
+  quotedInsert: true,
+  integration: {
+    file: "integration.sh",
+    script,
+    installLine: (path) => ` . ${shellQuote(path)}`,
+    typeCell: (code) => ({ lines: ["__k_c; {", ...codeLines(code), "}; __k_r $?"] }),
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * zsh: `precmd`/`preexec` hooks print the end marker (with `$?`, first in `precmd_functions`) and
+ * the start marker. zle turns bracketed paste on; a cell is typed as for bash.
+ * @module
+ */
+
+import { endPayload, startPayload } from "../markers.ts";
+import { shellQuote } from "../tmux.ts";
+import { typeShellCell } from "./bash.ts";
+import type { ProgramProfile } from "./profile.ts";
+
+function script(nonce: string): string {
+  return `# ktty shell integration for zsh (session nonce inside; do not share)
+typeset -g __k_nonce='${nonce}'
+__k_precmd() {
+  local __k_ec=$?
+  printf '\\e]${endPayload("%s", "%s")}\\a' "$__k_ec" "$__k_nonce"
+  return 0
+}
+__k_preexec() { printf '\\e]${startPayload("%s")}\\a' "$__k_nonce"; }
+typeset -ga precmd_functions preexec_functions
+precmd_functions=(__k_precmd \${precmd_functions:#__k_precmd})
+preexec_functions=(\${preexec_functions:#__k_preexec} __k_preexec)
+PROMPT_EOL_MARK=''
+`;
+}
+
+/** zsh. */
+export const zsh: ProgramProfile = {
+  kind: "zsh",
+  names: /^zsh$/,
+  bracketedPaste: true,
+  quotedInsert: true,
+  integration: {
+    file: "integration.zsh",
+    script,
+    installLine: (path) => ` . ${shellQuote(path)}`,
+    typeCell: (code, cell) => typeShellCell(code, cell.bracketedPaste),
+  },
+};
