@@ -145,6 +145,16 @@ export class TerminalText {
   }
 
   #escape(c: number, ch: string): void {
+    if (c === 0x0a) {
+      // A newline ends any unfinished sequence and is a newline. A terminal (tmux too) would let
+      // an OSC/DCS/PM/APC string swallow every line up to the next ESC or BEL, and a CSI take it
+      // as a parameter, but the sequences programs mean to send (titles, links, markers, colours)
+      // hold no raw newline: binary output opened this one, and what follows it is output.
+      this.#osc = undefined;
+      this.#state = "text";
+      this.#control(c);
+      return;
+    }
     switch (this.#state) {
       case "esc":
         if (ch === "[") {
@@ -180,14 +190,7 @@ export class TerminalText {
       case "string":
         if (c === 0x07) this.#endString();
         else if (c === ESC) this.#state = "string-esc";
-        else if (c === 0x0a) {
-          // A newline cancels a string. A terminal (tmux too) would go on swallowing every line up
-          // to the next ESC or BEL, but the strings programs mean to send (titles, links, markers)
-          // hold no raw newline: binary output opened this one, and what follows is output.
-          this.#osc = undefined;
-          this.#state = "text";
-          this.#control(c);
-        } else if (this.#osc !== undefined && this.#osc.length < MAX_OSC_CHARS) this.#osc += ch;
+        else if (this.#osc !== undefined && this.#osc.length < MAX_OSC_CHARS) this.#osc += ch;
         return;
       case "string-esc":
         if (ch === "\\") {

@@ -160,3 +160,13 @@ Deno.test("text: a string opened by binary output ends at a newline, not at the 
     osc: ["133;D;0;k=n"],
   });
 });
+
+Deno.test("text: a newline ends any unfinished escape sequence, CSI and charset ones too", () => {
+  // A CSI whose final byte never came (binary output cut short), a lone ESC, ESC and a charset
+  // designator's first byte: the newline after them still ends the line, and the text after it
+  // is whole.
+  assertEquals(clean("ab\x1b[1\r\nEND\r\n$ "), { lines: ["ab", "END"], partial: "$ " });
+  assertEquals(clean("ab\x1b[?\nEND\n"), { lines: ["ab", "END"], partial: "" });
+  assertEquals(clean("xy\x1b\nEND\n"), { lines: ["xy", "END"], partial: "" });
+  assertEquals(clean("xy\x1b(\nEND\n"), { lines: ["xy", "END"], partial: "" });
+});
