@@ -145,6 +145,16 @@ export class TerminalText {
   }
 
   #escape(c: number, ch: string): void {
+    if (c === 0x0a) {
+      // A newline ends any unfinished sequence and is a newline. A terminal (tmux too) would let
+      // an OSC/DCS/PM/APC string swallow every line up to the next ESC or BEL, and a CSI take it
+      // as a parameter, but the sequences programs mean to send (titles, links, markers, colours)
+      // hold no raw newline: binary output opened this one, and what follows it is output.
+      this.#osc = undefined;
+      this.#state = "text";
+      this.#control(c);
+      return;
+    }
     switch (this.#state) {
       case "esc":
         if (ch === "[") {

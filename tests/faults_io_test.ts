@@ -287,6 +287,36 @@ faultTest(
   },
 );
 
+faultTest(
+  "binary output that opens a string (OSC, DCS, SOS, PM, APC) and never ends it hides no line",
+  async (w) => {
+    // What made the urandom cell above fail about once in a hundred runs: ESC ^ (or ESC ], P, X, _)
+    // among the bytes with no BEL or ST after it; the lines after the binary were swallowed up to
+    // the prompt's first escape, or for good in a program whose prompt has none.
+    await Promise.all([
+      createBoth(w),
+      w.kernel.create("p", { command: "python3 -i", prompt: "repeat" }),
+    ]);
+    const base = worldBase(w);
+    for (const [i, opener] of ["]", "P", "X", "^", "_"].entries()) {
+      const path = `${base}/opener-${i}.bin`;
+      await Deno.writeFile(
+        path,
+        Uint8Array.from([0x62, 0x69, 0x6e, 0xff, 0x1b, opener.charCodeAt(0), 0x2e, 0xdf, 0x37]),
+      );
+      const end = `END-OF-STRING-${i}`;
+      const cat = `cat '${path}'; echo; echo ${end}`;
+      const py =
+        `import sys; _ = sys.stdout.buffer.write(open('${path}', 'rb').read()); print('\\n${end}')`;
+      for (const [s, code] of [["w", cat], ["r", cat], ["p", py]]) {
+        const r = await cliRun(w, s!, code!, 10);
+        equal(r.status, "done", `${s} ESC ${opener}: ${JSON.stringify(r)}`);
+        ok(String(r.output).endsWith(end), `${s} ESC ${opener}: ${r.output}`);
+      }
+    }
+  },
+);
+
 faultTest("printed markers with a wrong nonce never end a cell", async (w) => {
   await w.kernel.create("w");
   const code = "printf '\\e]133;D;0;k=0000000000000000\\a\\e]133;C;k=0000000000000000\\a'; " +

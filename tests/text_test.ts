@@ -137,3 +137,37 @@ Deno.test("exact detector: the prompt must return once per typed line", () => {
 Deno.test("strip prompt: trailing prompt lines and a prompt glued to output", () => {
   assertEquals(stripTrailingPrompt(["a", "hi$ ", "$ ", "$ "], "$ "), ["a", "hi"]);
 });
+
+Deno.test("text: a string opened by binary output ends at a newline, not at the next prompt", () => {
+  // Random bytes hold ESC ] (OSC), ESC P (DCS), ESC X (SOS), ESC ^ (PM) or ESC _ (APC) with no
+  // BEL or ST after them; the lines that follow the binary are output all the same.
+  for (const opener of ["]", "P", "X", "^", "_"]) {
+    assertEquals(
+      clean(`bin\x1b${opener}ary\r\nEND\r\n\x1b[?2004h$ `),
+      { lines: ["bin", "END"], partial: "$ " },
+      `ESC ${opener}`,
+    );
+    // The prompt carries no escape at all (sh, a REPL in repeat mode): it is still seen.
+    assertEquals(clean(`bin\x1b${opener}ary\r\n$ \r\n$ `), { lines: ["bin", "$ "], partial: "$ " });
+  }
+  // The end marker that follows still reaches the listener.
+  const osc: string[] = [];
+  const lines: string[] = [];
+  const t = new TerminalText((l) => lines.push(l), { onOsc: (p) => osc.push(p) });
+  t.push(enc.encode("\x1b^x\r\nEND\r\n\x1b]133;D;0;k=n\x07$ "));
+  assertEquals({ lines, partial: t.finish(), osc }, {
+    lines: ["", "END"],
+    partial: "$ ",
+    osc: ["133;D;0;k=n"],
+  });
+});
+
+Deno.test("text: a newline ends any unfinished escape sequence, CSI and charset ones too", () => {
+  // A CSI whose final byte never came (binary output cut short), a lone ESC, ESC and a charset
+  // designator's first byte: the newline after them still ends the line, and the text after it
+  // is whole.
+  assertEquals(clean("ab\x1b[1\r\nEND\r\n$ "), { lines: ["ab", "END"], partial: "$ " });
+  assertEquals(clean("ab\x1b[?\nEND\n"), { lines: ["ab", "END"], partial: "" });
+  assertEquals(clean("xy\x1b\nEND\n"), { lines: ["xy", "END"], partial: "" });
+  assertEquals(clean("xy\x1b(\nEND\n"), { lines: ["xy", "END"], partial: "" });
+});
