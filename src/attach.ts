@@ -9,7 +9,7 @@
 
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
 import { appendEvent } from "./events.ts";
-import { readMetaIfAny } from "./meta.ts";
+import { readMetaIfAny } from "./session/meta.ts";
 import { whoAmI } from "./session.ts";
 import { type KernelConfig, sessionPaths } from "./state.ts";
 import { attachView, hasSession, killView, viewSessionName } from "./tmux.ts";
