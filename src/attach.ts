@@ -8,7 +8,7 @@
  */
 
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
-import { appendEvent } from "./events.ts";
+import { appendEvent } from "./events/log.ts";
 import { readMetaIfAny } from "./session/meta.ts";
 import { whoAmI } from "./session.ts";
 import { type KernelConfig, sessionPaths } from "./state.ts";

@@ -32,7 +32,7 @@ import {
   type SessionStatus,
   sessionStatus,
 } from "./session.ts";
-import { type EventStreamOptions, sessionEvents } from "./events.ts";
+import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
 import { assertSessionName, configFromEnv, ensureStateDir, type KernelConfig } from "./state.ts";
 import type {
   BusyResult,

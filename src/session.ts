@@ -7,11 +7,11 @@
 import { type ProgramKind, programKind } from "./code.ts";
 import { integratedKind, integrationScript, newNonce, parseMarker } from "./integration/scripts.ts";
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
-import { appendEvent, readLastEvents } from "./events.ts";
+import { appendEvent, readLastEvents } from "./events/log.ts";
 import { FileFollower } from "./follow.ts";
 import { type FrameConfig, resolveHook } from "./frame/mod.ts";
 import { readLock } from "./lock.ts";
-import { readMetaIfAny, type SessionMeta, writeMeta } from "./meta.ts";
+import { readMetaIfAny, type SessionMeta, writeMeta } from "./session/meta.ts";
 import { isAlive, type ProcessId, processId, stopProcess, WATCHER_STOP_GRACE_MS } from "./proc.ts";
 import {
   createExclusive,

@@ -7,17 +7,12 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import {
-  appendEvent,
-  eventsBackwards,
-  followEvents,
-  readEvents,
-  readLastEvents,
-} from "../src/events.ts";
+import { followEvents } from "../src/events/follow.ts";
+import { appendEvent, eventsBackwards, readEvents, readLastEvents } from "../src/events/log.ts";
 import type { KttyEvent } from "../src/types.ts";
 import { until, worldTest } from "./harness.ts";
 
-const EVENTS_MODULE = fileURLToPath(new URL("../src/events.ts", import.meta.url));
+const EVENTS_MODULE = fileURLToPath(new URL("../src/events/log.ts", import.meta.url));
 
 /** A session dir with no log yet. */
 async function sessionDir(home: string): Promise<string> {
