@@ -262,4 +262,9 @@ worldTest("lastEvent: read from the tail of the log", async (w) => {
   assert.equal((await lastEvent(path))?.seq, 20_001);
   await Deno.writeTextFile(path, line(1).trimEnd());
   assert.equal((await lastEvent(path))?.seq, 1);
+  // However long: a notify of 300 KB is still the last event (k status shows it, as append sees it).
+  const huge = line(20_001).replace("x".repeat(100), "z".repeat(300_000));
+  await Deno.writeTextFile(path, text + huge);
+  assert.equal((await lastEvent(path))?.seq, 20_001);
+  assert.equal((await appendEvent(path, "w", notify("next")))?.seq, 20_002);
 });

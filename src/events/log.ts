@@ -34,7 +34,7 @@ export async function appendEvent(
   }
   try {
     file.lockSync(true);
-    const tail = quickTail(file) ?? await readTail(file, path);
+    const tail = await tailOf(file, path);
     if (tail.last?.status === "closed") return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
@@ -81,6 +81,31 @@ interface Tail {
   last: KttyEvent | undefined;
   /** True when the file's last byte is not a newline. */
   endsMidLine: boolean;
+}
+
+/**
+ * The last event of an event log, read from its tail (4 KiB, then backwards as far as its last
+ * event's line reaches), never the whole log unless it holds no event. Skips a torn last line.
+ * Undefined when the log is missing, empty, or holds no event.
+ */
+export async function lastEvent(path: string): Promise<KttyEvent | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return (await tailOf(file, path)).last;
+  } finally {
+    file.close();
+  }
+}
+
+/** The log's tail: from its last 4 KiB, else read backwards (the last line is that long). */
+async function tailOf(file: Deno.FsFile, path: string): Promise<Tail> {
+  return quickTail(file) ?? await readTail(file, path);
 }
 
 async function readTail(file: Deno.FsFile, path: string): Promise<Tail> {
@@ -201,53 +226,4 @@ export async function readEvents(path: string): Promise<KttyEvent[]> {
     }
   }
   return events;
-}
-
-const LAST_EVENT_FIRST_READ_BYTES = 4096;
-const LAST_EVENT_MAX_READ_BYTES = 256 * 1024;
-
-/**
- * The last event of an event log, read from the file's tail (a few KiB, growing only while no
- * whole event is found), never the whole log. Skips a torn last line. Undefined when the log is
- * missing, empty, or its tail holds no event.
- */
-export async function lastEvent(path: string): Promise<KttyEvent | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-  try {
-    const size = (await file.stat()).size;
-    let span = Math.min(size, LAST_EVENT_FIRST_READ_BYTES);
-    while (span > 0) {
-      await file.seek(size - span, Deno.SeekMode.Start);
-      const buf = new Uint8Array(span);
-      let got = 0;
-      while (got < span) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      const lines = new TextDecoder().decode(buf.subarray(0, got)).split("\n");
-      // Unless the read started at byte 0, its first line is a cut-off piece of a longer one.
-      const whole = span === size ? lines : lines.slice(1);
-      for (let i = whole.length - 1; i >= 0; i--) {
-        const line = whole[i];
-        if (!line) continue;
-        try {
-          return decodeEvent(line);
-        } catch {
-          // torn or foreign: look further back
-        }
-      }
-      if (span === size || span >= LAST_EVENT_MAX_READ_BYTES) return undefined;
-      span = Math.min(size, span * 8, LAST_EVENT_MAX_READ_BYTES);
-    }
-    return undefined;
-  } finally {
-    file.close();
-  }
 }
