@@ -8,9 +8,9 @@
  */
 
 import { KttyError, NoSessionError, UsageError } from "./errors.ts";
-import { appendEvent } from "./events.ts";
-import { readMetaIfAny } from "./meta.ts";
-import { whoAmI } from "./session.ts";
+import { appendEvent } from "./events/log.ts";
+import { whoAmI } from "./session/identity.ts";
+import { readMetaIfAny } from "./session/meta.ts";
 import { type KernelConfig, sessionPaths } from "./state.ts";
 import { attachView, hasSession, killView, viewSessionName } from "./tmux.ts";
 

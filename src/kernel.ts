@@ -10,23 +10,18 @@ import { pollCell } from "./cell/poll.ts";
 import { type SendOptions, sendToCell } from "./cell/send.ts";
 import { fireCell, handOffRun, runCell } from "./cell/start.ts";
 import { type AttachOptions, attachSession } from "./attach.ts";
+import { createSession, type NewSessionOptions, type NewSessionResult } from "./session/create.ts";
+import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
+import { killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
+import { resolveSessionName } from "./session/resolve.ts";
 import {
-  createSession,
   type FleetEntry,
-  type HistoryEntry,
-  killSessionAndState,
   listFleet,
   listSessions,
-  type NewSessionOptions,
-  type NewSessionResult,
-  notifySession,
-  pruneStaleSessions,
-  resolveSessionName,
-  sessionHistory,
   type SessionStatus,
   sessionStatus,
-} from "./session.ts";
-import { type EventStreamOptions, sessionEvents } from "./events.ts";
+} from "./session/status.ts";
+import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
 import { assertSessionName, configFromEnv, ensureStateDir, type KernelConfig } from "./state.ts";
 import type {
   BusyResult,

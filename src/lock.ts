@@ -23,7 +23,7 @@
 
 import { codePreview, readCellRecord, writeCellRecord } from "./cell/record.ts";
 import { KttyError } from "./errors.ts";
-import { appendEvent } from "./events.ts";
+import { appendEvent } from "./events/log.ts";
 import type { ProcessId } from "./proc.ts";
 import {
   assertCellId,

@@ -6,7 +6,7 @@
  */
 
 import { readLock } from "./lock.ts";
-import { readMeta } from "./meta.ts";
+import { readMeta } from "./session/meta.ts";
 import { configFromEnv, message, sessionPaths } from "./state.ts";
 import { watchCell } from "./cell/watch.ts";
 

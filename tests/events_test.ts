@@ -7,17 +7,18 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { followEvents } from "../src/events/follow.ts";
 import {
   appendEvent,
   eventsBackwards,
-  followEvents,
+  lastEvent,
   readEvents,
   readLastEvents,
-} from "../src/events.ts";
+} from "../src/events/log.ts";
 import type { KttyEvent } from "../src/types.ts";
 import { until, worldTest } from "./harness.ts";
 
-const EVENTS_MODULE = fileURLToPath(new URL("../src/events.ts", import.meta.url));
+const EVENTS_MODULE = fileURLToPath(new URL("../src/events/log.ts", import.meta.url));
 
 /** A session dir with no log yet. */
 async function sessionDir(home: string): Promise<string> {
@@ -235,4 +236,35 @@ Deno.test("events: read backwards, a line longer than a chunk included, equals r
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+worldTest("lastEvent: read from the tail of the log", async (w) => {
+  await Deno.mkdir(w.home, { recursive: true });
+  const path = `${w.home}/events.jsonl`;
+  assert.equal(await lastEvent(path), undefined);
+  const line = (seq: number) =>
+    JSON.stringify({
+      schema_version: 1,
+      seq,
+      ts: new Date(seq * 1000).toISOString(),
+      session: "w",
+      status: "notify",
+      from: "t",
+      message: "x".repeat(100),
+    }) + "\n";
+  let text = "";
+  for (let seq = 1; seq <= 20_000; seq++) text += line(seq);
+  await Deno.writeTextFile(path, text + '{"schema_version":1,"seq":20001,"ts"'); // torn
+  assert.equal((await lastEvent(path))?.seq, 20_000);
+  // A last event longer than the first read still comes back whole.
+  const long = line(20_001).replace("x".repeat(100), "y".repeat(10_000));
+  await Deno.writeTextFile(path, text + long);
+  assert.equal((await lastEvent(path))?.seq, 20_001);
+  await Deno.writeTextFile(path, line(1).trimEnd());
+  assert.equal((await lastEvent(path))?.seq, 1);
+  // However long: a notify of 300 KB is still the last event (k status shows it, as append sees it).
+  const huge = line(20_001).replace("x".repeat(100), "z".repeat(300_000));
+  await Deno.writeTextFile(path, text + huge);
+  assert.equal((await lastEvent(path))?.seq, 20_001);
+  assert.equal((await appendEvent(path, "w", notify("next")))?.seq, 20_002);
 });

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { appendEvent } from "../src/events.ts";
+import { appendEvent } from "../src/events/log.ts";
 import { MONITOR, until, type World, worldTest } from "./harness.ts";
 
 /** One event line as km prints it. */

@@ -4,8 +4,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CLI, type CliResult, removeTmuxSocket, until, type World, worldTest } from "./harness.ts";
-import { INTEGRATION_COLUMNS, PANE_ROWS } from "../src/session.ts";
-import { lastEvent } from "../src/session.ts";
+import { INTEGRATION_COLUMNS, PANE_ROWS } from "../src/session/create.ts";
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 // The agent sessions here run bash in integration mode.
@@ -452,32 +451,6 @@ worldTest(
     for (const n of ["busy", "to", "wd"]) await w.k(["int", n]);
   },
 );
-
-worldTest("the last event is read from the tail of the log", async (w) => {
-  await Deno.mkdir(w.home, { recursive: true });
-  const path = `${w.home}/events.jsonl`;
-  equal(await lastEvent(path), undefined);
-  const line = (seq: number) =>
-    JSON.stringify({
-      schema_version: 1,
-      seq,
-      ts: new Date(seq * 1000).toISOString(),
-      session: "w",
-      status: "notify",
-      from: "t",
-      message: "x".repeat(100),
-    }) + "\n";
-  let text = "";
-  for (let seq = 1; seq <= 20_000; seq++) text += line(seq);
-  await Deno.writeTextFile(path, text + '{"schema_version":1,"seq":20001,"ts"'); // torn
-  equal((await lastEvent(path))?.seq, 20_000);
-  // A last event longer than the first read still comes back whole.
-  const long = line(20_001).replace("x".repeat(100), "y".repeat(10_000));
-  await Deno.writeTextFile(path, text + long);
-  equal((await lastEvent(path))?.seq, 20_001);
-  await Deno.writeTextFile(path, line(1).trimEnd());
-  equal((await lastEvent(path))?.seq, 1);
-});
 
 /** The README's command table: the usage in each row's first code span, `\|` unescaped. */
 async function readmeUsages(): Promise<string[]> {

@@ -8,7 +8,7 @@ import { NoSessionError } from "../errors.ts";
 import { FileFollower } from "../follow.ts";
 import { claimAnyLock, endClaimedCell } from "../lock.ts";
 import { parseMarker } from "../markers.ts";
-import { readMeta, type SessionMeta } from "../meta.ts";
+import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { stopProcess, WATCHER_STOP_GRACE_MS } from "../proc.ts";
 import { fileSize, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
 import { TerminalText } from "../text.ts";

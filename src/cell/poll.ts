@@ -7,7 +7,7 @@
 
 import { KttyError } from "../errors.ts";
 import { isClosing, readLock } from "../lock.ts";
-import { readMeta } from "../meta.ts";
+import { readMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import { assertCellId, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
 import { hasSession } from "../tmux.ts";

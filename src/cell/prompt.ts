@@ -14,7 +14,7 @@ import {
   lastStartMarker,
   printedAfterLastEnd,
 } from "../markers.ts";
-import { readMetaIfAny, type SessionMeta, writeMeta } from "../meta.ts";
+import { readMetaIfAny, type SessionMeta, writeMeta } from "../session/meta.ts";
 import { terminalRaw } from "../proc.ts";
 import { fileSize, ioError, type KernelConfig, readTailSync, type SessionPaths } from "../state.ts";
 import { PASTE_OFF, PASTE_ON } from "../text.ts";

@@ -6,7 +6,7 @@
 
 import { KttyError, NoSessionError, UsageError } from "../errors.ts";
 import { readLock } from "../lock.ts";
-import { readMeta } from "../meta.ts";
+import { readMeta } from "../session/meta.ts";
 import { type KernelConfig, sessionPaths } from "../state.ts";
 import { hasSession, pasteText, sendKeys } from "../tmux.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import { KttyError, NoSessionError } from "../errors.ts";
-import { appendEvent } from "../events.ts";
+import { appendEvent } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
   acquireLock,
@@ -19,7 +19,7 @@ import {
   lockHeld,
   readLock,
 } from "../lock.ts";
-import { readMeta, type SessionMeta } from "../meta.ts";
+import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
   ioError,

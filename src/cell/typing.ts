@@ -8,7 +8,7 @@
 import { frameMode } from "../frame/mod.ts";
 import { codeLines, type ProgramProfile, programProfile } from "../programs/mod.ts";
 import type { TypingPlan } from "../programs/profile.ts";
-import type { SessionMeta } from "../meta.ts";
+import type { SessionMeta } from "../session/meta.ts";
 
 export type { TypingPlan } from "../programs/profile.ts";
 

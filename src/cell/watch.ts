@@ -5,7 +5,7 @@
  * @module
  */
 
-import { appendEvent } from "../events.ts";
+import { appendEvent } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
   createDetector,
@@ -14,7 +14,7 @@ import {
   HOOK_PARTIAL_QUIET_MS,
 } from "../frame/mod.ts";
 import { type CellLock, endCell, endClaimedCell, readLock } from "../lock.ts";
-import type { SessionMeta } from "../meta.ts";
+import type { SessionMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
 import { hasSession } from "../tmux.ts";

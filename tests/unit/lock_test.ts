@@ -3,7 +3,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { readCellRecord } from "../../src/cell/record.ts";
-import { readEvents } from "../../src/events.ts";
+import { readEvents } from "../../src/events/log.ts";
 import {
   acquireLock,
   type CellLock,

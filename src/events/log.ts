@@ -1,0 +1,229 @@
+/**
+ * The per-session event log on disk: an append-only JSONL file. Appends hold an exclusive
+ * `flock` on the file, read the last line for the previous `seq`, and write one line, so many `k`
+ * processes can append at once and `seq` stays gap-free. Readers take it whole or from its tail.
+ * @module
+ */
+
+import { ioError, readTailSync, writeAllSync } from "../state.ts";
+import {
+  decodeEvent,
+  encodeEvent,
+  EVENT_SCHEMA_VERSION,
+  type EventBody,
+  type KttyEvent,
+} from "../types.ts";
+
+/**
+ * Appends one event and returns it. Returns undefined, appending nothing, when the log already
+ * ends with `closed` (a closed session takes no more events, so whoever notices a death first
+ * writes `closed` and the rest are no-ops), or when the session's state is gone.
+ */
+export async function appendEvent(
+  path: string,
+  session: string,
+  body: EventBody,
+): Promise<KttyEvent | undefined> {
+  // Synchronous file calls: an append is a few hundred bytes, paid by every cell (see state.ts).
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw ioError("write", path, e);
+  }
+  try {
+    file.lockSync(true);
+    const tail = await tailOf(file, path);
+    if (tail.last?.status === "closed") return undefined;
+    const event = {
+      schema_version: EVENT_SCHEMA_VERSION,
+      seq: (tail.last?.seq ?? 0) + 1,
+      ts: new Date().toISOString(),
+      session,
+      ...body,
+    } as KttyEvent;
+    // A torn last line (a writer killed mid-write) must not swallow this event: end it first.
+    const line = (tail.endsMidLine ? "\n" : "") + encodeEvent(event) + "\n";
+    writeAllSync(file, new TextEncoder().encode(line));
+    return event;
+  } catch (e) {
+    throw ioError("write", path, e);
+  } finally {
+    file.close(); // closing releases the flock
+  }
+}
+
+const QUICK_TAIL_BYTES = 4096;
+
+/** The tail from the last 4 KiB, or undefined when no whole event lies there (a long line). */
+function quickTail(file: Deno.FsFile): Tail | undefined {
+  const { start, bytes } = readTailSync(file, QUICK_TAIL_BYTES);
+  if (bytes.length === 0) return { last: undefined, endsMidLine: false };
+  const endsMidLine = bytes[bytes.length - 1] !== 0x0a;
+  const lines = new TextDecoder().decode(bytes).split("\n");
+  // The first piece may be the end of a longer line: only whole lines count, unless at offset 0.
+  const first = start === 0 ? 0 : 1;
+  for (let i = lines.length - 1; i >= first; i--) {
+    const line = lines[i];
+    if (!line) continue;
+    try {
+      return { last: decodeEvent(line), endsMidLine };
+    } catch {
+      continue; // a torn or foreign line: keep looking backwards
+    }
+  }
+  return start === 0 ? { last: undefined, endsMidLine } : undefined;
+}
+
+interface Tail {
+  /** The last event in the log's tail, if any. */
+  last: KttyEvent | undefined;
+  /** True when the file's last byte is not a newline. */
+  endsMidLine: boolean;
+}
+
+/**
+ * The last event of an event log, read from its tail (4 KiB, then backwards as far as its last
+ * event's line reaches), never the whole log unless it holds no event. Skips a torn last line.
+ * Undefined when the log is missing, empty, or holds no event.
+ */
+export async function lastEvent(path: string): Promise<KttyEvent | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return (await tailOf(file, path)).last;
+  } finally {
+    file.close();
+  }
+}
+
+/** The log's tail: from its last 4 KiB, else read backwards (the last line is that long). */
+async function tailOf(file: Deno.FsFile, path: string): Promise<Tail> {
+  return quickTail(file) ?? await readTail(file, path);
+}
+
+async function readTail(file: Deno.FsFile, path: string): Promise<Tail> {
+  const size = (await file.stat()).size;
+  if (size === 0) return { last: undefined, endsMidLine: false };
+  const lastByte = new Uint8Array(1);
+  await file.seek(size - 1, Deno.SeekMode.Start);
+  const n = await file.read(lastByte);
+  const endsMidLine = n === 1 && lastByte[0] !== 0x0a;
+  // The last event, however long the lines before it (a huge notify message, a torn line).
+  for await (const { event } of eventsBackwards(path)) return { last: event, endsMidLine };
+  return { last: undefined, endsMidLine };
+}
+
+/** An event with the byte offset where its line starts. */
+export interface PlacedEvent {
+  /** The event. */
+  event: KttyEvent;
+  /** Byte offset of its line in the log. */
+  offset: number;
+}
+
+/** The first backward read is small (most callers want the last event or few); later ones grow. */
+const BACKWARD_FIRST_CHUNK_BYTES = 4 * 1024;
+const BACKWARD_MAX_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The log's events newest first, read backwards in chunks: a caller that stops early (the last
+ * `n`, the latest `fired`) costs the same however long the log has grown.
+ */
+export async function* eventsBackwards(
+  path: string,
+): AsyncGenerator<PlacedEvent, void, undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw ioError("read", path, e);
+  }
+  try {
+    let end = (await file.stat()).size;
+    let carry = new Uint8Array(0); // the start of a line whose beginning is in an earlier chunk
+    const decoder = new TextDecoder();
+    let chunkBytes = BACKWARD_FIRST_CHUNK_BYTES;
+    while (end > 0 || carry.length > 0) {
+      const start = Math.max(0, end - chunkBytes);
+      chunkBytes = Math.min(chunkBytes * 4, BACKWARD_MAX_CHUNK_BYTES);
+      const chunk = new Uint8Array(end - start + carry.length);
+      await file.seek(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < end - start) {
+        const n = await file.read(chunk.subarray(got, end - start));
+        if (n === null) break;
+        got += n;
+      }
+      chunk.set(carry, end - start);
+      // Lines whose start lies in this chunk; the part before the first newline belongs to the
+      // line that starts in the previous chunk (unless this chunk starts the file).
+      const cut = start === 0 ? 0 : chunk.indexOf(0x0a) + 1;
+      if (start !== 0 && cut === 0) {
+        carry = chunk; // one line longer than a chunk: keep reading backwards
+        end = start;
+        continue;
+      }
+      const lines: PlacedEvent[] = [];
+      let pos = cut;
+      while (pos < chunk.length) {
+        let nl = chunk.indexOf(0x0a, pos);
+        if (nl < 0) nl = chunk.length;
+        const line = decoder.decode(chunk.subarray(pos, nl));
+        if (line !== "") {
+          try {
+            lines.push({ event: decodeEvent(line), offset: start + pos });
+          } catch {
+            // a torn or foreign line: never an event
+          }
+        }
+        pos = nl + 1;
+      }
+      for (let i = lines.length - 1; i >= 0; i--) yield lines[i] as PlacedEvent;
+      carry = chunk.subarray(0, cut);
+      if (start === 0) break;
+      end = start;
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** The last `n` events of the log, oldest first, read from its end. */
+export async function readLastEvents(path: string, n: number): Promise<KttyEvent[]> {
+  const out: KttyEvent[] = [];
+  if (n <= 0) return out;
+  for await (const { event } of eventsBackwards(path)) {
+    out.push(event);
+    if (out.length >= n) break;
+  }
+  return out.reverse();
+}
+
+/** Reads every event in the log (skipping lines that are not events). */
+export async function readEvents(path: string): Promise<KttyEvent[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const events: KttyEvent[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    try {
+      events.push(decodeEvent(line));
+    } catch {
+      // not an event: skipped, never guessed at
+    }
+  }
+  return events;
+}

@@ -1,0 +1,110 @@
+/**
+ * Ending sessions: `k kill` (watcher, tmux session, state) and `k ls --prune` (stale state whose
+ * tmux session is gone), each appending `closed` first so followers see it.
+ * @module
+ */
+
+import { NoSessionError } from "../errors.ts";
+import { appendEvent } from "../events/log.ts";
+import { readLock } from "../lock.ts";
+import { stopProcess, WATCHER_STOP_GRACE_MS } from "../proc.ts";
+import {
+  ioError,
+  type KernelConfig,
+  type SessionPaths,
+  sessionPaths,
+  socketDir,
+} from "../state.ts";
+import { hasSession, killSession, killViews } from "../tmux.ts";
+import { readMetaIfAny } from "./meta.ts";
+import { listSessions, type SessionStatus } from "./status.ts";
+
+/** Removes a session's state directory; nothing to remove is no error. */
+export async function removeState(paths: SessionPaths): Promise<void> {
+  // A racing `fire` may add a file while the tree is removed ("directory not empty"): try again.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(paths.dir, { recursive: true });
+      return;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (attempt >= REMOVE_ATTEMPTS) throw ioError("remove", paths.dir, e);
+    }
+  }
+}
+
+const REMOVE_ATTEMPTS = 5;
+
+/**
+ * Ends a session: its watcher, its tmux session and its state. Appends `closed` first so event
+ * followers see it. Throws {@link NoSessionError} when there was nothing to kill.
+ */
+export async function killSessionAndState(config: KernelConfig, name: string): Promise<void> {
+  const paths = sessionPaths(config, name);
+  let hadState = true;
+  try {
+    await Deno.lstat(paths.dir);
+  } catch {
+    hadState = false;
+  }
+  if (hadState) {
+    await appendEvent(paths.events, name, { status: "closed", reason: "killed" }).catch(() => {});
+    const lock = await readLock(paths).catch(() => undefined);
+    if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
+  }
+  // A peek or attach view shares the session's window and would keep its program running.
+  await killViews(config, name);
+  const killed = await killSession(config, name);
+  if (hadState) await removeState(paths);
+  if (!hadState && !killed) throw new NoSessionError(name);
+}
+
+/**
+ * Removes every stale session (state left, tmux session gone): appends `closed` (reason
+ * `pruned`) to its event log, ends a watcher that may still hold its lock, and removes its state
+ * directory. A session that comes back to life meanwhile (`k new` on the same name) is left
+ * alone: the directory is first renamed aside and only removed if it is still the one listed.
+ *
+ * @returns the stale sessions as they were listed, each marked `pruned`, sorted by name
+ */
+export async function pruneStaleSessions(config: KernelConfig): Promise<SessionStatus[]> {
+  const pruned: SessionStatus[] = [];
+  for (const status of await listSessions(config)) {
+    if (status.state !== "stale") continue;
+    if (await pruneSession(config, status)) pruned.push({ ...status, pruned: true });
+  }
+  return pruned;
+}
+
+async function pruneSession(config: KernelConfig, status: SessionStatus): Promise<boolean> {
+  const paths = sessionPaths(config, status.session);
+  if (await hasSession(config, status.session)) return false;
+  const aside = `${socketDir(config)}/.pruning-${status.session}-${crypto.randomUUID()}`;
+  try {
+    await Deno.rename(paths.dir, aside);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false; // someone else removed it
+    throw e;
+  }
+  const movedPaths: SessionPaths = {
+    dir: aside,
+    meta: `${aside}/meta.json`,
+    log: `${aside}/pane.log`,
+    lock: `${aside}/lock`,
+    events: `${aside}/events.jsonl`,
+    last: `${aside}/last`,
+    cells: `${aside}/cells`,
+  };
+  const meta = await readMetaIfAny(movedPaths).catch(() => undefined);
+  if (meta?.created_at !== status.created_at || (await hasSession(config, status.session))) {
+    // Not the stale session that was listed: a `k new` replaced it meanwhile. Put it back.
+    await Deno.rename(aside, paths.dir).catch(() => {});
+    return false;
+  }
+  const lock = await readLock(movedPaths).catch(() => undefined);
+  if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
+  await appendEvent(movedPaths.events, status.session, { status: "closed", reason: "pruned" })
+    .catch(() => {});
+  await Deno.remove(aside, { recursive: true });
+  return true;
+}

@@ -1,0 +1,275 @@
+/**
+ * Describing sessions: the status of one (cell state, pane, last event, what to do next) and the
+ * fleet on a socket, joining state directories with what tmux knows, unmanaged sessions included.
+ * @module
+ */
+
+import { NoSessionError } from "../errors.ts";
+import { lastEvent } from "../events/log.ts";
+import type { FrameConfig } from "../frame/mod.ts";
+import { readLock } from "../lock.ts";
+import { isAlive } from "../proc.ts";
+import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from "../state.ts";
+import { listTmuxSessions, type TmuxSessionInfo, tmuxSessionInfo } from "../tmux.ts";
+import type { KttyEvent } from "../types.ts";
+import { readCellRecord } from "../cell/record.ts";
+import { whoAmI } from "./identity.ts";
+import { readMetaIfAny, type SessionMeta } from "./meta.ts";
+
+/** The states a session's cell machinery can be in. */
+export type CellState = "idle" | "running" | "timeout" | "watcher-dead" | "stale";
+
+/** What `status` and `ls` report of a session. */
+export interface SessionStatus {
+  /** The session's name. */
+  session: string;
+  /** True while its tmux session exists. */
+  alive: boolean;
+  /** idle, running, timeout (lock kept), watcher-dead, or stale (tmux session gone). */
+  state: CellState;
+  /** The active cell, or null. */
+  cell_id: string | null;
+  /** Seconds since the active cell was typed, or null when there is none. */
+  cell_age_s: number | null;
+  /** The process watching the active cell, or null. */
+  watcher_pid: number | null;
+  /** Pid of the session's program, or null when dead. */
+  pane_pid: number | null;
+  /** The program in the pane's foreground, or null when dead. */
+  pane_command: string | null;
+  /** Seconds since the pane last printed anything. */
+  idle_s: number;
+  /** Terminals showing the session (`k peek`, `k attach`, a direct tmux attach); 0 when dead. */
+  clients: number;
+  /** The frame mode. */
+  mode: FrameConfig["mode"];
+  /** Why shell integration is not in use where it was expected, else null. */
+  fallback: string | null;
+  /** The session's command line. */
+  command: string;
+  /** When the session was made, UTC ISO-8601. */
+  created_at: string;
+  /** Status of the last event in the session's event log (`fired`, `done`, …), or null. */
+  last_event: KttyEvent["status"] | null;
+  /** Sequence number of that event, or null. */
+  last_event_seq: number | null;
+  /** When that event was appended, UTC ISO-8601, or null. */
+  last_event_at: string | null;
+  /** Seconds since that event, or null. */
+  last_event_age_s: number | null;
+  /** The machine the session runs on, so listings from several machines can be merged. */
+  host: string;
+  /** The user the session runs as. */
+  user: string;
+  /** The tmux socket (`K_SOCKET`) the session lives on. */
+  socket: string;
+  /** Set by `k ls --prune` on a stale session it has just removed. */
+  pruned?: true;
+  /** What to do next, for a person or an agent. */
+  next: string;
+}
+
+/**
+ * A tmux session on the kernel's socket without usable ktty state: someone made it by hand (or
+ * its `meta.json` is unreadable: corrupt, or `k new` is still starting it). `k ls` shows it so
+ * nothing on the socket is hidden; ktty runs no cells in it.
+ */
+export interface UnmanagedSession {
+  /** The session's name (tmux's name, decoded as ktty encodes names). */
+  session: string;
+  /** Always true: it is listed because tmux has it. */
+  alive: true;
+  /** Always `unmanaged`. */
+  state: "unmanaged";
+  /** Pid of the program in its active pane. */
+  pane_pid: number;
+  /** The program in that pane's foreground. */
+  pane_command: string;
+  /** Seconds since tmux last saw activity in the session. */
+  idle_s: number;
+  /** Terminals showing the session. */
+  clients: number;
+  /** The machine it runs on. */
+  host: string;
+  /** The user it runs as. */
+  user: string;
+  /** The tmux socket it lives on. */
+  socket: string;
+  /** What to do with it. */
+  next: string;
+}
+
+/** One row of `k ls`: a ktty session, or a tmux session on the socket without ktty state. */
+export type FleetEntry = SessionStatus | UnmanagedSession;
+
+function secondsSince(ms: number, now: number): number {
+  return Math.max(0, Math.round((now - ms) / 1000));
+}
+
+/** What to do next in each state, for a person or an agent. */
+function nextCommand(state: CellState, name: string, command: string): string {
+  switch (state) {
+    case "idle":
+      return `k run ${name} '<code>'  (watch it: k peek ${name})`;
+    case "running":
+      return `k poll ${name}  (wait: km ${name} -1; stop: k int ${name}; watch: k peek ${name})`;
+    case "timeout":
+      return `k int ${name}  (the cell timed out and may still run; or k kill ${name})`;
+    case "watcher-dead":
+      return `k int ${name}  (ends the cell whose watcher died; then k run ${name} '<code>')`;
+    case "stale":
+      return `k new ${name} ${command}  (restarts it; or k ls --prune / k kill ${name} removes it)`;
+  }
+}
+
+async function describe(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  tmuxInfo: TmuxSessionInfo | undefined,
+): Promise<SessionStatus> {
+  const name = meta.name;
+  const now = Date.now();
+  let state: CellState = tmuxInfo ? "idle" : "stale";
+  let cellId: string | null = null;
+  let cellAge: number | null = null;
+  let watcherPid: number | null = null;
+  let lockCorrupt = false;
+  const lock = await readLock(paths).catch(() => {
+    lockCorrupt = true;
+    return undefined;
+  });
+  if (lock) {
+    cellId = lock.cell_id;
+    cellAge = secondsSince(lock.started_ms, now);
+    watcherPid = lock.owner.pid;
+    if (tmuxInfo) {
+      const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
+      if (record?.result.status === "timeout") state = "timeout";
+      else if (!(await isAlive(lock.owner))) state = "watcher-dead";
+      else state = "running";
+    }
+  } else if (lockCorrupt && tmuxInfo) state = "watcher-dead";
+  let idle = 0;
+  try {
+    const mtime = (await Deno.stat(paths.log)).mtime;
+    if (mtime) idle = secondsSince(mtime.getTime(), now);
+  } catch {
+    idle = 0;
+  }
+  const last = await lastEvent(paths.events).catch(() => undefined);
+  const lastMs = last ? Date.parse(last.ts) : NaN;
+  const { host, user } = await whoAmI();
+  return {
+    session: name,
+    alive: tmuxInfo !== undefined,
+    state,
+    cell_id: cellId,
+    cell_age_s: cellAge,
+    watcher_pid: watcherPid,
+    pane_pid: tmuxInfo?.panePid ?? null,
+    pane_command: tmuxInfo?.paneCommand ?? null,
+    idle_s: idle,
+    clients: tmuxInfo?.clients ?? 0,
+    mode: meta.frame.mode,
+    fallback: meta.frame.fallback ?? null,
+    command: meta.command,
+    created_at: meta.created_at,
+    last_event: last?.status ?? null,
+    last_event_seq: last?.seq ?? null,
+    last_event_at: last?.ts ?? null,
+    last_event_age_s: Number.isNaN(lastMs) ? null : secondsSince(lastMs, now),
+    host,
+    user,
+    socket: config.socket,
+    next: nextCommand(state, name, meta.command),
+  };
+}
+
+/** The status of one session; {@link NoSessionError} when it has no state. */
+export async function sessionStatus(config: KernelConfig, name: string): Promise<SessionStatus> {
+  const paths = sessionPaths(config, name);
+  const meta = await readMetaIfAny(paths);
+  if (!meta) throw new NoSessionError(name);
+  return describe(config, paths, meta, await tmuxSessionInfo(config, name));
+}
+
+/** This socket's session directories: their names, and the metadata of those that have it. */
+async function stateDirs(
+  config: KernelConfig,
+): Promise<{ dirs: Set<string>; managed: Map<string, SessionMeta> }> {
+  const dirs = new Set<string>();
+  const managed = new Map<string, SessionMeta>();
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(socketDir(config)));
+  } catch {
+    entries = [];
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory) continue;
+    let paths: SessionPaths;
+    try {
+      paths = sessionPaths(config, entry.name);
+    } catch {
+      continue; // not a session's directory (a prune in progress, a stray file)
+    }
+    dirs.add(entry.name);
+    const meta = await readMetaIfAny(paths).catch(() => undefined);
+    if (meta) managed.set(entry.name, meta);
+  }
+  return { dirs, managed };
+}
+
+/** Every session with state on this socket, live or stale, sorted by name. */
+export async function listSessions(config: KernelConfig): Promise<SessionStatus[]> {
+  return (await listFleet(config)).filter((s): s is SessionStatus => s.state !== "unmanaged");
+}
+
+/**
+ * Everything on this socket, sorted by name: every session with state, live or stale, joined
+ * with what tmux knows of it and its last event, and every tmux session without state (made by
+ * hand) as `unmanaged`. The views of `k peek`/`k attach` are not listed: they count in their
+ * session's `clients`.
+ */
+export async function listFleet(config: KernelConfig): Promise<FleetEntry[]> {
+  const [tmuxSessions, { dirs, managed }] = await Promise.all([
+    listTmuxSessions(config),
+    stateDirs(config),
+  ]);
+  const live = new Map<string, TmuxSessionInfo>();
+  for (const s of tmuxSessions) if (s.viewOf === undefined) live.set(s.name, s);
+  const out: FleetEntry[] = [];
+  for (const [name, meta] of managed) {
+    out.push(await describe(config, sessionPaths(config, name), meta, live.get(name)));
+  }
+  const { host, user } = await whoAmI();
+  const now = Date.now();
+  for (const [name, s] of live) {
+    if (managed.has(name)) continue;
+    let valid = true;
+    try {
+      sessionPaths(config, name);
+    } catch {
+      valid = false;
+    }
+    out.push({
+      session: name,
+      alive: true,
+      state: "unmanaged",
+      pane_pid: s.panePid,
+      pane_command: s.paneCommand,
+      idle_s: s.activity > 0 ? secondsSince(s.activity * 1000, now) : 0,
+      clients: s.clients,
+      host,
+      user,
+      socket: config.socket,
+      next: dirs.has(name)
+        ? `k kill ${name}  (its state has no readable meta.json: corrupt, or k new is starting it)`
+        : valid
+        ? `k peek ${name}  (no ktty state: made by hand; k kill ${name} ends it)`
+        : `tmux -L ${config.socket} attach -t '=${s.tmuxName}'  (no ktty state: made by hand)`,
+    });
+  }
+  return out.sort((a, b) => a.session.localeCompare(b.session));
+}
