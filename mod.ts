@@ -42,6 +42,8 @@ export type { FrameConfig, FrameMode } from "./src/frame/mod.ts";
 export type { ProcessId } from "./src/proc.ts";
 export type { KernelConfig } from "./src/state.ts";
 export type { EventStreamOptions } from "./src/events.ts";
+export type { FollowItem, FollowOptions } from "./src/output_stream.ts";
+export { looksLikeCellId } from "./src/state.ts";
 export { configFromEnv } from "./src/state.ts";
 export type {
   BusyResult,

@@ -33,6 +33,9 @@ import {
   sessionStatus,
 } from "./session.ts";
 import { type EventStreamOptions, sessionEvents } from "./events.ts";
+import { type FollowItem, type FollowOptions, followSession } from "./output_stream.ts";
+import { sessionHasState, sessionMeta } from "./session_info.ts";
+import type { SessionMeta } from "./meta.ts";
 import { assertSessionName, configFromEnv, ensureStateDir, type KernelConfig } from "./state.ts";
 import type {
   BusyResult,
@@ -441,5 +444,63 @@ export class Session {
   async attach(options: AttachOptions = {}): Promise<number> {
     await this.#ready();
     return await attachSession(this.config, this.name, options);
+  }
+
+  /**
+   * Whether the session has state on this socket (live or stale): a cheap check that creates
+   * and checks nothing, for telling a session name from another kind of word.
+   *
+   * @returns true when its state directory exists
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * if (!(await new Kernel().session("work").hasState())) console.log("no such session");
+   * ```
+   */
+  async hasState(): Promise<boolean> {
+    return await sessionHasState(this.config, this.name);
+  }
+
+  /**
+   * What `create` recorded of the session: its program's command line, frame mode, pane.
+   * Reads one small file; creates and checks nothing. Throws `NoSessionError` when the
+   * session has no state.
+   *
+   * @returns the session's metadata
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const { command, frame } = await new Kernel().session("work").meta();
+   * console.log(command, frame.mode);
+   * ```
+   */
+  async meta(): Promise<SessionMeta> {
+    return await sessionMeta(this.config, this.name);
+  }
+
+  /**
+   * Follows the session as a person would read it, from when iteration starts: each finished
+   * line of its pane's output as clean text (escapes removed, carriage returns applied), and
+   * its events, in the order they happened (the output there is, then the events that came).
+   * Ends after the `closed` event (appended by this follower if the session died unnoticed)
+   * or when `options.signal` aborts. Throws `NoSessionError` when the session has no state.
+   *
+   * @param options cancellation
+   * @returns the lines and events, each tagged by `kind`
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * for await (const item of new Kernel().session("work").follow()) {
+   *   if (item.kind === "line") console.log(item.line);
+   *   else console.log(`[${item.event.status}]`);
+   * }
+   * ```
+   */
+  async *follow(options: FollowOptions = {}): AsyncGenerator<FollowItem, void, undefined> {
+    await this.#ready();
+    yield* followSession(this.config, this.name, options);
   }
 }
