@@ -22,7 +22,8 @@
  * @module
  */
 
-export { Kernel, Session } from "./src/kernel.ts";
+export { Kernel } from "./src/kernel.ts";
+export type { Session } from "./src/kernel.ts";
 export type { CellOptions, PollOptions } from "./src/cell/options.ts";
 export type { SendOptions } from "./src/cell/send.ts";
 export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/output.ts";
@@ -31,23 +32,22 @@ export type { AttachOptions } from "./src/attach.ts";
 export type {
   CellState,
   FleetEntry,
-  HistoryEntry,
-  NewSessionOptions,
-  NewSessionResult,
   SessionStatus,
   UnmanagedSession,
-} from "./src/session.ts";
-export type { SessionMeta } from "./src/meta.ts";
+} from "./src/session/status.ts";
+export type { NewSessionOptions, NewSessionResult } from "./src/session/create.ts";
+export type { HistoryEntry } from "./src/session/history.ts";
+export type { SessionInfo } from "./src/session/meta.ts";
 export type { ProgramKind } from "./src/programs/mod.ts";
-export type { FrameConfig, FrameMode } from "./src/frame/mod.ts";
-export type { ProcessId } from "./src/proc.ts";
+export type { FrameMode } from "./src/frame/mod.ts";
 export type { KernelConfig } from "./src/state.ts";
-export type { EventStreamOptions } from "./src/events.ts";
+export type { EventStreamOptions } from "./src/events/stream.ts";
+export type { FollowItem, FollowOptions } from "./src/session/follow.ts";
+export { looksLikeCellId } from "./src/state.ts";
 export { configFromEnv } from "./src/state.ts";
 export type {
   BusyResult,
   CellOutput,
-  CellRecord,
   CellResult,
   CellTiming,
   DoneResult,

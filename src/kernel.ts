@@ -14,15 +14,17 @@ import { createSession, type NewSessionOptions, type NewSessionResult } from "./
 import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
 import { killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
 import { resolveSessionName } from "./session/resolve.ts";
-import {
-  type FleetEntry,
-  listFleet,
-  listSessions,
-  type SessionStatus,
-  sessionStatus,
-} from "./session/status.ts";
+import { type FleetEntry, listFleet, type SessionStatus, sessionStatus } from "./session/status.ts";
 import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
-import { assertSessionName, configFromEnv, ensureStateDir, type KernelConfig } from "./state.ts";
+import { type FollowItem, type FollowOptions, followSession } from "./session/follow.ts";
+import { readMeta, sessionHasState, type SessionInfo, sessionInfo } from "./session/meta.ts";
+import {
+  assertSessionName,
+  configFromEnv,
+  ensureStateDir,
+  type KernelConfig,
+  sessionPaths,
+} from "./state.ts";
 import type {
   BusyResult,
   CellResult,
@@ -112,22 +114,6 @@ export class Kernel {
       await resolveSessionName(this.config, name),
       () => this.#ready(),
     );
-  }
-
-  /**
-   * Every session with state on this socket, live or stale.
-   *
-   * @returns one status per session, sorted by name
-   *
-   * @example
-   * ```ts
-   * import { Kernel } from "./mod.ts";
-   * for (const s of await new Kernel().list()) console.log(s.session, s.state);
-   * ```
-   */
-  async list(): Promise<SessionStatus[]> {
-    await this.#ready();
-    return await listSessions(this.config);
   }
 
   /**
@@ -430,5 +416,63 @@ export class Session {
   async attach(options: AttachOptions = {}): Promise<number> {
     await this.#ready();
     return await attachSession(this.config, this.name, options);
+  }
+
+  /**
+   * Whether the session has state on this socket (live or stale): a cheap check that creates
+   * and checks nothing, for telling a session name from another kind of word.
+   *
+   * @returns true when its state directory exists
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * if (!(await new Kernel().session("work").hasState())) console.log("no such session");
+   * ```
+   */
+  async hasState(): Promise<boolean> {
+    return await sessionHasState(this.config, this.name);
+  }
+
+  /**
+   * What `create` made of the session: its program's command line, the program ktty recognised
+   * and its frame mode. Reads one small file; creates and checks nothing. Throws
+   * `NoSessionError` when the session has no state.
+   *
+   * @returns the session's program and mode
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const { command, mode } = await new Kernel().session("work").info();
+   * console.log(command, mode);
+   * ```
+   */
+  async info(): Promise<SessionInfo> {
+    return sessionInfo(await readMeta(sessionPaths(this.config, this.name), this.name));
+  }
+
+  /**
+   * Follows the session as a person would read it, from when iteration starts: each finished
+   * line of its pane's output as clean text (escapes removed, carriage returns applied), and
+   * its events, in the order they happened (the output there is, then the events that came).
+   * Ends after the `closed` event (appended by this follower if the session died unnoticed)
+   * or when `options.signal` aborts. Throws `NoSessionError` when the session has no state.
+   *
+   * @param options cancellation
+   * @returns the lines and events, each tagged by `kind`
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * for await (const item of new Kernel().session("work").follow()) {
+   *   if (item.kind === "line") console.log(item.line);
+   *   else console.log(`[${item.event.status}]`);
+   * }
+   * ```
+   */
+  async *follow(options: FollowOptions = {}): AsyncGenerator<FollowItem, void, undefined> {
+    await this.#ready();
+    yield* followSession(this.config, this.name, options);
   }
 }

@@ -2,7 +2,7 @@
  * How the `k` and `km` commands start: from a prebuilt bundle when it is fresh, else from the
  * sources.
  *
- * A fresh `deno run` of `src/k.ts` loads about 30 modules; Deno reads, checks and links each one,
+ * A fresh `deno run` of `src/k.ts` loads about 55 modules; Deno reads, checks and links each one,
  * which costs a `k` call 5–8 ms, and their records fill enough heap that a short `k run` meets
  * V8's first young-generation collection (another 1–3 ms). One bundled module avoids both:
  * `deno task build` (which `setup.sh` and `deno task test` run) writes `src/k.bundle.js` and

@@ -84,7 +84,11 @@ export function socketDir(config: KernelConfig): string {
 /** Paths of a session's state; validates the name first. */
 export function sessionPaths(config: KernelConfig, name: string): SessionPaths {
   assertSessionName(name);
-  const dir = `${socketDir(config)}/${name}`;
+  return pathsIn(`${socketDir(config)}/${name}`);
+}
+
+/** Paths of the session state in directory `dir` (a session's, or one moved aside). */
+export function pathsIn(dir: string): SessionPaths {
   return {
     dir,
     meta: `${dir}/meta.json`,

@@ -4,7 +4,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CLI, type CliResult, removeTmuxSocket, until, type World, worldTest } from "./harness.ts";
-import { INTEGRATION_COLUMNS, PANE_ROWS } from "../src/session/create.ts";
+import { INTEGRATION_COLUMNS } from "../src/frame/mod.ts";
+import { PANE_ROWS } from "../src/session/create.ts";
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 // The agent sessions here run bash in integration mode.

@@ -7,6 +7,7 @@
 
 import { FileFollower } from "../follow.ts";
 import { isAlive, type ProcessId } from "../proc.ts";
+import { lockHeld } from "../lock.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
 import { hasSession } from "../tmux.ts";
 import { decodeEvent, type KttyEvent } from "../types.ts";
@@ -192,7 +193,7 @@ export function sessionEndedProbe(
       return undefined;
     }
     deadSince ??= now;
-    if (now - deadSince < WATCHER_GRACE_MS && await exists(paths.lock)) return undefined;
+    if (now - deadSince < WATCHER_GRACE_MS && lockHeld(paths)) return undefined;
     return why;
   };
 }

@@ -7,7 +7,13 @@
 import { newNonce } from "../markers.ts";
 import { type ProgramKind, programKind, programProfile } from "../programs/mod.ts";
 import { KttyError, UsageError } from "../errors.ts";
-import { type FrameConfig, resolveHook } from "../frame/mod.ts";
+import {
+  type FrameConfig,
+  frameMode,
+  INTEGRATION_TIMEOUT_MS,
+  READY_TIMEOUT_MS,
+  resolveHook,
+} from "../frame/mod.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
   createExclusive,
@@ -21,21 +27,16 @@ import {
   socketDir,
 } from "../state.ts";
 import { assertTmuxVersion, hasSession, killSession, newSession, resizeWindow } from "../tmux.ts";
-import { readMetaIfAny, type SessionMeta, writeMeta } from "./meta.ts";
-import { INTEGRATION_TIMEOUT_MS, READY_TIMEOUT_MS, waitReady } from "./ready.ts";
+import {
+  readMetaIfAny,
+  type SessionInfo,
+  sessionInfo,
+  type SessionMeta,
+  writeMeta,
+} from "./meta.ts";
+import { waitReady } from "./ready.ts";
 import { removeState } from "./remove.ts";
 
-/**
- * Pane width where the echo of typed code is recognised line by line (repeat, exact, hook modes):
- * wide enough that readline never wraps typed code.
- */
-export const PANE_COLUMNS = 10_000;
-/**
- * Pane width in integration mode, where markers frame the output and wrapped echo does no harm.
- * tmux's cost per line of output grows with the width (`seq 1 100000` in a pane: ~0.6 s at 10000
- * columns, ~0.15 s at 1000), and programs see an ordinary, if wide, terminal.
- */
-export const INTEGRATION_COLUMNS = 1000;
 /** Pane height. */
 export const PANE_ROWS = 50;
 /** How often a second `new` of the same name looks whether the first is done. */
@@ -56,13 +57,9 @@ export interface NewSessionOptions {
 }
 
 /** What `new` did. */
-export interface NewSessionResult {
-  /** The session's name. */
-  session: string;
+export interface NewSessionResult extends SessionInfo {
   /** False when the session was already alive (nothing was done). */
   created: boolean;
-  /** The session's metadata. */
-  meta: SessionMeta;
 }
 
 async function frameFor(
@@ -107,7 +104,7 @@ export async function createSession(
       const live = await liveSession(config, paths, name);
       if (!live) break;
       await removeIfExists(creating);
-      return { session: name, created: false, meta: live };
+      return { ...sessionInfo(live), created: false };
     }
     const owner = await readJsonFile(creating).catch(() => undefined) as ProcessId | undefined;
     if (!owner || typeof owner.pid !== "number" || !(await isAlive(owner))) {
@@ -178,7 +175,7 @@ async function createFresh(
       await Deno.writeTextFile(scriptPath, script, { mode: 0o600, createNew: true });
       loader = integration.installLine(scriptPath) + "\n";
     }
-    const columns = frame.mode === "integration" ? INTEGRATION_COLUMNS : PANE_COLUMNS;
+    const columns = frameMode(frame.mode).columns;
     const panePid = await newSession(config, name, {
       command,
       logPath: paths.log,
@@ -201,13 +198,13 @@ async function createFresh(
     if (ready.fallback) {
       // Without markers the echo must be recognised: widen the pane so typed code never wraps.
       meta.frame = { mode: "repeat", fallback: ready.fallback };
-      meta.columns = PANE_COLUMNS;
-      await resizeWindow(config, name, PANE_COLUMNS);
+      meta.columns = frameMode("repeat").columns;
+      await resizeWindow(config, name, meta.columns);
       await waitReady(config, paths, meta);
     }
     meta.bracketed_paste = ready.bracketedPaste;
     await writeMeta(paths, meta);
-    return { session: name, created: true, meta };
+    return { ...sessionInfo(meta), created: true };
   } catch (e) {
     await killSession(config, name).catch(() => false);
     await removeState(paths);

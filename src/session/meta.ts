@@ -1,15 +1,21 @@
 /**
- * A session's metadata file: what program runs, how its frames are detected, which pane it is.
+ * A session's metadata file (what program runs, how its frames are detected, which pane it is),
+ * and what of it the library shows: {@link SessionInfo}, without the storage format's secrets.
  * @module
  */
 
-import type { ProgramKind } from "../programs/mod.ts";
-import { NoSessionError } from "../errors.ts";
-import type { FrameConfig } from "../frame/mod.ts";
+import { KttyError, NoSessionError } from "../errors.ts";
+import { FRAME_MODES, type FrameConfig, type FrameMode } from "../frame/mod.ts";
 import type { ProcessId } from "../proc.ts";
-import { readJsonFile, type SessionPaths, writeFileAtomic } from "../state.ts";
+import type { ProgramKind } from "../programs/mod.ts";
+import {
+  type KernelConfig,
+  readJsonFile,
+  type SessionPaths,
+  sessionPaths,
+  writeFileAtomic,
+} from "../state.ts";
 import { isRecord } from "../types.ts";
-import { KttyError } from "../errors.ts";
 
 /** What the kernel records about a session when it is made. */
 export interface SessionMeta {
@@ -50,7 +56,8 @@ export async function readMetaIfAny(paths: SessionPaths): Promise<SessionMeta | 
   if (value === undefined) return undefined;
   if (
     !isRecord(value) || typeof value.name !== "string" || typeof value.command !== "string" ||
-    !isRecord(value.frame) || !isRecord(value.pane)
+    !isRecord(value.frame) || !isRecord(value.pane) ||
+    !Object.hasOwn(FRAME_MODES, String(value.frame.mode))
   ) {
     throw new KttyError("state_corrupt", `corrupt session file '${paths.meta}'; use k kill`);
   }
@@ -62,4 +69,40 @@ export async function readMeta(paths: SessionPaths, name: string): Promise<Sessi
   const meta = await readMetaIfAny(paths);
   if (!meta) throw new NoSessionError(name);
   return meta;
+}
+
+/** What a session is, as `k new` made it: its program and how its cells' ends are detected. */
+export interface SessionInfo {
+  /** The session's name. */
+  session: string;
+  /** The program's command line, as given to `new`. */
+  command: string;
+  /** The program family ktty recognised in it (`other` when none). */
+  program: ProgramKind;
+  /** How the end of a cell is detected. */
+  mode: FrameMode;
+  /** Why shell integration is not used where it was expected (it failed), else null. */
+  fallback: string | null;
+  /** When the session was made, UTC ISO-8601. */
+  created_at: string;
+}
+
+/** The public view of a session's metadata. */
+export function sessionInfo(meta: SessionMeta): SessionInfo {
+  return {
+    session: meta.name,
+    command: meta.command,
+    program: meta.kind,
+    mode: meta.frame.mode,
+    fallback: meta.frame.fallback ?? null,
+    created_at: meta.created_at,
+  };
+}
+
+/**
+ * Whether session `name` has state (its directory) on this socket, live or stale. Creates and
+ * checks nothing: an unreadable state dir reads as no state.
+ */
+export async function sessionHasState(config: KernelConfig, name: string): Promise<boolean> {
+  return await Deno.lstat(sessionPaths(config, name).dir).then(() => true, () => false);
 }

@@ -6,20 +6,15 @@
 
 import { KttyError } from "../errors.ts";
 import { FileFollower } from "../follow.ts";
+import { frameMode } from "../frame/mod.ts";
 import { parseMarker } from "../markers.ts";
 import { isAlive } from "../proc.ts";
+import { programProfile } from "../programs/mod.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
 import { PASTE_ON, TerminalText } from "../text.ts";
 import { hasSession } from "../tmux.ts";
 import type { SessionMeta } from "./meta.ts";
 
-/** How long `new` waits for the program's first prompt. */
-export const READY_TIMEOUT_MS = 10_000;
-/** How long `new` waits for the integration script's first marker before falling back. */
-export const INTEGRATION_TIMEOUT_MS = 5_000;
-const PASTE_WAIT_MS = 300;
-const READY_QUIET_MS = 50;
-const READY_QUIET_NO_PROMPT_MS = 400;
 const READY_POLL_MS = 25;
 const READY_TMUX_CHECK_MS = 250;
 
@@ -32,9 +27,10 @@ export interface Readiness {
 }
 
 /**
- * Waits for the program's first prompt: the integration end marker, the exact prompt, or output
- * followed by a quiet spell. No fixed sleep; bounded by {@link READY_TIMEOUT_MS} (integration:
- * {@link INTEGRATION_TIMEOUT_MS}, then the caller falls back to repeat mode).
+ * Waits for the program's first prompt, as the session's frame mode recognises it (the registry
+ * in `frame/mod.ts`: the integration end marker, the exact prompt, or output followed by a quiet
+ * spell). No fixed sleep; bounded by the mode's time, after which `new` fails or, for
+ * integration, the caller falls back to repeat mode.
  */
 export async function waitReady(
   config: KernelConfig,
@@ -42,6 +38,8 @@ export async function waitReady(
   meta: SessionMeta,
 ): Promise<Readiness> {
   const frame = meta.frame;
+  const mode = frameMode(frame.mode);
+  const editorPastes = programProfile(meta.kind).bracketedPaste;
   const lines: string[] = [];
   let markedAt: number | undefined;
   const term = new TerminalText((line) => lines.push(line), {
@@ -53,8 +51,7 @@ export async function waitReady(
   });
   const follower = await FileFollower.open(paths.log, 0);
   const start = Date.now();
-  const deadline = start +
-    (frame.mode === "integration" ? INTEGRATION_TIMEOUT_MS : READY_TIMEOUT_MS);
+  const deadline = start + mode.readyTimeoutMs;
   const decoder = new TextDecoder();
   let recent = "";
   let pasteOn = false;
@@ -72,24 +69,18 @@ export async function waitReady(
         lastGrowth = Date.now();
         seen = true;
       }
-      const quiet = Date.now() - lastGrowth;
+      const now = Date.now();
       const partial = term.partial;
-      if (frame.mode === "integration") {
-        // After the marker, readline turns bracketed paste on as it starts reading.
-        const wantsPaste = meta.kind === "bash" || meta.kind === "zsh";
-        if (
-          markedAt !== undefined &&
-          (!wantsPaste || pasteOn || Date.now() - markedAt >= PASTE_WAIT_MS)
-        ) {
-          return { bracketedPaste: pasteOn };
-        }
-      } else if (frame.mode === "exact") {
-        if (partial.trimEnd() === (frame.prompt ?? "").trimEnd()) {
-          return { bracketedPaste: pasteOn };
-        }
-      } else if (seen && partial.trim() !== "" && quiet >= READY_QUIET_MS) {
-        return { bracketedPaste: pasteOn };
-      } else if (seen && quiet >= READY_QUIET_NO_PROMPT_MS) return { bracketedPaste: pasteOn };
+      const ready = mode.ready({
+        frame,
+        partial,
+        printed: seen,
+        quietMs: now - lastGrowth,
+        sinceEndMarkerMs: markedAt === undefined ? undefined : now - markedAt,
+        pasteOn,
+        editorPastes,
+      });
+      if (ready) return { bracketedPaste: pasteOn };
       // /proc answers every time; tmux is asked at most every 250 ms.
       let alive = await isAlive(meta.pane);
       if (alive && Date.now() - lastTmuxCheck >= READY_TMUX_CHECK_MS) {
@@ -104,16 +95,17 @@ export async function waitReady(
         );
       }
       if (Date.now() >= deadline) {
-        if (frame.mode === "integration") {
+        const seconds = mode.readyTimeoutMs / 1000;
+        if (mode.onNotReady === "fall back") {
           return {
             bracketedPaste: pasteOn,
-            fallback: `no shell-integration marker within ${INTEGRATION_TIMEOUT_MS / 1000} s`,
+            fallback: `no shell-integration marker within ${seconds} s`,
           };
         }
         const what = frame.mode === "exact" ? `the prompt '${frame.prompt}'` : "a prompt";
         throw new KttyError(
           "not_ready",
-          `program '${meta.command}' did not show ${what} within ${READY_TIMEOUT_MS / 1000} s`,
+          `program '${meta.command}' did not show ${what} within ${seconds} s`,
         );
       }
       await follower.wait(READY_POLL_MS);

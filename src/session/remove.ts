@@ -11,6 +11,7 @@ import { stopProcess, WATCHER_STOP_GRACE_MS } from "../proc.ts";
 import {
   ioError,
   type KernelConfig,
+  pathsIn,
   type SessionPaths,
   sessionPaths,
   socketDir,
@@ -86,15 +87,7 @@ async function pruneSession(config: KernelConfig, status: SessionStatus): Promis
     if (e instanceof Deno.errors.NotFound) return false; // someone else removed it
     throw e;
   }
-  const movedPaths: SessionPaths = {
-    dir: aside,
-    meta: `${aside}/meta.json`,
-    log: `${aside}/pane.log`,
-    lock: `${aside}/lock`,
-    events: `${aside}/events.jsonl`,
-    last: `${aside}/last`,
-    cells: `${aside}/cells`,
-  };
+  const movedPaths = pathsIn(aside);
   const meta = await readMetaIfAny(movedPaths).catch(() => undefined);
   if (meta?.created_at !== status.created_at || (await hasSession(config, status.session))) {
     // Not the stale session that was listed: a `k new` replaced it meanwhile. Put it back.

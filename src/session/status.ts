@@ -6,7 +6,7 @@
 
 import { NoSessionError } from "../errors.ts";
 import { lastEvent } from "../events/log.ts";
-import type { FrameConfig } from "../frame/mod.ts";
+import type { FrameMode } from "../frame/mod.ts";
 import { readLock } from "../lock.ts";
 import { isAlive } from "../proc.ts";
 import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from "../state.ts";
@@ -42,7 +42,7 @@ export interface SessionStatus {
   /** Terminals showing the session (`k peek`, `k attach`, a direct tmux attach); 0 when dead. */
   clients: number;
   /** The frame mode. */
-  mode: FrameConfig["mode"];
+  mode: FrameMode;
   /** Why shell integration is not in use where it was expected, else null. */
   fallback: string | null;
   /** The session's command line. */

@@ -1,0 +1,74 @@
+/**
+ * `k`'s main: reads the options before the verb, finds the verb in the registry, answers
+ * `--help` from its definition, parses its arguments, runs it, and turns whatever it throws into
+ * one line of output and an exit status (`output.ts`).
+ * @module
+ */
+
+import { Kernel } from "../../mod.ts";
+import { asksForHelp, findFlag, parseArguments, ParsedFlags, wantsJson } from "./args.ts";
+import { findVerb } from "./help.ts";
+import { overview, verbHelp } from "./help_text.ts";
+import { EXIT_FAILURE, EXIT_OK, printError, printText, reportError } from "./output.ts";
+import type { Flag, VerbContext } from "./verb.ts";
+import { VERBS } from "./verbs.ts";
+
+/**
+ * Options that stand before the verb and apply to whatever verb follows (a future
+ * `k --host H run …` goes here). Today both end the reading: `--help` prints the overview,
+ * `--version` runs the version verb with the words after it.
+ */
+export const GLOBAL_FLAGS: readonly Flag[] = [
+  { name: "help", short: "h", type: "boolean", description: "the overview of every verb" },
+  { name: "version", short: "V", type: "boolean", description: "the version (k version)" },
+];
+
+/**
+ * Runs `k` with `argv`; resolves to the exit status.
+ *
+ * @param argv the words after `k`
+ * @returns 0 when it did what was asked, else 1 (or the verb's own status: attach, a signal)
+ */
+export async function main(argv: string[]): Promise<number> {
+  let at = 0;
+  let verbName: string | undefined;
+  for (; at < argv.length; at++) {
+    const word = argv[at] as string;
+    const flag = word.includes("=") ? undefined : findFlag(GLOBAL_FLAGS, word);
+    if (flag === undefined) break;
+    if (flag.name === "help") {
+      printText(overview(VERBS));
+      return EXIT_OK;
+    }
+    if (flag.name === "version") {
+      verbName = "version";
+      break;
+    }
+  }
+  verbName ??= argv[at];
+  if (verbName === undefined) {
+    printText(overview(VERBS));
+    return EXIT_FAILURE;
+  }
+  const verb = findVerb(VERBS, verbName);
+  if (verb === undefined) {
+    printError(`unknown verb '${argv[at]}'; see k --help`, false);
+    return EXIT_FAILURE;
+  }
+  const rest = argv.slice(at + 1);
+  const asJson = verb.json === "always" || (verb.json === "flag" && wantsJson(rest, verb.flags));
+  if (verb.name !== "help" && asksForHelp(rest)) {
+    printText(verbHelp(verb));
+    return EXIT_OK;
+  }
+  try {
+    const kernel = new Kernel();
+    const { flags, positionals } = verb.args === "raw"
+      ? { flags: new ParsedFlags(), positionals: [...rest] }
+      : parseArguments(rest, verb.flags, verb.args);
+    const ctx: VerbContext = { kernel, verb, verbs: VERBS, argv: rest, flags, positionals };
+    return await verb.run(ctx);
+  } catch (e) {
+    return reportError(e, asJson);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `k send`: type into the program the active cell runs (a `read -p`, a `[y/N]`, `input()`), or
+ * send it tmux keys, without a new cell and without touching the lock.
+ * @module
+ */
+
+import { UsageError } from "../../mod.ts";
+import { sessionAndText } from "./args.ts";
+import { EXIT_OK, printText } from "./output.ts";
+import type { Verb } from "./verb.ts";
+
+/** `k send [session] <text> [--no-enter] [--keys K…]` */
+export const send: Verb = {
+  name: "send",
+  usage: "k send [session] <text> [--no-enter] [--keys K…]",
+  summary: "type into the program the active cell runs",
+  details: [
+    "Types text + Enter (--no-enter: no Enter) without a new cell, for a read -p, a [y/N],",
+    "input(). --keys sends tmux key names instead (C-d, Escape, Up; several with commas).",
+  ],
+  examples: ["k send work y", "k send work --keys C-d"],
+  flags: [
+    { name: "no-enter", type: "boolean", description: "type the text without an Enter" },
+    { name: "keys", type: "string", description: "tmux key names, several with commas" },
+  ],
+  args: "code",
+  json: "never",
+  async run({ kernel, flags, positionals }) {
+    const keys = flags.string("keys")?.split(/[\s,]+/).filter((k) => k !== "");
+    let session: string | undefined;
+    let text = "";
+    if (keys) {
+      if (positionals.length > 1) throw new UsageError("k send [session] --keys K…");
+      session = positionals[0];
+    } else ({ session, text } = sessionAndText(positionals, "text"));
+    const target = await kernel.resolve(session);
+    const cellId = await target.send(text, { enter: !flags.has("no-enter"), keys });
+    printText(`OK ${target.name} (sent to cell ${cellId})`);
+    return EXIT_OK;
+  },
+};
