@@ -15,7 +15,7 @@ import {
   readLastEvents,
 } from "../src/events.ts";
 import type { KttyEvent } from "../src/types.ts";
-import { until, worldTest } from "./harness.ts";
+import { waitFor, worldTest } from "./harness.ts";
 
 const EVENTS_MODULE = fileURLToPath(new URL("../src/events.ts", import.meta.url));
 
@@ -87,11 +87,11 @@ worldTest(
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(events.length, 0, "half a line is not an event yet");
     await Deno.writeTextFile(path, line.slice(20) + "\n", { append: true });
-    await until("the joined line", () => Promise.resolve(events.length === 1), 5000, 10);
+    await waitFor("the joined line", () => Promise.resolve(events.length === 1), 5000, 10);
     // Text that is not an event (or not JSON) is skipped, never guessed at.
     await Deno.writeTextFile(path, 'not json\n{"status":"done"}\n', { append: true });
     await appendEvent(path, "s", notify("after"));
-    await until("the next event", () => Promise.resolve(events.length === 2), 5000, 10);
+    await waitFor("the next event", () => Promise.resolve(events.length === 2), 5000, 10);
     assert.deepEqual(events.map((e) => e.seq), [1, 2]);
     ac.abort();
     await done;
@@ -132,12 +132,12 @@ worldTest("followEvents: ends on abort and when the session's state is removed",
   await appendEvent(path, "s", notify("a"));
   const ac = new AbortController();
   const aborted = collect(followEvents(path, "s", { from: 1, signal: ac.signal }));
-  await until("the first event", () => Promise.resolve(aborted.events.length === 1), 5000, 10);
+  await waitFor("the first event", () => Promise.resolve(aborted.events.length === 1), 5000, 10);
   ac.abort();
   await aborted.done;
 
   const removed = collect(followEvents(path, "s", { from: 1 }));
-  await until("the first event", () => Promise.resolve(removed.events.length === 1), 5000, 10);
+  await waitFor("the first event", () => Promise.resolve(removed.events.length === 1), 5000, 10);
   await Deno.remove(dir, { recursive: true });
   await removed.done; // no closed in the log, yet the stream ends cleanly
   assert.deepEqual(removed.events.map((e) => e.seq), [1]);

@@ -1,6 +1,6 @@
 // Regressions found in review: each test failed before its fix.
 import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
-import { until, worldTest } from "./harness.ts";
+import { waitFor, worldTest } from "./harness.ts";
 
 worldTest("int waits for a slow shutdown; the next cell gets its own output", async (w) => {
   await w.kernel.create("w");
@@ -39,7 +39,7 @@ worldTest("a program that ignores Ctrl-C: run is refused clearly until it is bac
     throw new Error("never back");
   })();
   equal(later.output, "later");
-}, 40_000);
+}, { timeoutMs: 40_000 });
 
 worldTest("concurrent k new of one name: one creates, the others find it alive", async (w) => {
   const results = await Promise.all([1, 2, 3].map(() => w.k(["new", "c", "bash"])));
@@ -113,7 +113,7 @@ worldTest("poll of a running cell reads only both ends of a long output", async 
   match(output, /\n\[… about \d+ bytes of output cut; the cell is still running …\]\n/);
   ok(output.length < 400, `${output.length} chars`);
   equal((await w.k(["int", "w"])).code, 0);
-}, 60_000);
+}, { timeoutMs: 60_000 });
 
 worldTest(
   "a pane log gone under a session: run fails before typing, and holds no lock",
@@ -136,9 +136,9 @@ worldTest(
 worldTest("k send with empty text presses Enter", async (w) => {
   await w.kernel.create("b");
   await w.kJson(["fire", "b", 'read -r x; echo "got[$x]"']);
-  await until("reading", async () => (await w.kJson(["poll", "b"])).status === "running");
+  await waitFor("reading", async () => (await w.kJson(["poll", "b"])).status === "running");
   equal((await w.k(["send", "b", ""])).code, 0);
-  const done = await until("done", async () => {
+  const done = await waitFor("done", async () => {
     const p = await w.kJson(["poll", "b"]);
     return p.status === "done" ? p : undefined;
   });
@@ -179,7 +179,7 @@ try {
       [0, "caught boom"],
       text.decode(out.stderr),
     );
-    const done = await until("recorded by a background watcher", async () => {
+    const done = await waitFor("recorded by a background watcher", async () => {
       const p = await w.kJson(["poll", "w"]);
       return p.status === "done" ? p : undefined;
     });
