@@ -4,13 +4,14 @@
  * - {@link worldTest}: a test with its own world — state dir (K_HOME) and tmux socket (K_SOCKET) —
  *   bounded in time, optionally skipped, cleaned up whatever happens (its tmux server, every
  *   process that carries its socket, its files, and the test's own {@link Cleanup} steps).
+ * - {@link dirTest}: a test that needs no tmux, with its own temp dir (tests/unit/).
  * - {@link World}: the real `k` CLI as a subprocess (`k`, `kJson`, `kStrictJson`, `spawnK`), the
  *   library in-process (`kernel`), tmux on the world's socket, and what the world left on disk
  *   and in /proc (pane log, lock, watchers).
  * - Waiting: {@link waitFor} (a condition, with a deadline), {@link withDeadline} (a promise, with
  *   a deadline), {@link letTimePass} (the only fixed sleep: time that must pass, and why).
  * - Processes: {@link runCommand}, {@link collect}, and /proc inspection ({@link procInfo},
- *   {@link findProcesses}, {@link isRunning}, {@link hasOpen}).
+ *   {@link findProcesses}, {@link isRunning}, {@link hasOpen}, {@link isWatching}, {@link followsEvents}).
  * - Assertions on CLI results: {@link parseOneJson}, {@link assertCliError}, {@link assertJsonError}.
  * @module
  */
@@ -146,6 +147,37 @@ export async function hasOpen(pid: number, path: string): Promise<boolean> {
     // gone
   }
   return false;
+}
+
+/** True when process `pid` holds an inotify watch on `path` (a `Deno.watchFs` of it). */
+export async function isWatching(pid: number, path: string): Promise<boolean> {
+  let ino: number | null;
+  try {
+    ino = (await Deno.stat(path)).ino;
+  } catch {
+    return false;
+  }
+  if (ino === null) return false;
+  const wanted = ` ino:${ino.toString(16)} `;
+  try {
+    for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+      const target = await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "");
+      if (target !== "anon_inode:inotify") continue;
+      const info = await Deno.readTextFile(`/proc/${pid}/fdinfo/${fd.name}`).catch(() => "");
+      if (info.includes(wanted)) return true;
+    }
+  } catch {
+    // gone
+  }
+  return false;
+}
+
+/**
+ * True when process `pid` follows a session's event log: holds it open, or (no log yet) watches
+ * the session's directory for it to appear.
+ */
+export async function followsEvents(pid: number, sessionDir: string): Promise<boolean> {
+  return await hasOpen(pid, `${sessionDir}/events.jsonl`) || await isWatching(pid, sessionDir);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,6 +529,26 @@ export function worldTest(
         await w.dispose();
       }
     },
+  });
+}
+
+/**
+ * Defines a test that needs no tmux: it gets a fresh temp dir, is bounded in time (default 10 s),
+ * and the dir is removed whatever happens.
+ */
+export function dirTest(
+  name: string,
+  fn: (dir: string) => Promise<void>,
+  options: { timeoutMs?: number } = {},
+): void {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  Deno.test(name, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ktty-unit-" });
+    try {
+      await withDeadline(fn(dir), timeoutMs, "test timed out");
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
   });
 }
 

@@ -7,7 +7,16 @@
 
 import assert from "node:assert/strict";
 import { appendEvent } from "../src/events.ts";
-import { MONITOR, waitFor, withDeadline, type World, worldTest } from "./harness.ts";
+import {
+  followsEvents,
+  hasOpen,
+  letTimePass,
+  MONITOR,
+  waitFor,
+  withDeadline,
+  type World,
+  worldTest,
+} from "./harness.ts";
 
 /** One event line as km prints it. */
 type Line = Record<string, unknown> & { status: string; seq?: number; cell_id?: string };
@@ -63,6 +72,14 @@ class Km {
       });
     }
     return this.lines;
+  }
+
+  /** Waits until km follows the session's event log (holds it open). */
+  async following(w: World, name = "w"): Promise<void> {
+    await waitFor(
+      "km to follow the event log",
+      () => followsEvents(this.child.pid, w.sessionDir(name)),
+    );
   }
 
   /** Waits for km to exit (bounded); returns its exit status. */
@@ -354,7 +371,7 @@ worldTest("km notices a session that died unreported, appends closed and exits",
   await newBash(w);
   const proc = new Km(w, ["w"]);
   try {
-    await new Promise((r) => setTimeout(r, 500));
+    await proc.following(w);
     assert.equal((await w.tmux(["kill-session", "-t", "=w"])).code, 0);
     assert.equal(await proc.exit(), 0);
     assert.equal(proc.lines.at(-1)?.status, "closed");
@@ -376,7 +393,7 @@ worldTest("km -1 waiting on a cell ends with closed when the session is killed",
   const cell = await fire(w, "sleep 30");
   const proc = new Km(w, ["w", cell, "-1"]);
   try {
-    await new Promise((r) => setTimeout(r, 500));
+    await proc.following(w);
     assert.equal(proc.lines.length, 0);
     assert.equal((await w.k(["kill", "w"])).code, 0);
     assert.equal(await proc.exit(), 0);
@@ -425,25 +442,26 @@ worldTest("km errors: missing session, invalid name, bad flags, unknown cell", a
 
 worldTest("k watch shows events inline and exits when the session closes", async (w) => {
   await newBash(w);
-  const watch = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", `${MONITOR.replace(/monitor\.ts$/, "cli.ts")}`, "watch", "w"],
-    env: w.env(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const watch = w.spawnK(["watch", "w"]);
+  // Its stdout, read as it comes.
+  let text = "";
+  const stdout = (async () => {
+    for await (const chunk of watch.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  const stderr = new Response(watch.stderr).text();
   try {
-    await new Promise((r) => setTimeout(r, 700));
+    // Up: it printed its header and follows the pane log and the event log.
+    await waitFor("k watch to follow the session", async () =>
+      text.includes("— watching w") &&
+      await hasOpen(watch.pid, `${w.sessionDir("w")}/pane.log`) &&
+      await followsEvents(watch.pid, w.sessionDir("w")));
     assert.equal((await w.k(["run", "w", "echo visible-output"])).code, 0);
     assert.equal((await w.k(["notify", "w", "hi there"])).code, 0);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor("k watch to show the notify", () => Promise.resolve(/✉ .*: hi there/.test(text)));
     assert.equal((await w.tmux(["kill-session", "-t", "=w"])).code, 0);
-    const out = await Promise.race([
-      watch.output(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("watch hung")), 10_000)),
-    ]);
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const status = await withDeadline(watch.status, 10_000, "watch hung");
+    await stdout;
+    assert.equal(status.code, 0, await stderr);
     assert.match(text, /visible-output/);
     assert.match(text, /✉ .*: hi there/);
     assert.match(text, /■ session closed/);
@@ -468,7 +486,7 @@ worldTest(
       await appendEvent(path, "w", { status: "notify", from: "bench", message: "warm-up" });
       await proc.waitLines(1);
       for (let i = 1; i <= SAMPLES; i++) {
-        await new Promise((r) => setTimeout(r, 20));
+        await letTimePass(20, "space the samples: each event is a wake-up of its own");
         await appendEvent(path, "w", { status: "notify", from: "bench", message: `${i}` });
         await proc.waitLines(i + 1);
       }
