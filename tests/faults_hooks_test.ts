@@ -138,7 +138,7 @@ worldTest(
     // The cell ended with the hook, its `sleep 1` did not: let it finish before the next cells.
     await waitFor(
       "the first cell's output",
-      async () => /(^|\n)one\r?\n/.test(await w.paneLog("q")),
+      async () => /[\r\n]one\r\n/.test(await w.paneLog("q")), // not the echo: " one"
     );
     for (let i = 0; i < 3; i++) {
       const again = await w.kStrictJson(["run", "-j", "-t", "10", "q", `echo again-${i}`]);
