@@ -1,15 +1,6 @@
 // Bad input and the CLI's contract: one clear line, exit 1, nothing created or disturbed.
 import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
-import { type World, worldTest } from "./harness.ts";
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
-}
-
-async function sessionNames(w: World): Promise<string[]> {
-  const out = await w.tmux(["list-sessions", "-F", "#{session_name}"]);
-  return out.code === 0 ? out.stdout.trim().split("\n").filter((s) => s) : [];
-}
+import { exists, worldTest } from "./harness.ts";
 
 worldTest("invalid session names: one line, exit 1, nothing created anywhere", async (w) => {
   const bad = [
@@ -34,7 +25,7 @@ worldTest("invalid session names: one line, exit 1, nothing created anywhere", a
   const run = await w.kJson(["run", "-j", "a/b", "echo x"]);
   assertEquals([run.code, run.status], [1, "error"]);
   match(String(run.output), /^invalid session name: 'a\/b'$/);
-  assertEquals(await sessionNames(w), []);
+  assertEquals(await w.tmuxSessions(), []);
   ok(!(await exists(`${w.home}/${w.socket}/a`)));
 });
 
@@ -90,7 +81,7 @@ worldTest("unsafe state dir: symlink and foreign owner refused; open modes repai
   const link = await w.k(["new", "w", "bash"]);
   equal(link.code, 1);
   match(link.stderr, /^k: state dir '.*' is a symlink; refusing to use it\n$/);
-  assertEquals(await sessionNames(w), []);
+  assertEquals(await w.tmuxSessions(), []);
   await Deno.remove(w.home);
 
   if (Deno.uid() === 0) {
@@ -99,7 +90,7 @@ worldTest("unsafe state dir: symlink and foreign owner refused; open modes repai
     const foreign = await w.k(["new", "w", "bash"]);
     equal(foreign.code, 1);
     match(foreign.stderr, /^k: state dir '.*' is owned by uid 65534, not 0\n$/);
-    assertEquals(await sessionNames(w), []);
+    assertEquals(await w.tmuxSessions(), []);
     await Deno.remove(w.home);
   }
 
@@ -126,7 +117,7 @@ worldTest("hook must exist and be executable; it is made absolute at new", async
     1,
     `k: hook '${dir}/detect' is not executable`,
   ]);
-  assertEquals(await sessionNames(w), []);
+  assertEquals(await w.tmuxSessions(), []);
   await Deno.chmod(`${dir}/detect`, 0o755);
   // Deno.chdir would move every test of this process: run the CLI in the directory instead.
   equal((await w.k(["new", "h", "bash", "--prompt=./detect"], {}, dir)).code, 0);

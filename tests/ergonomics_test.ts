@@ -2,14 +2,14 @@
 // bounded output with the whole of it in a file, and result metadata.
 import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
 import type { DoneResult } from "../mod.ts";
-import { until, type World, worldTest } from "./harness.ts";
+import { waitFor, type World, worldTest } from "./harness.ts";
 
 async function poll(w: World, session: string): Promise<Record<string, unknown>> {
   return await w.kJson(["poll", session]);
 }
 
 async function doneOf(w: World, session: string): Promise<Record<string, unknown>> {
-  return await until("done", async () => {
+  return await waitFor("done", async () => {
     const p = await poll(w, session);
     return p.status === "done" ? p : undefined;
   }, 20_000);
@@ -19,7 +19,7 @@ worldTest("progress: poll shows a running cell's output grow step by step", asyn
   await w.kernel.create("b");
   await w.kJson(["fire", "b", "for s in 1 2 3; do echo step$s; sleep 0.6; done"]);
   const seen: string[] = [];
-  await until(
+  await waitFor(
     "three steps",
     async () => {
       const p = await poll(w, "b");
@@ -37,7 +37,7 @@ worldTest("progress: poll shows a running cell's output grow step by step", asyn
 worldTest("send: answers a read -p prompt; the result holds what followed", async (w) => {
   await w.kernel.create("b");
   const fired = await w.kJson(["fire", "b", "read -p 'name? ' n; echo \"hello $n\""]);
-  await until("prompt", async () => String((await poll(w, "b")).output).includes("name?"));
+  await waitFor("prompt", async () => String((await poll(w, "b")).output).includes("name?"));
   // A trailing ';' must survive: tmux takes an argument ending in ';' as a separator.
   const sent = await w.k(["send", "b", "ktty;"]);
   assertEquals([sent.code, sent.stdout.trim()], [0, `OK b (sent to cell ${fired.cell_id})`]);
@@ -48,7 +48,7 @@ worldTest("send: answers a read -p prompt; the result holds what followed", asyn
 worldTest("send: answers Python input(); --no-enter then Enter key", async (w) => {
   await w.kernel.create("py", { command: "python3" });
   await w.kJson(["fire", "py", "answer = input('continue? [y/N] ')\nprint('got', answer)"]);
-  await until("question", async () => String((await poll(w, "py")).output).includes("[y/N]"));
+  await waitFor("question", async () => String((await poll(w, "py")).output).includes("[y/N]"));
   equal((await w.k(["send", "--no-enter", "py", "y"])).code, 0);
   equal((await w.k(["send", "py", "--keys", "Enter"])).code, 0);
   assertEquals((await doneOf(w, "py")).output, "continue? [y/N] y\ngot y");
@@ -57,7 +57,7 @@ worldTest("send: answers Python input(); --no-enter then Enter key", async (w) =
 worldTest("send --keys C-d ends a cat reading the terminal", async (w) => {
   await w.kernel.create("b");
   await w.kJson(["fire", "b", "cat"]);
-  await until("cat running", async () => {
+  await waitFor("cat running", async () => {
     const s = await w.kJson(["status", "-j", "b"]);
     return s.pane_command === "cat";
   });
@@ -108,7 +108,7 @@ worldTest(
       Array.from({ length: tail.length }, (_, i) => String(300_001 - tail.length + i)),
     );
   },
-  90_000,
+  { timeoutMs: 90_000 },
 );
 
 worldTest("bounded output: -o per call and K_MAX_OUTPUT for all", async (w) => {
@@ -131,7 +131,7 @@ worldTest("bounded output: -o per call and K_MAX_OUTPUT for all", async (w) => {
   assertEquals([bad.code, bad.output], [1, "-o must be a positive integer"]);
   // A running cell's output so far is bounded too.
   await w.kJson(["fire", "b", "seq 1 5000; sleep 30"]);
-  const running = await until("running output", async () => {
+  const running = await waitFor("running output", async () => {
     const p = await w.kJson(["poll", "-o", "200", "b"]);
     return p.status === "running" && String(p.output).includes("5000") ? p : undefined;
   });

@@ -3,31 +3,27 @@
 // stderr. Every cell stays bounded by its time limit, `k int`/`k kill` end the hook and the
 // watcher, and nothing the hook prints reaches k's output.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import type { World } from "./harness.ts";
 import {
   type Cleanup,
   collect,
   count,
-  faultTest,
+  DeadlineError,
   findProcesses,
-  kStrictJson,
-  paneLog,
   parseOneJson,
   PLAIN_BASH,
   type ProcInfo,
-  sleep,
-  spawnK,
   timed,
   waitFor,
-  worldWatchers,
-  writeScript,
-} from "./faults_helpers.ts";
+  withDeadline,
+  type World,
+  worldTest,
+} from "./harness.ts";
 
 /** A hook that never exits and ignores SIGTERM. */
 const HANG_IGNORING_TERM = "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 0.2; done\n";
 
 async function hookSession(w: World, name: string, body: string): Promise<string> {
-  const path = await writeScript(w, `hook-${name}`, body);
+  const path = await w.writeScript(`hook-${name}`, body);
   await w.kernel.create(name, { command: PLAIN_BASH, prompt: path });
   return path;
 }
@@ -44,13 +40,13 @@ async function assertNothingLeft(w: World, path: string, what: string, marker = 
   await waitFor(
     `no watcher or hook left (${what})`,
     async () => {
-      return (await worldWatchers(w)).length === 0 &&
+      return (await w.watchers()).length === 0 &&
         (await hookProcesses(w, path, marker)).length === 0;
     },
     5_000,
     100,
   ).catch(async (e) => {
-    const left = [...await worldWatchers(w), ...await hookProcesses(w, path, marker)];
+    const left = [...await w.watchers(), ...await hookProcesses(w, path, marker)];
     throw new Error(`${e.message}; left: ${left.map((p) => `${p.pid} ${p.cmdline}`).join(" | ")}`);
   });
 }
@@ -58,12 +54,10 @@ async function assertNothingLeft(w: World, path: string, what: string, marker = 
 /** Waits for a spawned k to finish within `ms`; undefined (and the child killed) if it does not. */
 async function finishWithin(child: Deno.ChildProcess, ms: number, cleanup: Cleanup) {
   cleanup.add(() => child.kill("SIGKILL"));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const out = await Promise.race([
-    collect(child),
-    new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
-  ]);
-  clearTimeout(timer);
+  const out = await withDeadline(collect(child), ms, "k did not finish").catch((e) => {
+    if (e instanceof DeadlineError) return undefined;
+    throw e;
+  });
   if (out === undefined) {
     try {
       child.kill("SIGKILL");
@@ -74,11 +68,11 @@ async function finishWithin(child: Deno.ChildProcess, ms: number, cleanup: Clean
   return out;
 }
 
-faultTest(
+worldTest(
   "a hook that hangs (ignoring SIGTERM): k run's time limit still holds",
   async (w, cleanup) => {
     const hang = await hookSession(w, "h", HANG_IGNORING_TERM);
-    const child = spawnK(w, ["run", "-j", "-t", "2", "h", "echo x"]);
+    const child = w.spawnK(["run", "-j", "-t", "2", "h", "echo x"]);
     const ran = await finishWithin(child, 8_000, cleanup);
     ok(ran, "k run -t 2 with a hanging hook did not return within 8 s");
     const r = parseOneJson(ran, "run with a hanging hook");
@@ -90,14 +84,14 @@ faultTest(
   },
 );
 
-faultTest(
+worldTest(
   "a hook that hangs: a fired cell times out; k int ends its watcher and hook",
   async (w) => {
     const hang = await hookSession(w, "h", HANG_IGNORING_TERM);
-    const fired = await kStrictJson(w, ["fire", "-t", "2", "h", "echo y"]);
+    const fired = await w.kStrictJson(["fire", "-t", "2", "h", "echo y"]);
     equal(fired.status, "fired");
     const p = await waitFor("the fired cell times out", async () => {
-      const p = await kStrictJson(w, ["poll", "h"]);
+      const p = await w.kStrictJson(["poll", "h"]);
       return p.status === "timeout" ? p : undefined;
     }, 8_000);
     equal(p.cell_id, fired.cell_id);
@@ -105,15 +99,15 @@ faultTest(
     deepEqual([int.code, int.stdout.trim()], [0, `OK h (interrupted cell ${fired.cell_id})`]);
     ok(ms < 5_000, `int took ${ms} ms`);
     await assertNothingLeft(w, hang, "after int");
-    equal((await kStrictJson(w, ["run", "-j", "-t", "2", "h", "echo z"])).status, "timeout");
+    equal((await w.kStrictJson(["run", "-j", "-t", "2", "h", "echo z"])).status, "timeout");
   },
 );
 
-faultTest(
+worldTest(
   "a hook that hangs: k kill mid-cell is bounded and leaves no watcher or hook",
   async (w) => {
     const hang = await hookSession(w, "h", HANG_IGNORING_TERM);
-    await kStrictJson(w, ["fire", "-t", "30", "h", "sleep 20"]);
+    await w.kStrictJson(["fire", "-t", "30", "h", "sleep 20"]);
     await waitFor("hook started", async () => (await hookProcesses(w, hang)).length > 0);
     const { ms, value: killed } = await timed(() => w.k(["kill", "h"]));
     equal(killed.code, 0, killed.stderr);
@@ -122,41 +116,45 @@ faultTest(
   },
 );
 
-faultTest("a hook's own children end with it", async (w) => {
+worldTest("a hook's own children end with it", async (w) => {
   // A plain hanging hook (SIGTERM ends it) whose child would outlive it if only the hook's pid
   // were signalled.
   const hook = await hookSession(w, "c", "#!/bin/sh\nsleep 299.5\n");
-  const r = await kStrictJson(w, ["run", "-j", "-t", "2", "c", "echo x"]);
+  const r = await w.kStrictJson(["run", "-j", "-t", "2", "c", "echo x"]);
   deepEqual([r.code, r.status], [0, "timeout"]);
   equal((await w.k(["int", "c"])).code, 0);
   await assertNothingLeft(w, hook, "the hook's sleep child", "sleep 299.5");
 });
 
-faultTest(
+worldTest(
   "a hook that exits at once: cells end at once, the session is never wedged",
   async (w) => {
     const quick = await hookSession(w, "q", "#!/bin/sh\nexit 0\n");
     const { value: r, ms } = await timed(() =>
-      kStrictJson(w, ["run", "-j", "-t", "10", "q", "sleep 1; echo one"])
+      w.kStrictJson(["run", "-j", "-t", "10", "q", "sleep 1; echo one"])
     );
     ok(ms < 5_000, `took ${ms} ms`);
     ok(r.status === "done" || r.status === "error", JSON.stringify(r));
-    await sleep(1_500);
+    // The cell ended with the hook, its `sleep 1` did not: let it finish before the next cells.
+    await waitFor(
+      "the first cell's output",
+      async () => /[\r\n]one\r\n/.test(await w.paneLog("q")), // not the echo: " one"
+    );
     for (let i = 0; i < 3; i++) {
-      const again = await kStrictJson(w, ["run", "-j", "-t", "10", "q", `echo again-${i}`]);
+      const again = await w.kStrictJson(["run", "-j", "-t", "10", "q", `echo again-${i}`]);
       ok(again.status === "done" || again.status === "error", JSON.stringify(again));
       ok(!String(again.output).startsWith("active cell"), `wedged: ${JSON.stringify(again)}`);
     }
-    const fired = await kStrictJson(w, ["fire", "q", "echo fired"]);
+    const fired = await w.kStrictJson(["fire", "q", "echo fired"]);
     equal(fired.status, "fired");
     await waitFor("fired cell ends", async () => {
-      return (await kStrictJson(w, ["poll", "q", String(fired.cell_id)])).status !== "running";
+      return (await w.kStrictJson(["poll", "q", String(fired.cell_id)])).status !== "running";
     }, 5_000);
     await assertNothingLeft(w, quick, "quick hook");
   },
 );
 
-faultTest("a hook that floods stdout and stderr: its noise never reaches k's output", async (w) => {
+worldTest("a hook that floods stdout and stderr: its noise never reaches k's output", async (w) => {
   const noisy = await hookSession(
     w,
     "n",
@@ -169,12 +167,12 @@ faultTest("a hook that floods stdout and stderr: its noise never reaches k's out
   deepEqual([ran.code, r.status, r.output], [0, "done", "hi\nthere"]);
   equal(ran.stderr, "", "hook stderr leaked into k's stderr");
   ok(!ran.stdout.includes("HOOK-NOISE"), "hook stdout leaked into k's stdout");
-  const fired = await kStrictJson(w, ["fire", "n", "echo fired"]);
+  const fired = await w.kStrictJson(["fire", "n", "echo fired"]);
   const done = await waitFor("fired cell done", async () => {
-    const p = await kStrictJson(w, ["poll", "n", String(fired.cell_id)]);
+    const p = await w.kStrictJson(["poll", "n", String(fired.cell_id)]);
     return p.status !== "running" ? p : undefined;
   });
   deepEqual([done.status, done.output], ["done", "fired"]);
-  equal(count(await paneLog(w, "n"), "HOOK-NOISE"), 0, "hook output reached the pane");
+  equal(count(await w.paneLog("n"), "HOOK-NOISE"), 0, "hook output reached the pane");
   await assertNothingLeft(w, noisy, "noisy hook");
 });

@@ -7,17 +7,12 @@ import {
   assertCliError,
   assertJsonError,
   exists,
-  faultTest,
-  kStrictJson,
+  letTimePass,
   listTree,
-  lockPath,
-  MONITOR_PATH,
-  paneLog,
-  sleep,
-  tmuxSessions,
+  MONITOR,
   waitFor,
-  worldBase,
-} from "./faults_helpers.ts";
+  worldTest,
+} from "./harness.ts";
 
 const ESCAPE = `ktty-escape-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -92,7 +87,7 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   );
 }
 
-faultTest("invalid session names: refused by every verb, nothing created anywhere", async (w) => {
+worldTest("invalid session names: refused by every verb, nothing created anywhere", async (w) => {
   const cases: [string, NameCase][] = [];
   for (const name of BAD_NAMES) {
     for (const c of ALL_VERBS) cases.push([name, c]);
@@ -107,7 +102,7 @@ faultTest("invalid session names: refused by every verb, nothing created anywher
     const what = `${c.verb} ${JSON.stringify(name)}`;
     const env = c.env?.(name) ?? {};
     if (c.json) {
-      const r = await kStrictJson(w, c.args(name), env);
+      const r = await w.kStrictJson(c.args(name), env);
       assertJsonError(r, /^invalid session name: '.*'$/, what);
       ok(!hasControl(String(r.output)), `${what}: raw control characters in ${r.output}`);
     } else {
@@ -119,7 +114,7 @@ faultTest("invalid session names: refused by every verb, nothing created anywher
   // The km monitor too.
   for (const name of ["../x", "a\nb", ""]) {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", MONITOR_PATH, name],
+      args: ["run", "-A", "--no-lock", MONITOR, name],
       env: w.env(),
       stdout: "piped",
       stderr: "piped",
@@ -143,44 +138,42 @@ faultTest("invalid session names: refused by every verb, nothing created anywher
       `kernel.create(${JSON.stringify(name)})`,
     );
   }
-  deepEqual(await tmuxSessions(w), [], "a tmux session was created");
-  const left = (await listTree(worldBase(w))).filter((p) =>
-    p !== "home" && p !== `home/${w.socket}`
-  );
+  deepEqual(await w.tmuxSessions(), [], "a tmux session was created");
+  const left = (await listTree(w.base)).filter((p) => p !== "home" && p !== `home/${w.socket}`);
   deepEqual(left, [], "something was created under the state dir");
   ok(!(await exists(`/tmp/${ESCAPE}`)), "a name escaped the state dir");
   ok(!(await exists(`${Deno.cwd()}/pwned`)), "a name reached a shell");
 }, { timeoutMs: 60_000 });
 
-faultTest("a.b, a.1 and a:1 drive that session and no other (a exists too)", async (w) => {
+worldTest("a.b, a.1 and a:1 drive that session and no other (a exists too)", async (w) => {
   await w.kernel.create("a");
   await Promise.all([w.kernel.create("a.b"), w.kernel.create("a.1")]);
   // tmux holds three distinct sessions; none of the dotted ones is mistaken for `a`.
-  equal((await tmuxSessions(w)).length, 3, JSON.stringify(await tmuxSessions(w)));
+  equal((await w.tmuxSessions()).length, 3, JSON.stringify(await w.tmuxSessions()));
   for (const n of ["a", "a.b", "a.1"]) {
-    const r = await kStrictJson(w, ["run", "-j", n, `echo "I am ${n}"`]);
+    const r = await w.kStrictJson(["run", "-j", n, `echo "I am ${n}"`]);
     deepEqual([r.status, r.output], ["done", `I am ${n}`], n);
   }
   // A cell in `a`; interrupting or killing the dotted sessions must not touch it.
-  const fired = await kStrictJson(w, ["fire", "a", "sleep 30; echo A-DONE"]);
-  await waitFor("a's cell typed", async () => (await paneLog(w, "a")).includes("A-DONE"));
+  const fired = await w.kStrictJson(["fire", "a", "sleep 30; echo A-DONE"]);
+  await waitFor("a's cell typed", async () => (await w.paneLog("a")).includes("A-DONE"));
   const intB = await w.k(["int", "a.b"]);
   deepEqual([intB.code, intB.stdout.trim()], [0, "OK a.b (no active cell; sent C-c)"]);
   const killed = await w.k(["kill", "a.1"]);
   equal(killed.code, 0, killed.stderr);
-  await sleep(300);
-  const p = await kStrictJson(w, ["poll", "a"]);
+  await letTimePass(300, "an int or kill that reached `a` would show in its poll by now");
+  const p = await w.kStrictJson(["poll", "a"]);
   deepEqual([p.cell_id, p.status], [fired.cell_id, "running"], "a's cell was touched");
   equal((await w.tmux(["has-session", "-t", "=a"])).code, 0, "a was killed");
-  equal((await kStrictJson(w, ["run", "-j", "a.b", "echo still a.b"])).output, "still a.b");
+  equal((await w.kStrictJson(["run", "-j", "a.b", "echo still a.b"])).output, "still a.b");
 
   // `a:1` — the SPEC's charset has no ':'. Either it is refused as an invalid name with nothing
   // created, or it is a session of its own. Never may it reach `a` (tmux reads `a:1` as window 1
   // of session a).
-  const before = await paneLog(w, "a");
+  const before = await w.paneLog("a");
   const created = await w.k(["new", "a:1", "bash"]);
-  const run = await kStrictJson(w, ["run", "-j", "a:1", "echo COLON_TOKEN"]);
-  const fire = await kStrictJson(w, ["fire", "a:1", "echo COLON_TOKEN2"]);
+  const run = await w.kStrictJson(["run", "-j", "a:1", "echo COLON_TOKEN"]);
+  const fire = await w.kStrictJson(["fire", "a:1", "echo COLON_TOKEN2"]);
   const int = await w.k(["int", "a:1"]);
   const kill = await w.k(["kill", "a:1"]);
   if (created.code === 0) {
@@ -196,37 +189,37 @@ faultTest("a.b, a.1 and a:1 drive that session and no other (a exists too)", asy
     assertCliError(kill, /^k: invalid session name: 'a:1'$/, "kill a:1");
     ok(!(await exists(`${w.home}/${w.socket}/a:1`)), "state made for a:1");
   }
-  await sleep(300);
-  const after = await paneLog(w, "a");
+  await letTimePass(300, "code that reached `a` would be in its pane log by now");
+  const after = await w.paneLog("a");
   ok(!after.slice(before.length).includes("COLON_TOKEN"), "a:1 typed into a");
-  const still = await kStrictJson(w, ["poll", "a"]);
+  const still = await w.kStrictJson(["poll", "a"]);
   deepEqual([still.cell_id, still.status], [fired.cell_id, "running"], "a:1 interrupted a's cell");
   equal((await w.k(["int", "a"])).code, 0);
 });
 
-faultTest("a state dir that is a symlink is refused; nothing is created through it", async (w) => {
-  const real = `${worldBase(w)}/real`;
+worldTest("a state dir that is a symlink is refused; nothing is created through it", async (w) => {
+  const real = `${w.base}/real`;
   await Deno.mkdir(real, { mode: 0o700 });
   // 1. K_HOME itself is a symlink.
   await Deno.symlink(real, w.home);
   assertCliError(await w.k(["new", "w", "bash"]), /^k: .*symlink/, "new, K_HOME a symlink");
   assertCliError(await w.k(["ls"]), /^k: .*symlink/, "ls, K_HOME a symlink");
-  assertJsonError(await kStrictJson(w, ["run", "-j", "w", "echo x"]), /symlink/, "run");
-  assertJsonError(await kStrictJson(w, ["fire", "w", "echo x"]), /symlink/, "fire");
+  assertJsonError(await w.kStrictJson(["run", "-j", "w", "echo x"]), /symlink/, "run");
+  assertJsonError(await w.kStrictJson(["fire", "w", "echo x"]), /symlink/, "fire");
   deepEqual(await listTree(real), [], "something was created through the symlink");
   // 2. The socket dir inside K_HOME is a symlink.
   await Deno.remove(w.home);
   await Deno.mkdir(w.home, { mode: 0o700 });
   await Deno.symlink(real, `${w.home}/${w.socket}`);
   assertCliError(await w.k(["new", "w", "bash"]), /^k: .*symlink/, "new, socket dir a symlink");
-  assertJsonError(await kStrictJson(w, ["run", "-j", "w", "echo x"]), /symlink/, "run");
+  assertJsonError(await w.kStrictJson(["run", "-j", "w", "echo x"]), /symlink/, "run");
   deepEqual(await listTree(real), [], "something was created through the symlink");
-  deepEqual(await tmuxSessions(w), [], "a tmux session was created");
+  deepEqual(await w.tmuxSessions(), [], "a tmux session was created");
 });
 
 const IS_ROOT = Deno.uid() === 0;
 
-faultTest("a state dir owned by someone else is refused and left alone", async (w) => {
+worldTest("a state dir owned by someone else is refused and left alone", async (w) => {
   // As root, a directory handed to another uid; otherwise a root-owned directory.
   let home = w.home;
   if (IS_ROOT) {
@@ -238,8 +231,8 @@ faultTest("a state dir owned by someone else is refused and left alone", async (
   const owner = new RegExp(`owned by uid ${uid}`);
   assertCliError(await w.k(["new", "w", "bash"], env), owner, "new");
   assertCliError(await w.k(["ls"], env), owner, "ls");
-  assertJsonError(await kStrictJson(w, ["run", "-j", "w", "echo x"], env), owner, "run");
-  deepEqual(await tmuxSessions(w), [], "a tmux session was created");
+  assertJsonError(await w.kStrictJson(["run", "-j", "w", "echo x"], env), owner, "run");
+  deepEqual(await w.tmuxSessions(), [], "a tmux session was created");
   if (IS_ROOT) {
     deepEqual(await listTree(w.home), [], "something was created in a foreign dir");
     const info = await Deno.lstat(w.home);
@@ -256,7 +249,7 @@ async function modeOf(path: string): Promise<number> {
   return ((await Deno.lstat(path)).mode ?? 0) & 0o777;
 }
 
-faultTest(
+worldTest(
   "a group/world-writable state dir is repaired; every file is 0600, every dir 0700",
   async (w) => {
     await Deno.mkdir(`${w.home}/${w.socket}`, { recursive: true });
@@ -268,13 +261,13 @@ faultTest(
     // Use a session the ways that write files: run, fire, timeout, int, notify, a hook-free watcher.
     await w.kernel.create("w");
     await w.kernel.create("py", { command: "python3 -i" });
-    equal((await kStrictJson(w, ["run", "-j", "w", "echo one"])).output, "one");
-    equal((await kStrictJson(w, ["run", "-j", "py", "print(2)"])).output, "2");
-    const fired = await kStrictJson(w, ["fire", "w", "echo two"]);
+    equal((await w.kStrictJson(["run", "-j", "w", "echo one"])).output, "one");
+    equal((await w.kStrictJson(["run", "-j", "py", "print(2)"])).output, "2");
+    const fired = await w.kStrictJson(["fire", "w", "echo two"]);
     await waitFor("fired cell done", async () => {
-      return (await kStrictJson(w, ["poll", "w", String(fired.cell_id)])).status === "done";
+      return (await w.kStrictJson(["poll", "w", String(fired.cell_id)])).status === "done";
     });
-    equal((await kStrictJson(w, ["run", "-j", "-t", "1", "w", "sleep 5"])).status, "timeout");
+    equal((await w.kStrictJson(["run", "-j", "-t", "1", "w", "sleep 5"])).status, "timeout");
     equal((await w.k(["int", "w"])).code, 0);
     equal((await w.k(["notify", "w", "hello"])).code, 0);
     const wrong: string[] = [];
@@ -290,9 +283,9 @@ faultTest(
   },
 );
 
-faultTest("cell ids that are not 12 hex chars never reach a path", async (w) => {
+worldTest("cell ids that are not 12 hex chars never reach a path", async (w) => {
   await w.kernel.create("w");
-  const done = await kStrictJson(w, ["run", "-j", "w", "echo real"]);
+  const done = await w.kStrictJson(["run", "-j", "w", "echo real"]);
   const dir = w.sessionDir("w");
   // Decoy records where a path built from a hostile id would land.
   const decoy = (where: string) =>
@@ -322,14 +315,14 @@ faultTest("cell ids that are not 12 hex chars never reach a path", async (w) => 
     "--",
   ];
   for (const id of bad) {
-    const p = await kStrictJson(w, ["poll", "w", "--", id]);
+    const p = await w.kStrictJson(["poll", "w", "--", id]);
     assertJsonError(p, /^invalid cell id: '/, `poll w ${JSON.stringify(id)}`);
     ok(!String(p.output).includes("PLANTED"), `poll w ${JSON.stringify(id)} read a decoy`);
     ok(!p.output?.toString().includes("\n"), "the echoed id is on one line");
   }
   // Hostile ids inside the state files are not followed either.
   await Deno.writeTextFile(`${dir}/last`, "../x");
-  const last = await kStrictJson(w, ["poll", "w"]);
+  const last = await w.kStrictJson(["poll", "w"]);
   ok(
     !JSON.stringify(last).includes("PLANTED"),
     `poll via a hostile 'last': ${JSON.stringify(last)}`,
@@ -345,8 +338,8 @@ faultTest("cell ids that are not 12 hex chars never reach a path", async (w) => 
     timeout_ms: 30_000,
     lines: ["x"],
   };
-  await Deno.writeTextFile(lockPath(w, "w"), JSON.stringify(lock));
-  const viaLock = await kStrictJson(w, ["poll", "w"]);
+  await Deno.writeTextFile(w.lockPath("w"), JSON.stringify(lock));
+  const viaLock = await w.kStrictJson(["poll", "w"]);
   ok(
     !JSON.stringify(viaLock).includes("PLANTED"),
     `poll via a hostile lock: ${JSON.stringify(viaLock)}`,
@@ -354,7 +347,7 @@ faultTest("cell ids that are not 12 hex chars never reach a path", async (w) => 
   equal(viaLock.status, "error");
   equal((await w.k(["int", "w"])).code, 0, "int with a hostile lock");
   ok(!(await exists(`${dir}/x.closing`)), "a claim was made at ../x");
-  ok(!(await exists(lockPath(w, "w"))), "int left the hostile lock");
+  ok(!(await exists(w.lockPath("w"))), "int left the hostile lock");
   await Deno.writeTextFile(
     `${dir}/events.jsonl`,
     JSON.stringify({
@@ -374,7 +367,7 @@ faultTest("cell ids that are not 12 hex chars never reach a path", async (w) => 
   ok(!hist.stdout.includes("PLANTED"), "history followed a hostile cell id");
   // km with a hostile id.
   const km = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", MONITOR_PATH, "w", "../x"],
+    args: ["run", "-A", "--no-lock", MONITOR, "w", "../x"],
     env: w.env(),
     stdout: "piped",
     stderr: "piped",
@@ -383,5 +376,5 @@ faultTest("cell ids that are not 12 hex chars never reach a path", async (w) => 
   deepEqual([km.code, /invalid cell id/.test(kmOut)], [1, true], kmOut);
   // Nothing new appeared outside the session's own files.
   ok(!(await exists(`${dir}/cells/../x.closing`)));
-  equal((await kStrictJson(w, ["run", "-j", "w", "echo fine"])).output, "fine");
+  equal((await w.kStrictJson(["run", "-j", "w", "echo fine"])).output, "fine");
 });

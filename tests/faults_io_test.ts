@@ -4,18 +4,7 @@
 // integration for bash/python) and, where it matters, in repeat mode.
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { UsageError } from "../mod.ts";
-import type { World } from "./harness.ts";
-import {
-  faultTest,
-  kStrictJson,
-  paneLog,
-  readLockFile,
-  sleep,
-  timed,
-  waitFor,
-  worldBase,
-  worldWatchers,
-} from "./faults_helpers.ts";
+import { letTimePass, timed, waitFor, type World, worldTest } from "./harness.ts";
 
 type Mode = "integration" | "repeat";
 const MODES: Mode[] = ["integration", "repeat"];
@@ -35,13 +24,13 @@ async function libRun(w: World, session: string, code: string, timeoutMs = 20_00
 
 /** Runs code with `k run -j` and checks the JSON line strictly. */
 function cliRun(w: World, session: string, code: string, timeoutS = 20) {
-  return kStrictJson(w, ["run", "-j", "-t", String(timeoutS), session, code]);
+  return w.kStrictJson(["run", "-j", "-t", String(timeoutS), session, code]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Hostile code
 
-faultTest("code with NUL bytes: a clear error, nothing typed, no lock", async (w) => {
+worldTest("code with NUL bytes: a clear error, nothing typed, no lock", async (w) => {
   // argv cannot carry a NUL byte, so this is the library's check (the CLI cannot be handed one).
   await createBoth(w);
   for (const mode of MODES) {
@@ -52,21 +41,26 @@ faultTest("code with NUL bytes: a clear error, nothing typed, no lock", async (w
       return true;
     });
     await rejects(s.fire("echo NUL_FIRE\0b"), UsageError);
-    ok(!(await readLockFile(w, SESSION[mode])), `${mode}: a lock was left`);
+    ok(!(await w.readLockFile(SESSION[mode])), `${mode}: a lock was left`);
     const fired = await s.fire('read -r v; echo "got $v"');
     ok("cell_id" in fired, JSON.stringify(fired));
-    await waitFor("read is waiting", async () => (await paneLog(w, SESSION[mode])).includes("got"));
+    await waitFor("read is waiting", async () => (await w.paneLog(SESSION[mode])).includes("got"));
     await rejects(s.send("NUL_SEND\0x"), UsageError);
     await s.interrupt();
-    await sleep(200);
-    ok(!(await paneLog(w, SESSION[mode])).includes("NUL_"), `${mode}: NUL code was typed`);
+    await letTimePass(200, "refused code, had it been typed, would be in the pane log by now");
+    ok(!(await w.paneLog(SESSION[mode])).includes("NUL_"), `${mode}: NUL code was typed`);
     deepEqual((await libRun(w, SESSION[mode], "echo fine")).output, "fine");
   }
-  await sleep(300);
-  equal((await worldWatchers(w)).length, 0, "a watcher was left by a refused fire");
+  // The fired cells' watchers end with their interrupts; a refused fire must have started none.
+  await waitFor(
+    "no watcher left by a refused fire",
+    async () => (await w.watchers()).length === 0,
+    8_000,
+    100,
+  );
 });
 
-faultTest(
+worldTest(
   "code with lone surrogates: refused clearly or run as U+FFFD, JSON well-formed",
   async (w) => {
     await createBoth(w);
@@ -96,7 +90,7 @@ faultTest(
   },
 );
 
-faultTest("1 MB of code is typed and run completely (library and CLI)", async (w) => {
+worldTest("1 MB of code is typed and run completely (library and CLI)", async (w) => {
   await createBoth(w);
   const mb = "x".repeat(1_000_000);
   for (const mode of MODES) {
@@ -116,13 +110,13 @@ faultTest("1 MB of code is typed and run completely (library and CLI)", async (w
   // comes as ten arguments, which k joins with spaces.
   const chunk = "x".repeat(100_000);
   const args = [`x='${chunk}`, ...Array.from({ length: 9 }, () => chunk), "'; echo ${#x}"];
-  const cli = await kStrictJson(w, ["run", "-j", "-t", "40", "w", ...args]);
+  const cli = await w.kStrictJson(["run", "-j", "-t", "40", "w", ...args]);
   deepEqual([cli.status, cli.output], ["done", String(1_000_000 + 10)]);
   deepEqual((await cliRun(w, "w", "echo after")).output, "after");
   deepEqual((await cliRun(w, "r", "echo after")).output, "after");
 }, { timeoutMs: 60_000 });
 
-faultTest("a literal tab is typed as a tab and never triggers completion", async (w) => {
+worldTest("a literal tab is typed as a tab and never triggers completion", async (w) => {
   await createBoth(w);
   await Promise.all([
     w.kernel.create("py", { command: "python3 -i" }),
@@ -152,31 +146,31 @@ faultTest("a literal tab is typed as a tab and never triggers completion", async
   ok(failures.length === 0, `tabs went wrong:\n${failures.join("\n")}`);
 });
 
-faultTest("code with a leading dash is code, never a flag", async (w) => {
+worldTest("code with a leading dash is code, never a flag", async (w) => {
   await createBoth(w);
   for (const mode of MODES) {
     const s = SESSION[mode];
     // After the session, an unknown flag is code; with `--` anything is.
-    const a = await kStrictJson(w, ["run", "-j", s, "-V 2>/dev/null; echo dash-a"]);
+    const a = await w.kStrictJson(["run", "-j", s, "-V 2>/dev/null; echo dash-a"]);
     deepEqual([a.status, a.output], ["done", "dash-a"], `${mode}: ${JSON.stringify(a)}`);
-    const b = await kStrictJson(w, ["run", "-j", "--", s, "--help 2>/dev/null; echo dash-b"]);
+    const b = await w.kStrictJson(["run", "-j", "--", s, "--help 2>/dev/null; echo dash-b"]);
     deepEqual([b.status, b.output], ["done", "dash-b"], `${mode}: ${JSON.stringify(b)}`);
     const c = await libRun(w, s, "-n 2>/dev/null; echo dash-c");
     deepEqual([c.status, c.output], ["done", "dash-c"], mode);
-    const fired = await kStrictJson(w, ["fire", s, "-x 2>/dev/null; echo dash-d"]);
+    const fired = await w.kStrictJson(["fire", s, "-x 2>/dev/null; echo dash-d"]);
     const d = await waitFor("fired dash cell", async () => {
-      const p = await kStrictJson(w, ["poll", s, String(fired.cell_id)]);
+      const p = await w.kStrictJson(["poll", s, String(fired.cell_id)]);
       return p.status !== "running" ? p : undefined;
     });
     deepEqual([d.status, d.output], ["done", "dash-d"], mode);
   }
   // send: text with a leading dash reaches the running program as text.
-  const fired = await kStrictJson(w, ["fire", "w", 'read -r v; echo "got [$v]"']);
-  await waitFor("read waiting", async () => (await paneLog(w, "w")).includes("got [$v]"));
+  const fired = await w.kStrictJson(["fire", "w", 'read -r v; echo "got [$v]"']);
+  await waitFor("read waiting", async () => (await w.paneLog("w")).includes("got [$v]"));
   const sent = await w.k(["send", "w", "--", "-n"]);
   equal(sent.code, 0, sent.stderr);
   const done = await waitFor("send done", async () => {
-    const p = await kStrictJson(w, ["poll", "w", String(fired.cell_id)]);
+    const p = await w.kStrictJson(["poll", "w", String(fired.cell_id)]);
     return p.status === "done" ? p : undefined;
   });
   // The terminal echoes what `send` typed; the program's own line must be intact.
@@ -186,7 +180,7 @@ faultTest("code with a leading dash is code, never a flag", async (w) => {
 // ---------------------------------------------------------------------------------------------
 // Hostile output
 
-faultTest("output with invalid UTF-8 becomes U+FFFD; the JSON stays valid", async (w) => {
+worldTest("output with invalid UTF-8 becomes U+FFFD; the JSON stays valid", async (w) => {
   await createBoth(w);
   for (const mode of MODES) {
     const r = await cliRun(w, SESSION[mode], "printf 'A\\xff\\xfeB\\xc3\\n'; echo C");
@@ -194,7 +188,7 @@ faultTest("output with invalid UTF-8 becomes U+FFFD; the JSON stays valid", asyn
   }
 });
 
-faultTest("20,000-character lines come back whole", async (w) => {
+worldTest("20,000-character lines come back whole", async (w) => {
   await createBoth(w);
   let seq = "";
   for (let i = 1; i <= 4500; i++) seq += (i > 1 ? "," : "") + i;
@@ -251,11 +245,11 @@ const HOSTILE = [
   "\n",
 ].join("");
 
-faultTest(
+worldTest(
   "binary blobs and terminal queries in the output: valid JSON, the session stays sane",
   async (w) => {
     await createBoth(w);
-    const base = worldBase(w);
+    const base = w.base;
     const files: string[] = [];
     for (const seed of [1, 2, 3, 0xdecaf]) {
       const path = `${base}/blob-${seed}.bin`;
@@ -287,7 +281,7 @@ faultTest(
   },
 );
 
-faultTest(
+worldTest(
   "binary output that opens a string (OSC, DCS, SOS, PM, APC) and never ends it hides no line",
   async (w) => {
     // What made the urandom cell above fail about once in a hundred runs: ESC ^ (or ESC ], P, X, _)
@@ -297,7 +291,7 @@ faultTest(
       createBoth(w),
       w.kernel.create("p", { command: "python3 -i", prompt: "repeat" }),
     ]);
-    const base = worldBase(w);
+    const base = w.base;
     for (const [i, opener] of ["]", "P", "X", "^", "_"].entries()) {
       const path = `${base}/opener-${i}.bin`;
       await Deno.writeFile(
@@ -317,7 +311,7 @@ faultTest(
   },
 );
 
-faultTest("printed markers with a wrong nonce never end a cell", async (w) => {
+worldTest("printed markers with a wrong nonce never end a cell", async (w) => {
   await w.kernel.create("w");
   const code = "printf '\\e]133;D;0;k=0000000000000000\\a\\e]133;C;k=0000000000000000\\a'; " +
     "printf '\\e]133;D;7;k=\\a'; sleep 0.5; echo real-end";

@@ -4,35 +4,26 @@
 // real processes; every test bounded in time. Names, ids and state dirs: faults_input_test.ts;
 // hostile code and output: faults_io_test.ts; hostile hooks: faults_hooks_test.ts.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import type { World } from "./harness.ts";
 import {
   assertCliError,
   assertJsonError,
   type Cleanup,
-  CLI_PATH,
+  CLI,
   collect,
   count,
   exists,
-  faultTest,
   findProcesses,
   isRunning,
-  kStrictJson,
-  lockPath,
-  paneLog,
+  letTimePass,
   parseOneJson,
   PLAIN_BASH,
   procInfo,
-  readLockFile,
-  sh,
-  sleep,
-  spawnK,
+  runCommand,
   timed,
-  tmuxSessions,
   waitFor,
-  worldBase,
-  worldWatchers,
-  writeScript,
-} from "./faults_helpers.ts";
+  type World,
+  worldTest,
+} from "./harness.ts";
 
 type Mode = "integration" | "repeat";
 const MODES: Mode[] = ["integration", "repeat"];
@@ -51,7 +42,7 @@ async function pollUntilFinal(
   return await waitFor(
     `cell ${cellId} of '${session}' to finish`,
     async () => {
-      const p = await kStrictJson(w, ["poll", session, cellId]);
+      const p = await w.kStrictJson(["poll", session, cellId]);
       return p.status !== "running" ? p : undefined;
     },
     timeoutMs,
@@ -62,8 +53,8 @@ async function pollUntilFinal(
 /** Waits until the session's lock names a cell whose code is visible in the pane log. */
 async function waitTyped(w: World, session: string, marker: string) {
   return await waitFor(`cell typed in '${session}'`, async () => {
-    const lock = await readLockFile(w, session);
-    return lock && (await paneLog(w, session)).includes(marker) ? lock : undefined;
+    const lock = await w.readLockFile(session);
+    return lock && (await w.paneLog(session)).includes(marker) ? lock : undefined;
   });
 }
 
@@ -71,7 +62,7 @@ async function assertNoWatchers(w: World, what: string): Promise<void> {
   await waitFor(
     `no background watcher left (${what})`,
     async () => {
-      return (await worldWatchers(w)).length === 0;
+      return (await w.watchers()).length === 0;
     },
     8_000,
     100,
@@ -82,11 +73,11 @@ async function assertNoWatchers(w: World, what: string): Promise<void> {
 // Processes that die
 
 for (const mode of MODES) {
-  faultTest(
+  worldTest(
     `k run SIGKILLed mid-cell (${mode}): owner proved dead by pid+start time, k int recovers`,
     async (w, cleanup) => {
       await w.kernel.create("w", modeOptions(mode));
-      const child = spawnK(w, ["run", "-j", "-t", "60", "w", "sleep 30; echo NEVER"]);
+      const child = w.spawnK(["run", "-j", "-t", "60", "w", "sleep 30; echo NEVER"]);
       cleanup.add(() => child.kill("SIGKILL"));
       const lock = await waitTyped(w, "w", "sleep 30; echo NEVER");
       // The lock names the k process itself, with its start time from /proc.
@@ -98,10 +89,10 @@ for (const mode of MODES) {
       child.kill("SIGKILL");
       await collect(child);
 
-      const p = await kStrictJson(w, ["poll", "w"]);
+      const p = await w.kStrictJson(["poll", "w"]);
       assertJsonError(p, /^watcher died: .*k run.*use k int w to recover$/, "poll after SIGKILL");
       equal(p.cell_id, lock.cell_id);
-      const st = await kStrictJson(w, ["status", "-j", "w"]);
+      const st = await w.kStrictJson(["status", "-j", "w"]);
       deepEqual([st.state, st.cell_id], ["watcher-dead", lock.cell_id]);
 
       // pid reuse: a live process with the owner's pid but another start time is not the owner.
@@ -109,39 +100,38 @@ for (const mode of MODES) {
       cleanup.add(() => decoy.kill("SIGKILL"));
       const decoyInfo = await procInfo(decoy.pid);
       ok(decoyInfo);
-      const original = await Deno.readTextFile(lockPath(w, "w"));
+      const original = await Deno.readTextFile(w.lockPath("w"));
       const reused = {
         ...lock,
         owner: { pid: decoy.pid, start: String(Number(decoyInfo.start) - 7) },
       };
-      await Deno.writeTextFile(lockPath(w, "w"), JSON.stringify(reused));
-      const p2 = await kStrictJson(w, ["poll", "w"]);
+      await Deno.writeTextFile(w.lockPath("w"), JSON.stringify(reused));
+      const p2 = await w.kStrictJson(["poll", "w"]);
       assertJsonError(p2, /^watcher died/, "poll with a reused pid (other start time)");
       // …while the very same process (pid and start time) counts as alive: the check is real.
       const alive = { ...lock, owner: { pid: decoy.pid, start: decoyInfo.start } };
-      await Deno.writeTextFile(lockPath(w, "w"), JSON.stringify(alive));
-      equal((await kStrictJson(w, ["poll", "w"])).status, "running", "live owner is running");
-      await Deno.writeTextFile(lockPath(w, "w"), original);
+      await Deno.writeTextFile(w.lockPath("w"), JSON.stringify(alive));
+      equal((await w.kStrictJson(["poll", "w"])).status, "running", "live owner is running");
+      await Deno.writeTextFile(w.lockPath("w"), original);
 
       const { value: int, ms } = await timed(() => w.k(["int", "w"]));
       deepEqual([int.code, int.stdout.trim()], [0, `OK w (interrupted cell ${lock.cell_id})`]);
       ok(ms < 5_000, `k int took ${ms} ms`);
-      ok(!(await exists(lockPath(w, "w"))), "lock released");
-      const after = await kStrictJson(w, ["poll", "w", lock.cell_id]);
+      ok(!(await exists(w.lockPath("w"))), "lock released");
+      const after = await w.kStrictJson(["poll", "w", lock.cell_id]);
       deepEqual([after.status, after.output], ["error", "interrupted"]);
-      const back = await timed(() => kStrictJson(w, ["run", "-j", "-t", "10", "w", "echo back"]));
+      const back = await timed(() => w.kStrictJson(["run", "-j", "-t", "10", "w", "echo back"]));
       deepEqual([back.value.status, back.value.output], ["done", "back"]);
       ok(back.ms < 5_000, "the killed cell's sleep was interrupted");
-      ok(!(await paneLog(w, "w")).includes("\nNEVER"), "the killed cell's code did not go on");
+      ok(!(await w.paneLog("w")).includes("\nNEVER"), "the killed cell's code did not go on");
     },
   );
 }
 
-faultTest(
+worldTest(
   "background watcher SIGKILLed with its whole process group (integration and hook): k int recovers",
   async (w) => {
-    const hook = await writeScript(
-      w,
+    const hook = await w.writeScript(
       "detect",
       '#!/bin/sh\nwhile read l; do case "$l" in "K>"*) exit 0;; esac; done\n',
     );
@@ -150,10 +140,10 @@ faultTest(
       w.kernel.create("h", { command: PLAIN_BASH, prompt: hook }),
     ]);
     for (const s of ["w", "h"]) {
-      const fired = await kStrictJson(w, ["fire", s, "sleep 30"]);
+      const fired = await w.kStrictJson(["fire", s, "sleep 30"]);
       equal(fired.status, "fired", `fire in ${s}`);
       const lock = await waitFor(`lock of ${s}`, async () => {
-        const l = await readLockFile(w, s);
+        const l = await w.readLockFile(s);
         return l?.cell_id === fired.cell_id ? l : undefined;
       });
       equal(lock.owner_kind, "fire");
@@ -172,25 +162,25 @@ faultTest(
       await waitFor(`process group of ${s}'s watcher gone`, async () => {
         return (await findProcesses((p) => p.pgrp === watcher.pgrp)).length === 0;
       });
-      const p = await kStrictJson(w, ["poll", s]);
+      const p = await w.kStrictJson(["poll", s]);
       assertJsonError(p, new RegExp(`^watcher died: .*use k int ${s} to recover$`), `poll ${s}`);
       equal(p.cell_id, fired.cell_id);
-      equal((await kStrictJson(w, ["status", "-j", s])).state, "watcher-dead");
+      equal((await w.kStrictJson(["status", "-j", s])).state, "watcher-dead");
       const int = await w.k(["int", s]);
       deepEqual([int.code, int.stdout.trim()], [0, `OK ${s} (interrupted cell ${fired.cell_id})`]);
-      const back = await kStrictJson(w, ["run", "-j", "-t", "10", s, `echo back-${s}`]);
+      const back = await w.kStrictJson(["run", "-j", "-t", "10", s, `echo back-${s}`]);
       deepEqual([back.status, back.output], ["done", `back-${s}`]);
     }
   },
 );
 
-faultTest(
+worldTest(
   "tmux server killed under running cells: errors name it, run/fire say no session, new works",
   async (w) => {
     await Promise.all([w.kernel.create("w"), w.kernel.create("v", { prompt: "repeat" })]);
-    const fired = await kStrictJson(w, ["fire", "w", "sleep 30"]);
+    const fired = await w.kStrictJson(["fire", "w", "sleep 30"]);
     const firedLock = await waitTyped(w, "w", "sleep 30");
-    const runner = spawnK(w, ["run", "-j", "-t", "60", "v", "sleep 31"]);
+    const runner = w.spawnK(["run", "-j", "-t", "60", "v", "sleep 31"]);
     await waitTyped(w, "v", "sleep 31");
     await w.tmux(["kill-server"]);
 
@@ -202,7 +192,7 @@ faultTest(
     match(String(r.output), /session 'v' ended while the cell was running.*tmux/);
 
     const p = await waitFor("fired cell ends as an error", async () => {
-      const p = await kStrictJson(w, ["poll", "w", String(fired.cell_id)]);
+      const p = await w.kStrictJson(["poll", "w", String(fired.cell_id)]);
       return p.status === "error" ? p : undefined;
     }, 8_000);
     match(String(p.output), /session 'w' ended while the cell was running.*tmux/);
@@ -212,17 +202,17 @@ faultTest(
     );
     const events = await Deno.readTextFile(`${w.sessionDir("w")}/events.jsonl`);
     ok(events.includes('"status":"closed"'), "closed appended to the event log");
-    const st = await kStrictJson(w, ["status", "-j", "w"]);
+    const st = await w.kStrictJson(["status", "-j", "w"]);
     deepEqual([st.alive, st.state], [false, "stale"]);
 
     for (const s of ["w", "v"]) {
-      const run = await kStrictJson(w, ["run", "-j", s, "echo x"]);
+      const run = await w.kStrictJson(["run", "-j", s, "echo x"]);
       deepEqual([run.code, run.status, run.output], [
         1,
         "error",
         `no session '${s}'; use k new ${s} bash`,
       ]);
-      const fire = await kStrictJson(w, ["fire", s, "echo x"]);
+      const fire = await w.kStrictJson(["fire", s, "echo x"]);
       deepEqual([fire.code, fire.status, fire.output], [
         1,
         "error",
@@ -230,46 +220,46 @@ faultTest(
       ]);
     }
     await assertNoWatchers(w, "after fires on dead sessions");
-    deepEqual(await tmuxSessions(w), [], "nothing restarted tmux behind our back");
+    deepEqual(await w.tmuxSessions(), [], "nothing restarted tmux behind our back");
 
     const again = await w.k(["new", "w", "bash"]);
     deepEqual([again.code, again.stdout.trim()], [0, "OK w (integration mode)"]);
     const againV = await w.k(["new", "v", "bash", "--prompt=repeat"]);
     deepEqual([againV.code, againV.stdout.trim()], [0, "OK v (repeat mode)"]);
-    equal((await kStrictJson(w, ["run", "-j", "w", "echo again-w"])).output, "again-w");
-    equal((await kStrictJson(w, ["run", "-j", "v", "echo again-v"])).output, "again-v");
+    equal((await w.kStrictJson(["run", "-j", "w", "echo again-w"])).output, "again-w");
+    equal((await w.kStrictJson(["run", "-j", "v", "echo again-v"])).output, "again-v");
   },
 );
 
-faultTest(
+worldTest(
   "the program exiting (exit in bash): error naming it, run/fire/int say no session, new makes it again",
   async (w) => {
     await Promise.all([w.kernel.create("w"), w.kernel.create("r", { prompt: "repeat" })]);
     const { value: ran, ms } = await timed(() =>
-      kStrictJson(w, ["run", "-j", "-t", "20", "w", "exit"])
+      w.kStrictJson(["run", "-j", "-t", "20", "w", "exit"])
     );
     assertJsonError(ran, /^session 'w' ended while the cell was running.*exit/, "run exit");
     ok(ms < 8_000, `run noticed the exit only after ${ms} ms`);
-    const fired = await kStrictJson(w, ["fire", "r", "exit 3"]);
+    const fired = await w.kStrictJson(["fire", "r", "exit 3"]);
     equal(fired.status, "fired");
     const p = await pollUntilFinal(w, "r", String(fired.cell_id), 8_000);
     assertJsonError(p, /^session 'r' ended while the cell was running.*exit/, "poll after exit 3");
     for (const s of ["w", "r"]) {
       equal((await w.tmux(["has-session", "-t", `=${s}`])).code, 1, `tmux session ${s} gone`);
-      const run = await kStrictJson(w, ["run", "-j", s, "echo x"]);
+      const run = await w.kStrictJson(["run", "-j", s, "echo x"]);
       deepEqual([run.code, run.status, run.output], [
         1,
         "error",
         `no session '${s}'; use k new ${s} bash`,
       ]);
-      const fire = await kStrictJson(w, ["fire", s, "echo x"]);
+      const fire = await w.kStrictJson(["fire", s, "echo x"]);
       deepEqual([fire.code, fire.status, fire.output], [
         1,
         "error",
         `no session '${s}'; use k new ${s} bash`,
       ]);
       assertCliError(await w.k(["int", s]), new RegExp(`^k: no session '${s}'`), `int ${s}`);
-      const st = await kStrictJson(w, ["status", "-j", s]);
+      const st = await w.kStrictJson(["status", "-j", s]);
       deepEqual([st.alive, st.state], [false, "stale"]);
     }
     await assertNoWatchers(w, "after fires on dead sessions");
@@ -277,15 +267,15 @@ faultTest(
     deepEqual([again.code, again.stdout.trim()], [0, "OK w (integration mode)"]);
     const againR = await w.k(["new", "r", "bash", "--prompt=repeat"]);
     deepEqual([againR.code, againR.stdout.trim()], [0, "OK r (repeat mode)"]);
-    equal((await kStrictJson(w, ["run", "-j", "w", "echo again"])).output, "again");
-    equal((await kStrictJson(w, ["run", "-j", "r", "echo again"])).output, "again");
+    equal((await w.kStrictJson(["run", "-j", "w", "echo again"])).output, "again");
+    equal((await w.kStrictJson(["run", "-j", "r", "echo again"])).output, "again");
   },
 );
 
 // ---------------------------------------------------------------------------------------------
 // Races
 
-faultTest(
+worldTest(
   "eight simultaneous fires: exactly one accepted, exactly one piece of code typed",
   async (w) => {
     await Promise.all([w.kernel.create("w"), w.kernel.create("r", { prompt: "repeat" })]);
@@ -295,7 +285,7 @@ faultTest(
       const results = await Promise.all(
         Array.from(
           { length: 8 },
-          (_, i) => kStrictJson(w, ["fire", s, `sleep 3; echo F${i}-$((6*7))`]),
+          (_, i) => w.kStrictJson(["fire", s, `sleep 3; echo F${i}-$((6*7))`]),
         ),
       );
       const accepted = results.filter((r) => r.status === "fired");
@@ -313,7 +303,7 @@ faultTest(
       const done = await pollUntilFinal(w, s, String(winner.cell_id));
       const i = results.indexOf(winner);
       deepEqual([done.status, done.output], ["done", `F${i}-42`]);
-      const log = await paneLog(w, s);
+      const log = await w.paneLog(s);
       equal(count(log, "$((6*7))"), 1, `${s}: exactly one piece of code typed`);
       equal(
         count(log, "-42"),
@@ -321,26 +311,26 @@ faultTest(
         `${s}: exactly one piece of code ran; log: ${JSON.stringify(log)}`,
       );
       await assertNoWatchers(w, `${s}: the seven rejected fires`);
-      ok(!(await readLockFile(w, s)), `${s}: lock released`);
+      ok(!(await w.readLockFile(s)), `${s}: lock released`);
     }
   },
   { timeoutMs: 40_000 },
 );
 
-faultTest(
+worldTest(
   "simultaneous int and poll: every poll is valid, one result, session usable",
   async (w) => {
     await Promise.all([w.kernel.create("w"), w.kernel.create("r", { prompt: "repeat" })]);
     for (let round = 0; round < 6; round++) {
       const s = round % 3 === 2 ? "r" : "w";
-      const fired = await kStrictJson(w, ["fire", s, `sleep 30 # round ${round}`]);
+      const fired = await w.kStrictJson(["fire", s, `sleep 30 # round ${round}`]);
       const id = String(fired.cell_id);
       await waitTyped(w, s, `sleep 30 # round ${round}`);
       const [int, ...polls] = await Promise.all([
         w.k(["int", s]),
-        ...Array.from({ length: 4 }, () => kStrictJson(w, ["poll", s])),
-        kStrictJson(w, ["poll", s, id]),
-        kStrictJson(w, ["status", "-j", s]),
+        ...Array.from({ length: 4 }, () => w.kStrictJson(["poll", s])),
+        w.kStrictJson(["poll", s, id]),
+        w.kStrictJson(["status", "-j", s]),
       ]);
       deepEqual(
         [int!.code, int!.stdout.trim()],
@@ -357,17 +347,17 @@ faultTest(
           (p.status === "error" && p.output === "interrupted" && p.code === 1);
         ok(fine, `round ${round}: poll during int said ${JSON.stringify(p)}`);
       }
-      const after = await kStrictJson(w, ["poll", s, id]);
+      const after = await w.kStrictJson(["poll", s, id]);
       deepEqual([after.status, after.output], ["error", "interrupted"]);
-      ok(!(await readLockFile(w, s)), "lock released");
+      ok(!(await w.readLockFile(s)), "lock released");
       ok(!(await exists(`${w.sessionDir(s)}/cells/${id}.closing`)), "no claim left behind");
       equal(
-        (await kStrictJson(w, ["run", "-j", "-t", "10", s, `echo r${round}`])).output,
+        (await w.kStrictJson(["run", "-j", "-t", "10", s, `echo r${round}`])).output,
         `r${round}`,
       );
     }
     // Two ints at once: exactly one ends the cell; one interrupted event.
-    const fired = await kStrictJson(w, ["fire", "w", "sleep 30 # two ints"]);
+    const fired = await w.kStrictJson(["fire", "w", "sleep 30 # two ints"]);
     await waitTyped(w, "w", "sleep 30 # two ints");
     const ints = await Promise.all([w.k(["int", "w"]), w.k(["int", "w"])]);
     deepEqual(ints.map((r) => r.code), [0, 0]);
@@ -383,17 +373,17 @@ faultTest(
   { timeoutMs: 40_000 },
 );
 
-faultTest(
+worldTest(
   "simultaneous kill and fire: kill wins cleanly, nothing left behind, new works",
   async (w) => {
     for (let round = 0; round < 4; round++) {
       await w.kernel.create("w", round % 2 ? { prompt: "repeat" } : {});
       const [killed, fired] = await Promise.all([
         (async () => {
-          await sleep(round * 25);
+          await letTimePass(round * 25, "stagger the kill against the fire, later each round");
           return await w.k(["kill", "w"]);
         })(),
-        kStrictJson(w, ["fire", "w", `echo RACE${round}; sleep 20`]),
+        w.kStrictJson(["fire", "w", `echo RACE${round}; sleep 20`]),
       ]);
       deepEqual(
         [killed.code, killed.stdout.trim()],
@@ -403,10 +393,10 @@ faultTest(
       if (fired.status !== "fired") {
         assertJsonError(fired, /^no session 'w'/, `round ${round}: fire that lost the race`);
       } else equal(fired.code, 0);
-      deepEqual(await tmuxSessions(w), [], `round ${round}: tmux session left`);
+      deepEqual(await w.tmuxSessions(), [], `round ${round}: tmux session left`);
       await assertNoWatchers(w, `round ${round}`);
       // Nothing recreated the session's state after kill removed it.
-      await sleep(200);
+      await letTimePass(200, "a late writer would have recreated the state dir by now");
       ok(!(await exists(w.sessionDir("w"))), `round ${round}: state dir left behind or recreated`);
       const again = await w.k(["new", "w", "bash"]);
       deepEqual(
@@ -414,14 +404,14 @@ faultTest(
         [0, "OK w (integration mode)"],
         `round ${round}`,
       );
-      equal((await kStrictJson(w, ["run", "-j", "-t", "10", "w", "echo fresh"])).output, "fresh");
+      equal((await w.kStrictJson(["run", "-j", "-t", "10", "w", "echo fresh"])).output, "fresh");
       equal((await w.k(["kill", "w"])).code, 0);
     }
   },
   { timeoutMs: 45_000 },
 );
 
-faultTest("many sessions driven in parallel never see each other's output", async (w) => {
+worldTest("many sessions driven in parallel never see each other's output", async (w) => {
   const names = ["a", "a.b", "a_b", "ab", "A", "a-b"];
   await Promise.all(names.map((n, i) => w.kernel.create(n, i % 2 ? { prompt: "repeat" } : {})));
   for (let round = 0; round < 3; round++) {
@@ -430,9 +420,9 @@ faultTest("many sessions driven in parallel never see each other's output", asyn
       const code = `for i in 1 2 3; do echo "${tag}-$i"; done`;
       let result: Record<string, unknown>;
       if ((round + i) % 2 === 0) {
-        result = await kStrictJson(w, ["run", "-j", "-t", "20", n, code]);
+        result = await w.kStrictJson(["run", "-j", "-t", "20", n, code]);
       } else {
-        const fired = await kStrictJson(w, ["fire", n, code]);
+        const fired = await w.kStrictJson(["fire", n, code]);
         equal(fired.status, "fired", `${n}: ${JSON.stringify(fired)}`);
         result = await pollUntilFinal(w, n, String(fired.cell_id), 20_000);
       }
@@ -440,7 +430,7 @@ faultTest("many sessions driven in parallel never see each other's output", asyn
     }));
   }
   for (const [i, n] of names.entries()) {
-    const log = await paneLog(w, n);
+    const log = await w.paneLog(n);
     for (const [j] of names.entries()) {
       if (j !== i) equal(count(log, `S${j}R`), 0, `session ${n} saw session ${names[j]}'s text`);
     }
@@ -459,54 +449,54 @@ const CORRUPT_LOCKS: [string, (real: string) => string][] = [
   ["invalid UTF-8", () => "\ufffd\u0000\u0001{"],
 ];
 
-faultTest(
+worldTest(
   "a corrupt or truncated lock file is reported, not crashed on; k int recovers",
   async (w) => {
     await w.kernel.create("w");
     for (const [kind, corrupt] of CORRUPT_LOCKS) {
       // A real cell with a live watcher, whose lock then goes bad.
-      const fired = await kStrictJson(w, ["fire", "w", `sleep 30 # ${kind}`]);
+      const fired = await w.kStrictJson(["fire", "w", `sleep 30 # ${kind}`]);
       equal(fired.status, "fired", kind);
       await waitTyped(w, "w", `sleep 30 # ${kind}`);
-      const real = await Deno.readTextFile(lockPath(w, "w"));
-      await Deno.writeTextFile(lockPath(w, "w"), corrupt(real));
+      const real = await Deno.readTextFile(w.lockPath("w"));
+      await Deno.writeTextFile(w.lockPath("w"), corrupt(real));
 
-      const p = await kStrictJson(w, ["poll", "w"]);
+      const p = await w.kStrictJson(["poll", "w"]);
       assertJsonError(p, /corrupt.*(k int|k kill)/, `poll, ${kind} lock`);
       ok(!String(p.output).startsWith("internal error"), `poll, ${kind} lock: ${p.output}`);
       const st = await w.k(["status", "-j", "w"]);
       equal(st.code, 0, `status, ${kind} lock: ${st.stdout}${st.stderr}`);
       equal((await w.k(["ls", "-j"])).code, 0, `ls, ${kind} lock`);
       const token = `CORRUPT_${kind.replaceAll(" ", "_")}`;
-      const run = await kStrictJson(w, ["run", "-j", "w", `echo ${token}`]);
+      const run = await w.kStrictJson(["run", "-j", "w", `echo ${token}`]);
       assertJsonError(run, /corrupt|active cell/, `run, ${kind} lock`);
-      const fire = await kStrictJson(w, ["fire", "w", `echo ${token}`]);
+      const fire = await w.kStrictJson(["fire", "w", `echo ${token}`]);
       assertJsonError(fire, /corrupt|active cell/, `fire, ${kind} lock`);
 
       const int = await w.k(["int", "w"]);
       equal(int.code, 0, `int, ${kind} lock: ${int.stderr}`);
-      ok(!(await exists(lockPath(w, "w"))), `int removed the ${kind} lock`);
+      ok(!(await exists(w.lockPath("w"))), `int removed the ${kind} lock`);
       await assertNoWatchers(w, `${kind} lock: the cell's watcher and the rejected fire's`);
-      await sleep(200);
-      ok(!(await paneLog(w, "w")).includes(token), `${kind} lock: rejected code was typed`);
-      const back = await kStrictJson(w, ["run", "-j", "-t", "10", "w", "echo back"]);
+      await letTimePass(200, "rejected code, had it been typed, would be in the pane log by now");
+      ok(!(await w.paneLog("w")).includes(token), `${kind} lock: rejected code was typed`);
+      const back = await w.kStrictJson(["run", "-j", "-t", "10", "w", "echo back"]);
       deepEqual([back.status, back.output], ["done", "back"], `${kind} lock: session usable`);
       ok(!(await exists(`${w.sessionDir("w")}/x.json`)), "a result was written at cells/../x");
       ok(!(await exists(`${w.sessionDir("w")}/x.closing`)), "a claim was made at cells/../x");
     }
     // k kill recovers too.
-    await Deno.writeTextFile(lockPath(w, "w"), "{not json");
+    await Deno.writeTextFile(w.lockPath("w"), "{not json");
     const killed = await w.k(["kill", "w"]);
     deepEqual([killed.code, killed.stdout.trim()], [0, "OK w (killed)"], killed.stderr);
-    deepEqual(await tmuxSessions(w), []);
+    deepEqual(await w.tmuxSessions(), []);
     ok(!(await exists(w.sessionDir("w"))));
     equal((await w.k(["new", "w", "bash"])).code, 0);
-    equal((await kStrictJson(w, ["run", "-j", "w", "echo new"])).output, "new");
+    equal((await w.kStrictJson(["run", "-j", "w", "echo new"])).output, "new");
   },
   { timeoutMs: 60_000 },
 );
 
-faultTest(
+worldTest(
   "a corrupt or truncated result file is reported, not crashed on; int/kill recover",
   async (w) => {
     await w.kernel.create("w");
@@ -518,20 +508,20 @@ faultTest(
       ["an array", "[]"],
     ];
     for (const [kind, content] of variants) {
-      const r = await kStrictJson(w, ["run", "-j", "w", `echo result-${kind.length}`]);
+      const r = await w.kStrictJson(["run", "-j", "w", `echo result-${kind.length}`]);
       const id = String(r.cell_id);
       const path = `${w.sessionDir("w")}/cells/${id}.json`;
       const real = await Deno.readTextFile(path);
       await Deno.writeTextFile(path, typeof content === "string" ? content : content(real));
-      const p = await kStrictJson(w, ["poll", "w", id]);
+      const p = await w.kStrictJson(["poll", "w", id]);
       assertJsonError(p, /corrupt/, `poll of a ${kind} result`);
       ok(!String(p.output).startsWith("internal error"), `${kind}: ${p.output}`);
-      const last = await kStrictJson(w, ["poll", "w"]);
+      const last = await w.kStrictJson(["poll", "w"]);
       assertJsonError(last, /corrupt/, `poll (last) of a ${kind} result`);
       const hist = await w.k(["history", "-j", "w"]);
       equal(hist.code, 0, `history with a ${kind} result: ${hist.stderr}`);
       equal((await w.k(["status", "-j", "w"])).code, 0);
-      const back = await kStrictJson(w, ["run", "-j", "w", "echo still"]);
+      const back = await w.kStrictJson(["run", "-j", "w", "echo still"]);
       deepEqual([back.status, back.output], ["done", "still"], kind);
       await Deno.writeTextFile(path, typeof content === "string" ? content : content(real));
       equal((await w.k(["int", "w"])).code, 0, `int with a ${kind} result`);
@@ -541,19 +531,19 @@ faultTest(
   },
 );
 
-faultTest("a corrupt session file is reported; k kill recovers and new works", async (w) => {
+worldTest("a corrupt session file is reported; k kill recovers and new works", async (w) => {
   await w.kernel.create("w");
   await Deno.writeTextFile(`${w.sessionDir("w")}/meta.json`, '{"name":');
-  const run = await kStrictJson(w, ["run", "-j", "w", "echo x"]);
+  const run = await w.kStrictJson(["run", "-j", "w", "echo x"]);
   assertJsonError(run, /corrupt.*k kill/, "run with corrupt meta");
-  const poll = await kStrictJson(w, ["poll", "w"]);
+  const poll = await w.kStrictJson(["poll", "w"]);
   assertJsonError(poll, /corrupt/, "poll with corrupt meta");
   equal((await w.k(["ls"])).code, 0, "ls with a corrupt session");
   const killed = await w.k(["kill", "w"]);
   equal(killed.code, 0, killed.stderr);
-  deepEqual(await tmuxSessions(w), []);
+  deepEqual(await w.tmuxSessions(), []);
   equal((await w.k(["new", "w", "bash"])).code, 0);
-  equal((await kStrictJson(w, ["run", "-j", "w", "echo ok"])).output, "ok");
+  equal((await w.kStrictJson(["run", "-j", "w", "echo ok"])).output, "ok");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -570,13 +560,13 @@ async function probeReadOnly(): Promise<"chattr" | "chmod" | undefined> {
   const method = Deno.uid() === 0 ? "chattr" : "chmod";
   try {
     const made = method === "chattr"
-      ? (await sh("chattr", ["+i", dir])).code === 0
+      ? (await runCommand("chattr", ["+i", dir])).code === 0
       : await Deno.chmod(dir, 0o500).then(() => true, () => false);
     if (!made) return undefined;
     const blocked = await Deno.writeTextFile(`${dir}/x`, "x").then(() => false, () => true);
     return blocked ? method : undefined;
   } finally {
-    if (method === "chattr") await sh("chattr", ["-i", dir]);
+    if (method === "chattr") await runCommand("chattr", ["-i", dir]);
     else await Deno.chmod(dir, 0o700).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -586,8 +576,8 @@ const READ_ONLY = await probeReadOnly();
 
 async function makeReadOnly(path: string, cleanup: Cleanup): Promise<void> {
   if (READ_ONLY === "chattr") {
-    equal((await sh("chattr", ["+i", path])).code, 0);
-    cleanup.add(() => sh("chattr", ["-i", path]));
+    equal((await runCommand("chattr", ["+i", path])).code, 0);
+    cleanup.add(() => runCommand("chattr", ["-i", path]));
   } else {
     await Deno.chmod(path, 0o500);
     cleanup.add(() => Deno.chmod(path, 0o700));
@@ -597,7 +587,7 @@ async function makeReadOnly(path: string, cleanup: Cleanup): Promise<void> {
 }
 
 async function makeWritable(path: string): Promise<void> {
-  if (READ_ONLY === "chattr") await sh("chattr", ["-i", path]);
+  if (READ_ONLY === "chattr") await runCommand("chattr", ["-i", path]);
   else await Deno.chmod(path, 0o700);
 }
 
@@ -610,51 +600,56 @@ function assertDiskError(message: string, w: World, what: string): void {
   ok(!/internal error/.test(message), `${what}: disk trouble reported as a bug: ${message}`);
 }
 
-faultTest("a read-only state dir gives a clear error and types nothing", async (w, cleanup) => {
+worldTest("a read-only state dir gives a clear error and types nothing", async (w, cleanup) => {
   // 1. A fresh K_HOME that cannot be written: new fails clearly, starts nothing.
   await Deno.mkdir(w.home, { recursive: true, mode: 0o700 });
   await makeReadOnly(w.home, cleanup);
   const created = await w.k(["new", "w", "bash"]);
   assertCliError(created, /^k: /, "new in a read-only K_HOME");
   assertDiskError(created.stderr, w, "new in a read-only K_HOME");
-  deepEqual(await tmuxSessions(w), [], "new started a tmux session anyway");
+  deepEqual(await w.tmuxSessions(), [], "new started a tmux session anyway");
   await makeWritable(w.home);
 
   // 2. A live session whose directory turns read-only: run and fire fail clearly, type nothing.
   await w.kernel.create("w");
   await makeReadOnly(w.sessionDir("w"), cleanup);
-  const run = await kStrictJson(w, ["run", "-j", "w", "echo RO_RUN"]);
+  const run = await w.kStrictJson(["run", "-j", "w", "echo RO_RUN"]);
   assertJsonError(run, /./, "run in a read-only session dir");
   assertDiskError(String(run.output), w, "run in a read-only session dir");
-  const fire = await kStrictJson(w, ["fire", "w", "echo RO_FIRE"]);
+  const fire = await w.kStrictJson(["fire", "w", "echo RO_FIRE"]);
   assertJsonError(fire, /./, "fire in a read-only session dir");
   assertDiskError(String(fire.output), w, "fire in a read-only session dir");
   await assertNoWatchers(w, "the failed fire");
-  await sleep(200);
-  const log = await paneLog(w, "w");
+  await letTimePass(200, "code typed despite the failed lock would be in the pane log by now");
+  const log = await w.paneLog("w");
   ok(!log.includes("RO_RUN") && !log.includes("RO_FIRE"), "code typed although the lock failed");
   equal((await w.k(["status", "-j", "w"])).code, 0);
   await makeWritable(w.sessionDir("w"));
-  equal((await kStrictJson(w, ["run", "-j", "w", "echo writable"])).output, "writable");
+  equal((await w.kStrictJson(["run", "-j", "w", "echo writable"])).output, "writable");
 
   // 3. Results cannot be stored (cells dir read-only): bounded, clear, and recoverable.
   await makeReadOnly(`${w.sessionDir("w")}/cells`, cleanup);
   const { value: stuck, ms } = await timed(() =>
-    kStrictJson(w, ["run", "-j", "-t", "10", "w", "echo CELLS_RO"])
+    w.kStrictJson(["run", "-j", "-t", "10", "w", "echo CELLS_RO"])
   );
   ok(ms < 9_000, `run with unwritable results took ${ms} ms`);
   assertJsonError(stuck, /./, "run whose result cannot be stored");
   assertDiskError(String(stuck.output), w, "run whose result cannot be stored");
   await makeWritable(`${w.sessionDir("w")}/cells`);
   equal((await w.k(["int", "w"])).code, 0);
-  equal((await kStrictJson(w, ["run", "-j", "w", "echo recovered"])).output, "recovered");
+  equal((await w.kStrictJson(["run", "-j", "w", "echo recovered"])).output, "recovered");
 }, { skip: READ_ONLY ? false : "no way to make a directory read-only here" });
 
 async function probeUnshare(): Promise<boolean> {
   if (Deno.uid() !== 0) return false;
   const dir = await Deno.makeTempDir({ prefix: "ktty-mnt-probe-" });
   try {
-    const r = await sh("unshare", ["-m", "sh", "-c", `mount -t tmpfs -o size=64k tmpfs '${dir}'`]);
+    const r = await runCommand("unshare", [
+      "-m",
+      "sh",
+      "-c",
+      `mount -t tmpfs -o size=64k tmpfs '${dir}'`,
+    ]);
     return r.code === 0;
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -663,12 +658,12 @@ async function probeUnshare(): Promise<boolean> {
 
 const CAN_MOUNT = await probeUnshare();
 
-faultTest("a full disk gives a clear error, not a hang", async (w) => {
+worldTest("a full disk gives a clear error, not a hang", async (w) => {
   // A private mount namespace with a 1 MB tmpfs as K_HOME; the tmux server started inside keeps
   // the namespace alive until the world is disposed. A file then fills the tmpfs.
-  const base = worldBase(w);
+  const base = w.base;
   await Deno.mkdir(w.home, { mode: 0o700 });
-  const k = `'${Deno.execPath()}' run -A --no-lock '${CLI_PATH}'`;
+  const k = `'${Deno.execPath()}' run -A --no-lock '${CLI}'`;
   const script = `
 set -u
 mount -t tmpfs -o size=1m,mode=0700 tmpfs "$K_HOME" || exit 90

@@ -133,7 +133,7 @@ worldTest(
     assertEquals([status.mode, typeof status.fallback], ["repeat", "string"]);
     equal((await w.kJson(["run", "-j", "rb", "echo works-anyway"])).output, "works-anyway");
   },
-  40_000,
+  { timeoutMs: 40_000 },
 );
 
 worldTest("sh (dash): exact output, exit codes, multi-line state", async (w) => {

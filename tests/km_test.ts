@@ -7,7 +7,16 @@
 
 import assert from "node:assert/strict";
 import { appendEvent } from "../src/events/log.ts";
-import { MONITOR, until, type World, worldTest } from "./harness.ts";
+import {
+  followsEvents,
+  hasOpen,
+  letTimePass,
+  MONITOR,
+  waitFor,
+  withDeadline,
+  type World,
+  worldTest,
+} from "./harness.ts";
 
 /** One event line as km prints it. */
 type Line = Record<string, unknown> & { status: string; seq?: number; cell_id?: string };
@@ -65,21 +74,19 @@ class Km {
     return this.lines;
   }
 
+  /** Waits until km follows the session's event log (holds it open). */
+  async following(w: World, name = "w"): Promise<void> {
+    await waitFor(
+      "km to follow the event log",
+      () => followsEvents(this.child.pid, w.sessionDir(name)),
+    );
+  }
+
   /** Waits for km to exit (bounded); returns its exit status. */
   async exit(timeoutMs = 10_000): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const status = await Promise.race([
-        this.child.status,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("km did not exit")), timeoutMs);
-        }),
-      ]);
-      await this.#done;
-      return status.code;
-    } finally {
-      clearTimeout(timer);
-    }
+    const status = await withDeadline(this.child.status, timeoutMs, "km did not exit");
+    await this.#done;
+    return status.code;
   }
 
   /** Ends km if it is still running (test cleanup). */
@@ -141,12 +148,12 @@ worldTest("km -1 wakes on the fired cell's completion", async (w) => {
     any.kill();
     mine.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km -1 after the cell already finished prints it at once", async (w) => {
   await newBash(w);
   const cell = await fire(w, "echo quick");
-  await until(
+  await waitFor(
     "the cell to finish",
     async () => (await w.kJson(["poll", "w", cell])).status === "done",
   );
@@ -161,7 +168,7 @@ worldTest("km -1 after the cell already finished prints it at once", async (w) =
   const { code, lines } = await km(w, ["w", cell]);
   assert.equal(code, 0);
   assert.deepEqual(lines.map((l) => l.status), ["fired", "done"]);
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km streams cells and a notify, and ends with closed on k kill", async (w) => {
   await newBash(w);
@@ -169,7 +176,7 @@ worldTest("km streams cells and a notify, and ends with closed on k kill", async
   try {
     assert.equal((await w.k(["run", "w", "echo one"])).stdout, "one\n");
     const second = await fire(w, "sleep 0.3; echo two");
-    await until(
+    await waitFor(
       "the second cell",
       async () => (await w.kJson(["poll", "w", second])).status === "done",
     );
@@ -194,7 +201,7 @@ worldTest("km streams cells and a notify, and ends with closed on k kill", async
   } finally {
     proc.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km without --from shows only what happens after it started", async (w) => {
   await newBash(w);
@@ -203,7 +210,7 @@ worldTest("km without --from shows only what happens after it started", async (w
   try {
     // km's start-up time is unknown: keep notifying until it shows something.
     let i = 0;
-    await until(
+    await waitFor(
       "km to print",
       async () => {
         await w.k(["notify", "w", `new${i++}`]);
@@ -219,7 +226,7 @@ worldTest("km without --from shows only what happens after it started", async (w
   } finally {
     proc.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("text that imitates an event line never becomes an event", async (w) => {
   await newBash(w);
@@ -253,7 +260,7 @@ worldTest("text that imitates an event line never becomes an event", async (w) =
   } finally {
     proc.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km --from replays from a seq or an ISO time, then follows", async (w) => {
   await newBash(w);
@@ -278,13 +285,13 @@ worldTest("km --from replays from a seq or an ISO time, then follows", async (w)
     bySeq.kill();
     byTime.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km --snapshot prints what is there and exits", async (w) => {
   await newBash(w);
   assert.equal((await w.k(["run", "w", "echo a"])).code, 0);
   const cell = await fire(w, "echo b");
-  await until("the cell", async () => (await w.kJson(["poll", "w", cell])).status === "done");
+  await waitFor("the cell", async () => (await w.kJson(["poll", "w", cell])).status === "done");
   assert.equal((await w.k(["notify", "w", "note"])).code, 0);
   const all = await km(w, ["w", "--snapshot"]);
   assert.equal(all.code, 0);
@@ -294,20 +301,23 @@ worldTest("km --snapshot prints what is there and exits", async (w) => {
   assert.deepEqual(one.lines.map((l) => [l.status, l.cell_id]), [["fired", cell], ["done", cell]]);
   const later = await km(w, ["w", "--snapshot", "--from", "4"]);
   assert.deepEqual(later.lines.map((l) => l.seq), [4, 5]);
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km --stall-after reports a quiet running cell, without a seq", async (w) => {
   await newBash(w);
   const proc = new Km(w, ["w", "--from", "1", "--stall-after", "1"]);
   try {
     const cell = await fire(w, "sleep 3");
-    await until(
+    await waitFor(
       "the cell",
       async () => (await w.kJson(["poll", "w", cell])).status === "done",
       15_000,
     );
     assert.equal((await w.k(["notify", "w", "after"])).code, 0);
-    await until("the notify", () => Promise.resolve(proc.lines.some((l) => l.status === "notify")));
+    await waitFor(
+      "the notify",
+      () => Promise.resolve(proc.lines.some((l) => l.status === "notify")),
+    );
     const statuses = proc.lines.map((l) => l.status);
     const stalls = proc.lines.filter((l) => l.status === "stalled");
     assert.ok(stalls.length >= 1 && stalls.length <= 3, JSON.stringify(statuses));
@@ -327,7 +337,7 @@ worldTest("km --stall-after reports a quiet running cell, without a seq", async 
   } finally {
     proc.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("8 k processes x 25 notifies: seq gap-free, every line JSON, km sees all", async (w) => {
   const PROCS = 8;
@@ -355,13 +365,13 @@ worldTest("8 k processes x 25 notifies: seq gap-free, every line JSON, km sees a
   } finally {
     proc.kill();
   }
-}, 90_000);
+}, { timeoutMs: 90_000 });
 
 worldTest("km notices a session that died unreported, appends closed and exits", async (w) => {
   await newBash(w);
   const proc = new Km(w, ["w"]);
   try {
-    await new Promise((r) => setTimeout(r, 500));
+    await proc.following(w);
     assert.equal((await w.tmux(["kill-session", "-t", "=w"])).code, 0);
     assert.equal(await proc.exit(), 0);
     assert.equal(proc.lines.at(-1)?.status, "closed");
@@ -376,14 +386,14 @@ worldTest("km notices a session that died unreported, appends closed and exits",
   } finally {
     proc.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km -1 waiting on a cell ends with closed when the session is killed", async (w) => {
   await newBash(w);
   const cell = await fire(w, "sleep 30");
   const proc = new Km(w, ["w", cell, "-1"]);
   try {
-    await new Promise((r) => setTimeout(r, 500));
+    await proc.following(w);
     assert.equal(proc.lines.length, 0);
     assert.equal((await w.k(["kill", "w"])).code, 0);
     assert.equal(await proc.exit(), 0);
@@ -391,7 +401,7 @@ worldTest("km -1 waiting on a cell ends with closed when the session is killed",
   } finally {
     proc.kill();
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest("km errors: missing session, invalid name, bad flags, unknown cell", async (w) => {
   const missing = await km(w, ["x"]);
@@ -428,29 +438,30 @@ worldTest("km errors: missing session, invalid name, bad flags, unknown cell", a
     assert.equal(out.lines[0]?.status, "error");
     assert.match(String(out.lines[0]?.message), message);
   }
-}, 60_000);
+}, { timeoutMs: 60_000 });
 
 worldTest("k watch shows events inline and exits when the session closes", async (w) => {
   await newBash(w);
-  const watch = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", `${MONITOR.replace(/monitor\.ts$/, "cli.ts")}`, "watch", "w"],
-    env: w.env(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const watch = w.spawnK(["watch", "w"]);
+  // Its stdout, read as it comes.
+  let text = "";
+  const stdout = (async () => {
+    for await (const chunk of watch.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  const stderr = new Response(watch.stderr).text();
   try {
-    await new Promise((r) => setTimeout(r, 700));
+    // Up: it printed its header and follows the pane log and the event log.
+    await waitFor("k watch to follow the session", async () =>
+      text.includes("— watching w") &&
+      await hasOpen(watch.pid, `${w.sessionDir("w")}/pane.log`) &&
+      await followsEvents(watch.pid, w.sessionDir("w")));
     assert.equal((await w.k(["run", "w", "echo visible-output"])).code, 0);
     assert.equal((await w.k(["notify", "w", "hi there"])).code, 0);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor("k watch to show the notify", () => Promise.resolve(/✉ .*: hi there/.test(text)));
     assert.equal((await w.tmux(["kill-session", "-t", "=w"])).code, 0);
-    const out = await Promise.race([
-      watch.output(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("watch hung")), 10_000)),
-    ]);
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const status = await withDeadline(watch.status, 10_000, "watch hung");
+    await stdout;
+    assert.equal(status.code, 0, await stderr);
     assert.match(text, /visible-output/);
     assert.match(text, /✉ .*: hi there/);
     assert.match(text, /■ session closed/);
@@ -461,7 +472,7 @@ worldTest("k watch shows events inline and exits when the session closes", async
       // exited
     }
   }
-}, 30_000);
+}, { timeoutMs: 30_000 });
 
 worldTest(
   "latency: from an event appended to km printing it (reported, not asserted)",
@@ -475,7 +486,7 @@ worldTest(
       await appendEvent(path, "w", { status: "notify", from: "bench", message: "warm-up" });
       await proc.waitLines(1);
       for (let i = 1; i <= SAMPLES; i++) {
-        await new Promise((r) => setTimeout(r, 20));
+        await letTimePass(20, "space the samples: each event is a wake-up of its own");
         await appendEvent(path, "w", { status: "notify", from: "bench", message: `${i}` });
         await proc.waitLines(i + 1);
       }
@@ -497,5 +508,5 @@ worldTest(
       proc.kill();
     }
   },
-  30_000,
+  { timeoutMs: 30_000 },
 );

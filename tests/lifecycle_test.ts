@@ -1,18 +1,7 @@
 // The cell lifecycle under real tmux: lock, timeout, interrupt, fire/poll, dead watchers and
 // sessions dying under a cell.
 import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
-import { until, type World, worldTest } from "./harness.ts";
-
-async function readLockFile(
-  w: World,
-  session: string,
-): Promise<{ cell_id: string; owner: { pid: number } } | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(`${w.sessionDir(session)}/lock`));
-  } catch {
-    return undefined;
-  }
-}
+import { waitFor, worldTest } from "./harness.ts";
 
 worldTest("new returns when the first prompt is up: new + run needs no sleep", async (w) => {
   const created = await w.k(["new", "w", "bash"]);
@@ -33,7 +22,7 @@ worldTest("a rejected run/fire types nothing and changes nothing", async (w) => 
   const fire = await w.kJson(["fire", "w", "echo SHOULD_NOT_APPEAR_EITHER"]);
   assertEquals([fire.code, fire.status], [1, "error"]);
   equal(await Deno.readTextFile(`${w.sessionDir("w")}/lock`), lockBefore);
-  const done = await until("first cell done", async () => {
+  const done = await waitFor("first cell done", async () => {
     const p = await w.kJson(["poll", "w", String(fired.cell_id)]);
     return p.status === "done" ? p : undefined;
   });
@@ -46,12 +35,12 @@ worldTest("fire, poll while running shows progress, poll when done", async (w) =
   await w.kernel.create("w");
   const fired = await w.kJson(["fire", "w", "echo step1; sleep 1; echo step2"]);
   equal(fired.code, 0);
-  const running = await until("progress", async () => {
+  const running = await waitFor("progress", async () => {
     const p = await w.kJson(["poll", "w"]);
     return p.status === "running" && String(p.output).includes("step1") ? p : undefined;
   });
   equal(running.cell_id, fired.cell_id);
-  const done = await until("done", async () => {
+  const done = await waitFor("done", async () => {
     const p = await w.kJson(["poll", "w", String(fired.cell_id)]);
     return p.status === "done" ? p : undefined;
   });
@@ -83,7 +72,7 @@ worldTest(
   async (w) => {
     await w.kernel.create("w");
     const fired = await w.kJson(["fire", "-t", "1", "w", "echo partial; sleep 30"]);
-    const first = await until("timeout", async () => {
+    const first = await waitFor("timeout", async () => {
       const p = await w.kJson(["poll", "w"]);
       return p.status === "timeout" ? p : undefined;
     });
@@ -97,10 +86,10 @@ worldTest(
 worldTest("background watcher killed: poll says watcher died, int recovers", async (w) => {
   await w.kernel.create("w");
   const fired = await w.kJson(["fire", "w", "sleep 30"]);
-  const lock = await until("lock", () => readLockFile(w, "w"));
+  const lock = await waitFor("lock", () => w.readLockFile("w"));
   equal(lock.cell_id, fired.cell_id);
   Deno.kill(lock.owner.pid, "SIGKILL");
-  const p = await until("watcher died", async () => {
+  const p = await waitFor("watcher died", async () => {
     const p = await w.kJson(["poll", "w"]);
     return p.status === "error" ? p : undefined;
   });
@@ -114,7 +103,7 @@ worldTest("background watcher killed: poll says watcher died, int recovers", asy
 worldTest("k run process killed mid-cell: reported, and int brings the session back", async (w) => {
   await w.kernel.create("w");
   const child = w.spawnK(["run", "w", "sleep 30"]);
-  const lock = await until("lock", () => readLockFile(w, "w"));
+  const lock = await waitFor("lock", () => w.readLockFile("w"));
   equal(lock.owner.pid, child.pid);
   child.kill("SIGKILL");
   await child.status;
@@ -131,7 +120,7 @@ worldTest(
     await w.kernel.create("w");
     const fired = await w.kJson(["fire", "w", "sleep 30"]);
     await w.tmux(["kill-server"]);
-    const p = await until("cell error", async () => {
+    const p = await waitFor("cell error", async () => {
       const p = await w.kJson(["poll", "w", String(fired.cell_id)]);
       return p.status === "error" ? p : undefined;
     });
@@ -197,13 +186,13 @@ worldTest("sessions never see each other's output; a.b is not a or a_b", async (
 worldTest("send types into the running cell", async (w) => {
   await w.kernel.create("w", { command: "env PS1='K> ' bash --norc --noprofile", prompt: "K>" });
   const fired = await w.kJson(["fire", "w", "read -p 'name? ' n; echo \"got $n\""]);
-  await until(
+  await waitFor(
     "prompt",
     async () => String((await w.kJson(["poll", "w"])).output).includes("name?"),
   );
   const s = await w.k(["send", "w", "ktty"]);
   assertEquals([s.code, s.stdout.trim()], [0, `OK w (sent to cell ${fired.cell_id})`]);
-  const done = await until("done", async () => {
+  const done = await waitFor("done", async () => {
     const p = await w.kJson(["poll", "w"]);
     return p.status === "done" ? p : undefined;
   });

@@ -70,4 +70,4 @@ worldTest("exact mode: a prompt that never comes is a clear error at new", async
   equal(r.code, 1);
   match(r.stderr, /^k: program 'python3 -i' did not show the prompt 'NEVER>' within 10 s\n$/);
   equal((await w.tmux(["has-session", "-t", "=x"])).code, 1);
-}, 30_000);
+}, { timeoutMs: 30_000 });

@@ -3,7 +3,14 @@
 // a real pseudo-terminal (a pane of a separate "observer" tmux server).
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { CLI, type CliResult, removeTmuxSocket, until, type World, worldTest } from "./harness.ts";
+import {
+  CLI,
+  type CliResult,
+  removeTmuxSocket,
+  waitFor,
+  type World,
+  worldTest,
+} from "./harness.ts";
 import { INTEGRATION_COLUMNS } from "../src/frame/mod.ts";
 import { PANE_ROWS } from "../src/session/create.ts";
 
@@ -36,14 +43,8 @@ async function windowSize(w: World, name: string): Promise<string> {
   return out.stdout.trim();
 }
 
-/** Every tmux session name on the agent's socket ([] when the server is gone). */
-async function tmuxSessions(w: World): Promise<string[]> {
-  const out = await w.tmux(["list-sessions", "-F", "#{session_name}"]);
-  return out.code === 0 ? out.stdout.split("\n").filter((s) => s !== "") : [];
-}
-
 async function views(w: World): Promise<string[]> {
-  return (await tmuxSessions(w)).filter((s) => /%(peek|attach)-[0-9a-f]{8}$/.test(s));
+  return (await w.tmuxSessions()).filter((s) => /%(peek|attach)-[0-9a-f]{8}$/.test(s));
 }
 
 /** Clients attached on the agent's socket: their session and flags. */
@@ -144,7 +145,7 @@ class Observer {
     while (Date.now() < deadline) {
       await this.press("C-b");
       await this.press("d");
-      const code = await until("k to exit after the detach key", async () => {
+      const code = await waitFor("k to exit after the detach key", async () => {
         const code = await this.exitCode();
         return code === undefined ? false : { code };
       }, 2_000).catch(() => undefined);
@@ -173,10 +174,6 @@ async function withObserver(
   }
 }
 
-async function paneLog(w: World, name: string): Promise<string> {
-  return await Deno.readTextFile(`${w.sessionDir(name)}/pane.log`);
-}
-
 worldTest(
   "k peek: the person sees the live terminal, typing does not reach it, size kept",
   async (w) => {
@@ -184,12 +181,12 @@ worldTest(
     equal(await windowSize(w, "w"), AGENT_SIZE);
     equal((await w.kJson(["run", "-j", "w", "echo BEFORE_$((6*7))"])).output, "BEFORE_42");
     await withObserver(w, ["peek", "w"], async (obs) => {
-      const client = await until("a read-only client on a view session", async () => {
+      const client = await waitFor("a read-only client on a view session", async () => {
         const found = (await clients(w)).find((c) => c.session.includes("%peek-"));
         return found?.flags.includes("attached") ? found : undefined;
       }, 20_000);
       match(client.flags, /read-only/);
-      await until("the person's terminal to show the agent's screen", async () => {
+      await waitFor("the person's terminal to show the agent's screen", async () => {
         return (await obs.screen()).includes("BEFORE_42");
       });
       // The view is a session of the agent's group, not a row of its own: it counts as a client.
@@ -209,16 +206,16 @@ worldTest(
       // The detach key comes after those keys on the same terminal, so once k has exited tmux
       // has read (and dropped) every one of them.
       equal(await obs.detach(), 0);
-      await until("the view session to be gone", async () => (await views(w)).length === 0);
+      await waitFor("the view session to be gone", async () => (await views(w)).length === 0);
     });
-    const log = await paneLog(w, "w");
+    const log = await Deno.readTextFile(`${w.sessionDir("w")}/pane.log`);
     ok(!log.includes("TYPED"), "typed text reached the agent's pane log");
     const screen = await w.tmux(["capture-pane", "-p", "-t", "=w:"]);
     ok(!screen.stdout.includes("TYPED"), "typed text is on the agent's screen");
     equal(await windowSize(w, "w"), AGENT_SIZE, "pane resized after detach");
     const after = await w.kJson(["run", "-j", "w", "echo AFTER"]);
     deepEqual([after.status, after.output, after.exit_code], ["done", "AFTER", 0]);
-    deepEqual(await tmuxSessions(w), ["w"]);
+    deepEqual(await w.tmuxSessions(), ["w"]);
   },
 );
 
@@ -226,15 +223,15 @@ worldTest("k attach: the explicit takeover types into the session and is announc
   await w.kernel.create("w");
   const events = `${w.sessionDir("w")}/events.jsonl`;
   await withObserver(w, ["attach", "w"], async (obs) => {
-    const client = await until("an interactive client on a view session", async () => {
+    const client = await waitFor("an interactive client on a view session", async () => {
       const found = (await clients(w)).find((c) => c.session.includes("%attach-"));
       return found?.flags.includes("attached") ? found : undefined;
     }, 20_000);
     ok(!client.flags.includes("read-only"), client.flags);
     await obs.type("echo ATTACHED_$((6*7))");
     await obs.press("Enter");
-    await until("the typed command to run in the agent's pane", async () => {
-      return (await paneLog(w, "w")).includes("ATTACHED_42");
+    await waitFor("the typed command to run in the agent's pane", async () => {
+      return (await w.paneLog("w")).includes("ATTACHED_42");
     });
     equal(await windowSize(w, "w"), AGENT_SIZE, "an interactive client resized the pane");
     const attached = (await Deno.readTextFile(events)).trim().split("\n").map((l) => JSON.parse(l));
@@ -242,8 +239,8 @@ worldTest("k attach: the explicit takeover types into the session and is announc
     equal(attached.at(-1)?.status, "notify");
     // The person's terminal goes away (a closed window): the view goes with it.
   });
-  await until("the view session to be gone", async () => (await views(w)).length === 0);
-  await until("a detached notice in the event log", async () => {
+  await waitFor("the view session to be gone", async () => (await views(w)).length === 0);
+  await waitFor("a detached notice in the event log", async () => {
     return (await Deno.readTextFile(events)).includes("detached");
   });
   equal(await windowSize(w, "w"), AGENT_SIZE);
@@ -256,13 +253,13 @@ worldTest("k kill while someone peeks ends the program, the view and the peek", 
   const status = await w.kJson(["status", "-j", "w"]);
   const panePid = Number(status.pane_pid);
   await withObserver(w, ["peek", "w"], async (obs) => {
-    await until("the peek to attach", async () => {
+    await waitFor("the peek to attach", async () => {
       return (await clients(w)).some((c) => c.session.includes("%peek-"));
     }, 20_000);
     equal((await w.k(["kill", "w"])).code, 0);
-    await until("k peek to exit", async () => (await obs.exitCode()) !== undefined);
-    deepEqual(await tmuxSessions(w), []);
-    await until("the agent's program to be gone", async () => {
+    await waitFor("k peek to exit", async () => (await obs.exitCode()) !== undefined);
+    deepEqual(await w.tmuxSessions(), []);
+    await waitFor("the agent's program to be gone", async () => {
       return !(await Deno.stat(`/proc/${panePid}`).then(() => true, () => false));
     });
   });
@@ -278,7 +275,7 @@ worldTest(
       match(out.stderr, /^k: k (peek|attach) needs a terminal \(stdin is not a TTY\)/);
       equal(out.stderr.trim().split("\n").length, 1);
     }
-    deepEqual(await tmuxSessions(w), ["w"]);
+    deepEqual(await w.tmuxSessions(), ["w"]);
     const missing = await w.k(["peek", "nope"]);
     deepEqual([missing.code, missing.stderr.trim()], [
       1,
@@ -311,10 +308,10 @@ worldTest(
     match(String(died.output), /ended while the cell was running/);
     equal((await w.tmux(["kill-session", "-t", "=st"])).code, 0);
     equal((await w.tmux(["new-session", "-d", "-s", "hand"])).code, 0);
-    await until("the busy pane to run sleep", async () => {
+    await waitFor("the busy pane to run sleep", async () => {
       return (await w.kJson(["status", "-j", "busy"])).pane_command === "sleep";
     });
-    await until("the watcher-dead state", async () => {
+    await waitFor("the watcher-dead state", async () => {
       return (await w.kJson(["status", "-j", "wd"])).state === "watcher-dead";
     });
 

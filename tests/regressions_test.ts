@@ -1,19 +1,22 @@
 // Regressions found in review: each test failed before its fix.
 import { deepEqual as assertEquals, equal, match, ok } from "node:assert/strict";
-import { until, worldTest } from "./harness.ts";
+import { collect, exists, waitFor, worldTest } from "./harness.ts";
 
 worldTest("int waits for a slow shutdown; the next cell gets its own output", async (w) => {
   await w.kernel.create("w");
   const code = [
     'python3 -c "',
     "import time",
-    "try: time.sleep(60)",
+    "try: print('python' '-up', flush=True); time.sleep(60)",
     "except KeyboardInterrupt:",
     '    print(\\"shutting down\\", flush=True); time.sleep(1.5); print(\\"bye\\")"',
   ].join("\n");
   const fired = await w.kJson(["fire", "w", code]);
   equal(fired.status, "fired");
-  await new Promise((r) => setTimeout(r, 700)); // python up and sleeping
+  // Python is up and sleeping inside its try: it printed python-up (the echo shows 'python' '-up').
+  await waitFor("python up and sleeping", async () => {
+    return String((await w.kJson(["poll", "w"])).output).includes("python-up");
+  });
   equal((await w.k(["int", "w"])).code, 0);
   const next = await w.kJson(["run", "-j", "w", "echo NEXT-CELL"]);
   assertEquals([next.status, next.output], ["done", "NEXT-CELL"]);
@@ -22,7 +25,8 @@ worldTest("int waits for a slow shutdown; the next cell gets its own output", as
 worldTest("a program that ignores Ctrl-C: run is refused clearly until it is back", async (w) => {
   await w.kernel.create("w");
   await w.kJson(["fire", "w", "bash -c \"trap '' INT; sleep 7\""]);
-  await new Promise((r) => setTimeout(r, 500));
+  // The trap is set once `sleep 7` (the command after it) is in the foreground.
+  await waitFor("sleep in the foreground", async () => (await w.foreground("w")) === "sleep");
   equal((await w.k(["int", "w"])).code, 0); // waits up to 5 s for the prompt, then gives up
   const early = await w.kJson(["run", "-j", "w", "echo too-early"]);
   equal(early.code, 1);
@@ -30,16 +34,17 @@ worldTest("a program that ignores Ctrl-C: run is refused clearly until it is bac
   const log = await Deno.readTextFile(`${w.sessionDir("w")}/pane.log`);
   ok(!log.includes("too-early"), "refused code was typed");
   // The lock was given back: once the program is done, cells run again.
-  const later = await (async () => {
-    for (let i = 0; i < 60; i++) {
+  const later = await waitFor(
+    "cells to run again",
+    async () => {
       const r = await w.kJson(["run", "-j", "w", "echo later"]);
-      if (r.status === "done") return r;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error("never back");
-  })();
+      return r.status === "done" ? r : undefined;
+    },
+    20_000,
+    100,
+  );
   equal(later.output, "later");
-}, 40_000);
+}, { timeoutMs: 40_000 });
 
 worldTest("concurrent k new of one name: one creates, the others find it alive", async (w) => {
   const results = await Promise.all([1, 2, 3].map(() => w.k(["new", "c", "bash"])));
@@ -81,18 +86,21 @@ worldTest("k run killed by SIGTERM or SIGINT hands its cell to a background watc
   for (const [signal, status] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     const child = w.spawnK(["run", "w", `sleep 1; echo survived-${signal}`]);
     // Wait until the cell is typed (its lock names the k run process), then stop k run.
-    for (let i = 0; i < 100; i++) {
-      const lock = await Deno.readTextFile(`${w.sessionDir("w")}/lock`).catch(() => "");
-      if (lock.includes(`"pid":${child.pid}`)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      "the cell typed (its lock names k run)",
+      async () => {
+        const lock = await Deno.readTextFile(`${w.sessionDir("w")}/lock`).catch(() => "");
+        return lock.includes(`"pid":${child.pid}`);
+      },
+      10_000,
+      20,
+    );
     child.kill(signal);
-    equal((await child.status).code, status);
-    let done: Record<string, unknown> = {};
-    for (let i = 0; i < 100 && done.status !== "done"; i++) {
-      done = await w.kJson(["poll", "w"]);
-      if (done.status !== "done") await new Promise((r) => setTimeout(r, 50));
-    }
+    equal((await collect(child)).code, status);
+    const done = await waitFor("the cell done", async () => {
+      const p = await w.kJson(["poll", "w"]);
+      return p.status === "done" ? p : undefined;
+    }, 15_000);
     assertEquals([done.status, done.output], ["done", `survived-${signal}`]);
   }
 });
@@ -100,11 +108,10 @@ worldTest("k run killed by SIGTERM or SIGINT hands its cell to a background watc
 worldTest("poll of a running cell reads only both ends of a long output", async (w) => {
   await w.kernel.create("w");
   await w.kJson(["fire", "w", "seq 1 400000; sleep 30"]);
-  let p: Record<string, unknown> = {};
-  for (let i = 0; i < 200 && !String(p.output ?? "").endsWith("\n400000"); i++) {
-    p = await w.kJson(["poll", "-o", "200", "w"]);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const p = await waitFor("the poll to show the last line", async () => {
+    const p = await w.kJson(["poll", "-o", "200", "w"]);
+    return String(p.output ?? "").endsWith("\n400000") ? p : undefined;
+  }, 30_000);
   equal(p.status, "running");
   equal(p.truncated, true);
   const output = String(p.output);
@@ -113,7 +120,7 @@ worldTest("poll of a running cell reads only both ends of a long output", async 
   match(output, /\n\[… about \d+ bytes of output cut; the cell is still running …\]\n/);
   ok(output.length < 400, `${output.length} chars`);
   equal((await w.k(["int", "w"])).code, 0);
-}, 60_000);
+}, { timeoutMs: 60_000 });
 
 worldTest(
   "a pane log gone under a session: run fails before typing, and holds no lock",
@@ -136,9 +143,9 @@ worldTest(
 worldTest("k send with empty text presses Enter", async (w) => {
   await w.kernel.create("b");
   await w.kJson(["fire", "b", 'read -r x; echo "got[$x]"']);
-  await until("reading", async () => (await w.kJson(["poll", "b"])).status === "running");
+  await waitFor("reading", async () => (await w.kJson(["poll", "b"])).status === "running");
   equal((await w.k(["send", "b", ""])).code, 0);
-  const done = await until("done", async () => {
+  const done = await waitFor("done", async () => {
     const p = await w.kJson(["poll", "b"]);
     return p.status === "done" ? p : undefined;
   });
@@ -179,7 +186,7 @@ try {
       [0, "caught boom"],
       text.decode(out.stderr),
     );
-    const done = await until("recorded by a background watcher", async () => {
+    const done = await waitFor("recorded by a background watcher", async () => {
       const p = await w.kJson(["poll", "w"]);
       return p.status === "done" ? p : undefined;
     });
@@ -199,6 +206,7 @@ worldTest(
         `
 import os, re, sys
 seen_tmux = seen_secret = 0
+open(sys.argv[2], "w").close()
 while not os.path.exists(sys.argv[1]):
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -217,12 +225,13 @@ while not os.path.exists(sys.argv[1]):
 print(seen_tmux, seen_secret)
 `,
         `${w.home}/stop-poller`,
+        `${w.home}/poller-up`,
       ],
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
     try {
-      await new Promise((r) => setTimeout(r, 200)); // the poller is up
+      await waitFor("the poller is up", () => exists(`${w.home}/poller-up`));
       for (let i = 0; i < 20; i++) {
         const r = await w.kernel.session("b").run(`export TOKEN=SECRET-${i}; echo ok`);
         equal(r.output, "ok");

@@ -1,5 +1,5 @@
 /**
- * The event log itself, without tmux: appends under many processes, following a growing log
+ * The event log (src/events/) on plain files, without tmux: appends under many processes, following a growing log
  * (partial lines, a log that does not exist yet, torn and foreign lines), replay from a seq or a
  * time, snapshots, cancellation, removal, and a death noticed by the follower.
  * @module
@@ -7,22 +7,22 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { followEvents } from "../src/events/follow.ts";
+import { followEvents } from "../../src/events/follow.ts";
 import {
   appendEvent,
   eventsBackwards,
   lastEvent,
   readEvents,
   readLastEvents,
-} from "../src/events/log.ts";
-import type { KttyEvent } from "../src/types.ts";
-import { until, worldTest } from "./harness.ts";
+} from "../../src/events/log.ts";
+import type { KttyEvent } from "../../src/types.ts";
+import { dirTest, hasOpen, letTimePass, waitFor } from "../harness.ts";
 
-const EVENTS_MODULE = fileURLToPath(new URL("../src/events/log.ts", import.meta.url));
+const EVENTS_MODULE = fileURLToPath(new URL("../../src/events/log.ts", import.meta.url));
 
 /** A session dir with no log yet. */
-async function sessionDir(home: string): Promise<string> {
-  const dir = `${home}/s`;
+async function sessionDir(base: string): Promise<string> {
+  const dir = `${base}/s`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
 }
@@ -40,8 +40,8 @@ function notify(message: string) {
   return { status: "notify" as const, from: "test", message };
 }
 
-worldTest("appendEvent: seq from 1, one JSON line each, nothing after closed", async (w) => {
-  const path = `${await sessionDir(w.home)}/events.jsonl`;
+dirTest("appendEvent: seq from 1, one JSON line each, nothing after closed", async (dir) => {
+  const path = `${await sessionDir(dir)}/events.jsonl`;
   const a = await appendEvent(path, "s", notify("a"));
   const b = await appendEvent(path, "s", { status: "fired", cell_id: "0123456789ab" });
   assert.equal(a?.seq, 1);
@@ -54,11 +54,11 @@ worldTest("appendEvent: seq from 1, one JSON line each, nothing after closed", a
   for (const line of lines) JSON.parse(line);
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
   // A session whose state is gone takes no events and creates nothing.
-  assert.equal(await appendEvent(`${w.home}/gone/events.jsonl`, "gone", notify("x")), undefined);
+  assert.equal(await appendEvent(`${dir}/gone/events.jsonl`, "gone", notify("x")), undefined);
 });
 
-worldTest("appendEvent: a torn last line does not swallow the next event", async (w) => {
-  const path = `${await sessionDir(w.home)}/events.jsonl`;
+dirTest("appendEvent: a torn last line does not swallow the next event", async (dir) => {
+  const path = `${await sessionDir(dir)}/events.jsonl`;
   await appendEvent(path, "s", notify("a"));
   await Deno.writeTextFile(path, '{"schema_version":1,"seq":2,"ts"', { append: true });
   const next = await appendEvent(path, "s", notify("b"));
@@ -67,14 +67,13 @@ worldTest("appendEvent: a torn last line does not swallow the next event", async
   assert.deepEqual(events.map((e) => e.seq), [1, 2]);
 });
 
-worldTest(
+dirTest(
   "followEvents: waits for the log, joins partial lines, skips foreign lines",
-  async (w) => {
-    const dir = await sessionDir(w.home);
-    const path = `${dir}/events.jsonl`;
+  async (dir) => {
+    const path = `${await sessionDir(dir)}/events.jsonl`;
     const ac = new AbortController();
     const { events, done } = collect(followEvents(path, "s", { from: 1, signal: ac.signal }));
-    await new Promise((r) => setTimeout(r, 100)); // the log does not exist yet
+    await letTimePass(100, "the follower starts on a log that does not exist yet");
     const line = JSON.stringify({
       schema_version: 1,
       seq: 1,
@@ -85,25 +84,25 @@ worldTest(
       message: "split",
     });
     await Deno.writeTextFile(path, line.slice(0, 20), { mode: 0o600 });
-    await new Promise((r) => setTimeout(r, 150));
+    await letTimePass(150, "half a line stays no event, however long it waits");
     assert.equal(events.length, 0, "half a line is not an event yet");
     await Deno.writeTextFile(path, line.slice(20) + "\n", { append: true });
-    await until("the joined line", () => Promise.resolve(events.length === 1), 5000, 10);
+    await waitFor("the joined line", () => Promise.resolve(events.length === 1), 5000, 10);
     // Text that is not an event (or not JSON) is skipped, never guessed at.
     await Deno.writeTextFile(path, 'not json\n{"status":"done"}\n', { append: true });
     await appendEvent(path, "s", notify("after"));
-    await until("the next event", () => Promise.resolve(events.length === 2), 5000, 10);
+    await waitFor("the next event", () => Promise.resolve(events.length === 2), 5000, 10);
     assert.deepEqual(events.map((e) => e.seq), [1, 2]);
     ac.abort();
     await done;
   },
 );
 
-worldTest("followEvents: from a seq, a time, or now; snapshot; ends with closed", async (w) => {
-  const path = `${await sessionDir(w.home)}/events.jsonl`;
+dirTest("followEvents: from a seq, a time, or now; snapshot; ends with closed", async (dir) => {
+  const path = `${await sessionDir(dir)}/events.jsonl`;
   for (let i = 1; i <= 5; i++) {
     await appendEvent(path, "s", notify(`n${i}`));
-    await new Promise((r) => setTimeout(r, 5)); // distinct timestamps
+    await letTimePass(5, "distinct timestamps");
   }
   const all = await readEvents(path);
   const snapshot = async (from?: number | Date) =>
@@ -115,7 +114,8 @@ worldTest("followEvents: from a seq, a time, or now; snapshot; ends with closed"
 
   const ac = new AbortController();
   const now = collect(followEvents(path, "s", { signal: ac.signal }));
-  await new Promise((r) => setTimeout(r, 100));
+  // "From now" is fixed once the follower has the log open (its first read follows at once).
+  await waitFor("the follower to open the log", () => hasOpen(Deno.pid, path), 5000, 10);
   await appendEvent(path, "s", notify("n6"));
   await appendEvent(path, "s", { status: "closed", reason: "test" });
   await now.done; // ends by itself after closed
@@ -127,19 +127,19 @@ worldTest("followEvents: from a seq, a time, or now; snapshot; ends with closed"
   );
 });
 
-worldTest("followEvents: ends on abort and when the session's state is removed", async (w) => {
-  const dir = await sessionDir(w.home);
-  const path = `${dir}/events.jsonl`;
+dirTest("followEvents: ends on abort and when the session's state is removed", async (dir) => {
+  const session = await sessionDir(dir);
+  const path = `${session}/events.jsonl`;
   await appendEvent(path, "s", notify("a"));
   const ac = new AbortController();
   const aborted = collect(followEvents(path, "s", { from: 1, signal: ac.signal }));
-  await until("the first event", () => Promise.resolve(aborted.events.length === 1), 5000, 10);
+  await waitFor("the first event", () => Promise.resolve(aborted.events.length === 1), 5000, 10);
   ac.abort();
   await aborted.done;
 
   const removed = collect(followEvents(path, "s", { from: 1 }));
-  await until("the first event", () => Promise.resolve(removed.events.length === 1), 5000, 10);
-  await Deno.remove(dir, { recursive: true });
+  await waitFor("the first event", () => Promise.resolve(removed.events.length === 1), 5000, 10);
+  await Deno.remove(session, { recursive: true });
   await removed.done; // no closed in the log, yet the stream ends cleanly
   assert.deepEqual(removed.events.map((e) => e.seq), [1]);
 
@@ -147,13 +147,17 @@ worldTest("followEvents: ends on abort and when the session's state is removed",
   assert.deepEqual(await Array.fromAsync(followEvents(path, "s")), []);
 });
 
-worldTest("followEvents: a death the probe notices is appended as closed, once", async (w) => {
-  const path = `${await sessionDir(w.home)}/events.jsonl`;
+dirTest("followEvents: a death the probe notices is appended as closed, once", async (dir) => {
+  const path = `${await sessionDir(dir)}/events.jsonl`;
   let dead = false;
-  const stream = collect(
-    followEvents(path, "s", { ended: () => Promise.resolve(dead ? "program exited" : undefined) }),
-  );
-  await new Promise((r) => setTimeout(r, 300));
+  let probes = 0;
+  const ended = () => {
+    probes++;
+    return Promise.resolve(dead ? "program exited" : undefined);
+  };
+  const stream = collect(followEvents(path, "s", { ended }));
+  // The follower is running and has asked once (alive); the death comes after.
+  await waitFor("the follower to probe", () => Promise.resolve(probes > 0), 5000, 10);
   dead = true;
   await stream.done;
   assert.equal(stream.events.length, 1);
@@ -165,27 +169,43 @@ worldTest("followEvents: a death the probe notices is appended as closed, once",
   assert.equal((await readEvents(path)).length, 1);
 });
 
-worldTest(
+dirTest(
   "appendEvent: 8 processes x 100 appends keep seq gap-free, every line JSON",
-  async (w) => {
-    const path = `${await sessionDir(w.home)}/events.jsonl`;
+  async (dir) => {
+    const path = `${await sessionDir(dir)}/events.jsonl`;
     const PROCS = 8;
     const EACH = 100;
     const follower = collect(followEvents(path, "s", { from: 1 }));
+    // All start together: each says it is ready, then waits (bounded) for the go file.
+    const go = `${dir}/go`;
     const script = `
     import { appendEvent } from ${JSON.stringify(`file://${EVENTS_MODULE}`)};
-    const [path, who, startAt] = Deno.args;
-    await new Promise((r) => setTimeout(r, Number(startAt) - Date.now())); // all start together
+    const [path, who, go, ready] = Deno.args;
+    Deno.writeTextFileSync(ready, "");
+    const deadline = Date.now() + 20_000;
+    while (!(await Deno.stat(go).then(() => true, () => false))) {
+      if (Date.now() > deadline) throw new Error("no go");
+      await new Promise((r) => setTimeout(r, 2));
+    }
     for (let i = 0; i < ${EACH}; i++) {
       await appendEvent(path, "s", { status: "notify", from: who, message: "m" + i });
     }`;
-    const startAt = String(Date.now() + 1500);
     const children = Array.from({ length: PROCS }, (_, p) =>
       new Deno.Command(Deno.execPath(), {
-        args: ["eval", "--no-lock", script, path, `p${p}`, startAt],
+        args: ["eval", "--no-lock", script, path, `p${p}`, go, `${dir}/ready-p${p}`],
         stdout: "null",
         stderr: "piped",
       }).output());
+    await waitFor(
+      "every appender ready",
+      async () => {
+        const ready = await Array.fromAsync(Deno.readDir(dir));
+        return ready.filter((e) => e.name.startsWith("ready-")).length === PROCS;
+      },
+      20_000,
+      10,
+    );
+    await Deno.writeTextFile(go, "");
     for (const out of await Promise.all(children)) {
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     }
@@ -208,39 +228,61 @@ worldTest(
   },
 );
 
-Deno.test("events: read backwards, a line longer than a chunk included, equals reading forwards", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/events.jsonl`;
-  try {
-    for (let i = 0; i < 3000; i++) {
-      const message = i === 1500 ? "x".repeat(150_000) : `message ${i}`;
-      await appendEvent(path, "w", { status: "notify", from: "t", message });
+dirTest(
+  "events: read backwards, a line longer than a chunk included, equals reading forwards",
+  async (dir) => {
+    const path = `${dir}/events.jsonl`;
+    {
+      for (let i = 0; i < 3000; i++) {
+        const message = i === 1500 ? "x".repeat(150_000) : `message ${i}`;
+        await appendEvent(path, "w", { status: "notify", from: "t", message });
+      }
+      await Deno.writeTextFile(path, '{"torn":\n', { append: true });
+      await appendEvent(path, "w", { status: "notify", from: "t", message: "after torn" });
+      const forwards = await readEvents(path);
+      const backwards: number[] = [];
+      for await (const placed of eventsBackwards(path)) backwards.push(placed.event.seq);
+      assert.deepEqual(backwards, forwards.map((e) => e.seq).reverse());
+      const last = await readLastEvents(path, 3);
+      assert.deepEqual(last.map((e) => e.seq), [2999, 3000, 3001]);
+      assert.equal((last.at(-1) as { message: string }).message, "after torn");
+      // Each placed offset is where that event's line starts.
+      const text = await Deno.readTextFile(path);
+      for await (const { event, offset } of eventsBackwards(path)) {
+        if (event.seq % 500 !== 0 && event.seq !== 1501) continue;
+        const bytes = new TextEncoder().encode(text).subarray(offset);
+        const line = new TextDecoder().decode(bytes).split("\n")[0];
+        assert.equal(JSON.parse(line!).seq, event.seq);
+      }
     }
-    await Deno.writeTextFile(path, '{"torn":\n', { append: true });
-    await appendEvent(path, "w", { status: "notify", from: "t", message: "after torn" });
-    const forwards = await readEvents(path);
-    const backwards: number[] = [];
-    for await (const placed of eventsBackwards(path)) backwards.push(placed.event.seq);
-    assert.deepEqual(backwards, forwards.map((e) => e.seq).reverse());
-    const last = await readLastEvents(path, 3);
-    assert.deepEqual(last.map((e) => e.seq), [2999, 3000, 3001]);
-    assert.equal((last.at(-1) as { message: string }).message, "after torn");
-    // Each placed offset is where that event's line starts.
-    const text = await Deno.readTextFile(path);
-    for await (const { event, offset } of eventsBackwards(path)) {
-      if (event.seq % 500 !== 0 && event.seq !== 1501) continue;
-      const bytes = new TextEncoder().encode(text).subarray(offset);
-      const line = new TextDecoder().decode(bytes).split("\n")[0];
-      assert.equal(JSON.parse(line!).seq, event.seq);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  },
+);
+
+dirTest(
+  "events: a missing log reads as empty; readLastEvents takes at most n, oldest first",
+  async (dir) => {
+    const path = `${dir}/events.jsonl`;
+    assert.deepEqual(await readEvents(path), []);
+    assert.deepEqual(await readLastEvents(path, 3), []);
+    assert.deepEqual(await Array.fromAsync(eventsBackwards(path)), []);
+    for (let i = 1; i <= 4; i++) await appendEvent(path, "s", notify(`n${i}`));
+    assert.deepEqual((await readLastEvents(path, 0)).map((e) => e.seq), []);
+    assert.deepEqual((await readLastEvents(path, 2)).map((e) => e.seq), [3, 4]);
+    assert.deepEqual((await readLastEvents(path, 10)).map((e) => e.seq), [1, 2, 3, 4]);
+  },
+);
+
+dirTest("appendEvent: 200 appends at once in one process keep seq gap-free", async (dir) => {
+  const path = `${await sessionDir(dir)}/events.jsonl`;
+  const made = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => appendEvent(path, "s", notify(`m${i}`))),
+  );
+  assert.deepEqual(made.map((e) => e?.seq).sort((a, b) => a! - b!), range(200));
+  assert.deepEqual((await readEvents(path)).map((e) => e.seq), range(200));
 });
 
-worldTest("lastEvent: read from the tail of the log", async (w) => {
-  await Deno.mkdir(w.home, { recursive: true });
-  const path = `${w.home}/events.jsonl`;
+dirTest("lastEvent: read from the tail of the log", async (dir) => {
+  const path = `${dir}/events.jsonl`;
   assert.equal(await lastEvent(path), undefined);
   const line = (seq: number) =>
     JSON.stringify({
@@ -268,3 +310,8 @@ worldTest("lastEvent: read from the tail of the log", async (w) => {
   assert.equal((await lastEvent(path))?.seq, 20_001);
   assert.equal((await appendEvent(path, "w", notify("next")))?.seq, 20_002);
 });
+
+/** 1..n. */
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
