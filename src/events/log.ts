@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ioError, readTailSync, writeAllSync } from "../state.ts";
+import { ioError, readRangeSync, writeAllSync } from "../state.ts";
 import {
   decodeEvent,
   encodeEvent,
@@ -19,6 +19,7 @@ import {
  * ends with `closed` (a closed session takes no more events, so whoever notices a death first
  * writes `closed` and the rest are no-ops), or when the session's state is gone.
  */
+// deno-lint-ignore require-await -- async for its callers; synchronous inside the flock (tailOf)
 export async function appendEvent(
   path: string,
   session: string,
@@ -34,7 +35,7 @@ export async function appendEvent(
   }
   try {
     file.lockSync(true);
-    const tail = await tailOf(file, path);
+    const tail = tailOf(file);
     if (tail.last?.status === "closed") return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
@@ -54,33 +55,56 @@ export async function appendEvent(
   }
 }
 
-const QUICK_TAIL_BYTES = 4096;
-
-/** The tail from the last 4 KiB, or undefined when no whole event lies there (a long line). */
-function quickTail(file: Deno.FsFile): Tail | undefined {
-  const { start, bytes } = readTailSync(file, QUICK_TAIL_BYTES);
-  if (bytes.length === 0) return { last: undefined, endsMidLine: false };
-  const endsMidLine = bytes[bytes.length - 1] !== 0x0a;
-  const lines = new TextDecoder().decode(bytes).split("\n");
-  // The first piece may be the end of a longer line: only whole lines count, unless at offset 0.
-  const first = start === 0 ? 0 : 1;
-  for (let i = lines.length - 1; i >= first; i--) {
-    const line = lines[i];
-    if (!line) continue;
-    try {
-      return { last: decodeEvent(line), endsMidLine };
-    } catch {
-      continue; // a torn or foreign line: keep looking backwards
-    }
-  }
-  return start === 0 ? { last: undefined, endsMidLine } : undefined;
-}
-
 interface Tail {
-  /** The last event in the log's tail, if any. */
+  /** The last event in the log, if any. */
   last: KttyEvent | undefined;
   /** True when the file's last byte is not a newline. */
   endsMidLine: boolean;
+}
+
+/** The first read of a tail: a log's last event is almost always within it. */
+const TAIL_FIRST_READ_BYTES = 4096;
+const TAIL_MAX_READ_BYTES = 256 * 1024;
+
+/**
+ * The log's last event, read backwards from its end: 4 KiB first, then growing reads as far as
+ * the last event's line reaches (a huge notify), skipping torn or foreign lines. Synchronous on
+ * purpose: `appendEvent` holds the log's flock meanwhile, and an `await` there would let another
+ * append in this process block the thread on the same flock for good.
+ */
+function tailOf(file: Deno.FsFile): Tail {
+  const size = file.statSync().size;
+  if (size === 0) return { last: undefined, endsMidLine: false };
+  let end = size;
+  let chunk = TAIL_FIRST_READ_BYTES;
+  let rest = new Uint8Array(0); // the start of a line whose beginning lies further back
+  let endsMidLine: boolean | undefined;
+  const decoder = new TextDecoder();
+  while (end > 0) {
+    const start = Math.max(0, end - chunk);
+    const read = readRangeSync(file, start, end);
+    const bytes = new Uint8Array(read.length + rest.length);
+    bytes.set(read);
+    bytes.set(rest, read.length);
+    endsMidLine ??= bytes[bytes.length - 1] !== 0x0a;
+    let lineEnd = bytes.length;
+    for (let i = bytes.length - 1; i >= -1; i--) {
+      if (i >= 0 && bytes[i] !== 0x0a) continue;
+      if (i < 0 && start > 0) break; // the first piece may be the end of a longer line
+      const line = decoder.decode(bytes.subarray(i + 1, lineEnd));
+      lineEnd = i;
+      if (line === "") continue;
+      try {
+        return { last: decodeEvent(line), endsMidLine };
+      } catch {
+        // a torn or foreign line: keep looking backwards
+      }
+    }
+    rest = bytes.slice(0, Math.max(0, lineEnd));
+    end = start;
+    chunk = Math.min(chunk * 2, TAIL_MAX_READ_BYTES);
+  }
+  return { last: undefined, endsMidLine: endsMidLine ?? false };
 }
 
 /**
@@ -88,36 +112,20 @@ interface Tail {
  * event's line reaches), never the whole log unless it holds no event. Skips a torn last line.
  * Undefined when the log is missing, empty, or holds no event.
  */
+// deno-lint-ignore require-await -- async for its callers; the reads are synchronous (tailOf)
 export async function lastEvent(path: string): Promise<KttyEvent | undefined> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
   try {
-    return (await tailOf(file, path)).last;
+    return tailOf(file).last;
   } finally {
     file.close();
   }
-}
-
-/** The log's tail: from its last 4 KiB, else read backwards (the last line is that long). */
-async function tailOf(file: Deno.FsFile, path: string): Promise<Tail> {
-  return quickTail(file) ?? await readTail(file, path);
-}
-
-async function readTail(file: Deno.FsFile, path: string): Promise<Tail> {
-  const size = (await file.stat()).size;
-  if (size === 0) return { last: undefined, endsMidLine: false };
-  const lastByte = new Uint8Array(1);
-  await file.seek(size - 1, Deno.SeekMode.Start);
-  const n = await file.read(lastByte);
-  const endsMidLine = n === 1 && lastByte[0] !== 0x0a;
-  // The last event, however long the lines before it (a huge notify message, a torn line).
-  for await (const { event } of eventsBackwards(path)) return { last: event, endsMidLine };
-  return { last: undefined, endsMidLine };
 }
 
 /** An event with the byte offset where its line starts. */
