@@ -26,9 +26,9 @@ export { Kernel } from "./src/kernel.ts";
 export type { Session } from "./src/kernel.ts";
 export type { CellOptions, PollOptions } from "./src/cell/options.ts";
 export type { SendOptions } from "./src/cell/send.ts";
-export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/output.ts";
+export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/cell/output.ts";
 export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./src/cell/options.ts";
-export type { AttachOptions } from "./src/attach.ts";
+export type { AttachOptions } from "./src/session/attach.ts";
 export type {
   CellState,
   FleetEntry,

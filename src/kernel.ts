@@ -9,7 +9,7 @@ import type { CellOptions, PollOptions } from "./cell/options.ts";
 import { pollCell } from "./cell/poll.ts";
 import { type SendOptions, sendToCell } from "./cell/send.ts";
 import { fireCell, handOffRun, runCell } from "./cell/start.ts";
-import { type AttachOptions, attachSession } from "./attach.ts";
+import { type AttachOptions, attachSession } from "./session/attach.ts";
 import { createSession, type NewSessionOptions, type NewSessionResult } from "./session/create.ts";
 import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
 import { killSessionAndState, pruneStaleSessions } from "./session/remove.ts";

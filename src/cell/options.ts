@@ -5,7 +5,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { maxOutputFromEnv } from "../output.ts";
+import { maxOutputFromEnv } from "./output.ts";
 
 /** Default time limit of `run`, in ms. */
 export const RUN_TIMEOUT_MS = 30_000;

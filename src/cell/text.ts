@@ -8,7 +8,7 @@
 import { createDetector, EchoFilter, type FrameDetector } from "../frame/mod.ts";
 import type { CellLock } from "../lock.ts";
 import type { SessionMeta } from "../session/meta.ts";
-import { type BoundedOutput, OutputSink } from "../output.ts";
+import { type BoundedOutput, OutputSink } from "./output.ts";
 import { fileSize, readRangeSync, type SessionPaths } from "../state.ts";
 import { TerminalText } from "../text.ts";
 

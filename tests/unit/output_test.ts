@@ -1,7 +1,7 @@
 // src/output.ts: OutputSink keeps a cell's output within its budget — the whole of it while it
 // fits; else its head and tail around one marker line, and the whole in the output file.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { DEFAULT_MAX_OUTPUT_CHARS, maxOutputFromEnv, OutputSink } from "../../src/output.ts";
+import { DEFAULT_MAX_OUTPUT_CHARS, maxOutputFromEnv, OutputSink } from "../../src/cell/output.ts";
 import { dirTest, exists } from "../harness.ts";
 
 /** Lines "1".."n". */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { writeAll } from "./state.ts";
+import { writeAll } from "../state.ts";
 
 /** Default output budget in characters (`-o N` per call, `K_MAX_OUTPUT` for all). */
 export const DEFAULT_MAX_OUTPUT_CHARS = 50_000;

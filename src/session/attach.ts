@@ -7,12 +7,12 @@
  * @module
  */
 
-import { KttyError, NoSessionError, UsageError } from "./errors.ts";
-import { appendEvent } from "./events/log.ts";
-import { whoAmI } from "./session/identity.ts";
-import { readMetaIfAny } from "./session/meta.ts";
-import { type KernelConfig, sessionPaths } from "./state.ts";
-import { attachView, hasSession, killView, viewSessionName } from "./tmux.ts";
+import { KttyError, NoSessionError, UsageError } from "../errors.ts";
+import { appendEvent } from "../events/log.ts";
+import { whoAmI } from "./identity.ts";
+import { readMetaIfAny } from "./meta.ts";
+import { type KernelConfig, sessionPaths } from "../state.ts";
+import { attachView, hasSession, killView, viewSessionName } from "../tmux.ts";
 
 const HANGUP_SIGNALS: Deno.Signal[] = ["SIGHUP", "SIGTERM"];
 
