@@ -41,6 +41,8 @@ export class OutputSink {
   #headChars = 0;
   #headFull = false;
   #tail: string[] = [];
+  /** For each tail line: whether it is whole (not only the end of a longer line). */
+  #tailWhole: boolean[] = [];
   #tailChars = 0;
   #held: string[] = [];
   #all: string[] = [];
@@ -71,6 +73,7 @@ export class OutputSink {
     this.#spilled = false;
     this.#head = [];
     this.#tail = [];
+    this.#tailWhole = [];
     this.#pendingFile = [];
     this.#headChars =
       this.#tailChars =
@@ -110,9 +113,11 @@ export class OutputSink {
     // A line longer than the tail's share keeps only its end: memory stays within the budget.
     const kept = line.length > half ? line.slice(line.length - half) : line;
     this.#tail.push(kept);
+    this.#tailWhole.push(kept === line);
     this.#tailChars += kept.length + 1;
     while (this.#tail.length > 1 && this.#tailChars > half) {
       this.#tailChars -= this.#tail.shift()!.length + 1;
+      this.#tailWhole.shift();
     }
   }
 
@@ -149,12 +154,17 @@ export class OutputSink {
       await this.flush(); // the file ends with a newline, as a text file does
       const head = this.#head.join("\n");
       let tail = this.#tail.join("\n");
+      let tailStartsMidLine = this.#tailWhole[0] === false;
       const half = Math.floor(this.#budget / 2);
-      if (tail.length > half) tail = tail.slice(tail.length - half);
+      if (tail.length > half) {
+        tailStartsMidLine = tail[tail.length - half - 1] !== "\n";
+        tail = tail.slice(tail.length - half);
+      }
       // What is cut is counted from what is shown: whole lines, and the hidden part of a line
-      // whose end alone is shown.
+      // whose end alone is shown. The line breaks around the marker are shown, not cut; a tail
+      // that starts inside a line has none before it.
       const total = this.#chars - 1;
-      const joins = (head === "" ? 0 : 1) + (tail === "" ? 0 : 1);
+      const joins = (head === "" ? 0 : 1) + (tail === "" || tailStartsMidLine ? 0 : 1);
       const cutChars = Math.max(0, total - head.length - tail.length - joins);
       const tailLines = tail === "" ? 0 : tail.split("\n").length;
       const cutLines = Math.max(0, this.#lines - this.#head.length - tailLines);

@@ -67,9 +67,8 @@ dirTest("output: one line longer than the budget keeps only its end", async (dir
   equal(r.truncated, true);
   const [marker, tail, ...rest] = r.output.split("\n");
   deepEqual(rest, []);
-  // The count is not pinned here: it comes out one short (452 of 453) when the tail starts in the
-  // middle of a line (finish() subtracts a join that is no newline).
-  match(marker!, /^\[… \d+ characters of a long line \(0 lines\) cut; whole output in .* …\]$/);
+  // 503 characters, 50 shown: 453 cut (no line break stands between the cut and the tail).
+  match(marker!, /^\[… 453 characters of a long line \(0 lines\) cut; whole output in .* …\]$/);
   equal(tail, long.slice(-50));
   equal(await Deno.readTextFile(`${dir}/out.txt`), long + "\n");
 });
@@ -128,3 +127,29 @@ Deno.test("output: K_MAX_OUTPUT sets the budget; invalid values are ignored", ()
     else Deno.env.set("K_MAX_OUTPUT", before);
   }
 });
+
+dirTest(
+  "output: the cut count adds up with the shown text, whatever line the tail starts in",
+  async () => {
+    // Lines of varied length: every budget puts the cut at another place, inside a line or at its
+    // start; shown + cut (+ the line breaks around the marker) is always the whole output.
+    const lines = Array.from({ length: 40 }, (_, i) => `${i}:` + "y".repeat((i * 7) % 23));
+    const whole = lines.join("\n");
+    for (let budget = 20; budget < 200; budget += 3) {
+      const r = await sink(lines, budget);
+      if (!r.truncated) continue;
+      const shown = r.output.split("\n");
+      const at = shown.findIndex((l) => l.startsWith("[… "));
+      const cut = Number(/\[… (\d+) characters/.exec(shown[at]!)![1]);
+      const head = shown.slice(0, at).join("\n");
+      const tail = shown.slice(at + 1).join("\n");
+      ok(whole.startsWith(head) && whole.endsWith(tail), `budget ${budget}`);
+      const middle = whole.slice(head.length, whole.length - tail.length);
+      // The line breaks on either side of the marker stand for themselves: not counted as cut.
+      let expected = middle;
+      if (head !== "") expected = expected.replace(/^\n/, "");
+      if (tail !== "") expected = expected.replace(/\n$/, "");
+      equal(cut, expected.length, `budget ${budget}: ${JSON.stringify(middle)}`);
+    }
+  },
+);
