@@ -18,6 +18,7 @@ import { type FleetEntry, listFleet, type SessionStatus, sessionStatus } from ".
 import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
 import { type FollowItem, type FollowOptions, followSession } from "./session/follow.ts";
 import { readMeta, sessionHasState, type SessionInfo, sessionInfo } from "./session/meta.ts";
+import { type Screen, sessionScreen } from "./session/screen.ts";
 import {
   assertSessionName,
   configFromEnv,
@@ -474,5 +475,26 @@ export class Session {
   async *follow(options: FollowOptions = {}): AsyncGenerator<FollowItem, void, undefined> {
     await this.#ready();
     yield* followSession(this.config, this.name, options);
+  }
+
+  /**
+   * What a person would see on the session's terminal now: the visible rows as text (trailing
+   * blanks trimmed, empty rows at the bottom dropped, long blank runs and rows shortened with a
+   * count), the cursor, whether a full-screen program holds the alternate screen, and the
+   * foreground program. Takes no lock and types nothing: works on a busy session too.
+   *
+   * @returns the screen
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const screen = await new Kernel().session("work").screen();
+   * if (screen.alternate_screen) console.log(screen.foreground.command, "holds the screen");
+   * console.log(screen.rows.join("\n"));
+   * ```
+   */
+  async screen(): Promise<Screen> {
+    await this.#ready();
+    return await sessionScreen(this.config, this.name);
   }
 }

@@ -136,3 +136,17 @@ export async function terminalRaw(tty: string): Promise<boolean | undefined> {
     return undefined;
   }
 }
+
+/**
+ * The foreground process group of the terminal `pid` runs on (`/proc/<pid>/stat` field 8, the
+ * group leader's pid): what holds the terminal now. Undefined when unknown.
+ */
+export function foregroundGroup(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const tpgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[5]);
+    return Number.isInteger(tpgid) && tpgid > 0 ? tpgid : undefined;
+  } catch {
+    return undefined;
+  }
+}

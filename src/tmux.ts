@@ -560,3 +560,70 @@ export async function resizeWindow(
 ): Promise<void> {
   await tmuxOk(config, ["resize-window", "-t", paneTarget(name), "-x", String(columns)]);
 }
+
+/** What tmux shows of a session's pane now: its visible rows and where its cursor is. */
+export interface PaneScreen {
+  /** The visible rows, top to bottom, without trailing blanks (tmux trims them). */
+  rows: string[];
+  /** Cursor column, 0-based. */
+  cursorX: number;
+  /** Cursor row, 0-based, within the visible rows. */
+  cursorY: number;
+  /** Whether the program switched to the alternate screen (a full-screen program: less, vi). */
+  alternate: boolean;
+  /** The pane's width in columns. */
+  width: number;
+  /** The pane's height in rows. */
+  height: number;
+  /** The pane's program: its first process. */
+  panePid: number;
+  /** The name of what runs in the pane's foreground now. */
+  currentCommand: string;
+}
+
+const SCREEN_FORMAT = [
+  "#{cursor_x}",
+  "#{cursor_y}",
+  "#{alternate_on}",
+  "#{pane_width}",
+  "#{pane_height}",
+  "#{pane_pid}",
+  "#{pane_current_command}",
+].join("\t");
+
+/**
+ * The visible screen of session `name`'s pane, in one tmux call; undefined when the session does
+ * not exist. Types nothing and takes no lock.
+ */
+export async function captureScreen(
+  config: KernelConfig,
+  name: string,
+): Promise<PaneScreen | undefined> {
+  const target = paneTarget(name);
+  const out = await tmux(config, [
+    "display-message",
+    "-p",
+    "-t",
+    target,
+    SCREEN_FORMAT,
+    ";",
+    "capture-pane",
+    "-p",
+    "-t",
+    target,
+  ]);
+  if (out.code !== 0) return undefined;
+  const [info = "", ...rows] = out.stdout.split("\n");
+  if (rows.at(-1) === "") rows.pop(); // the newline that ends the last row
+  const [x, y, alternate, width, height, pid, command = ""] = info.split("\t");
+  return {
+    rows,
+    cursorX: Number(x),
+    cursorY: Number(y),
+    alternate: alternate === "1",
+    width: Number(width),
+    height: Number(height),
+    panePid: Number(pid),
+    currentCommand: command,
+  };
+}

@@ -17,6 +17,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
   k poll [-o N] [session] [cell_id]               a cell's state as JSON, with its output so far
   k send [session] <text> [--no-enter] [--keys K…]
                                                   type into the program the active cell runs
+  k screen [-j] [session]                         what the terminal shows now (-j: cursor, foreground)
   k int [session]                                 Ctrl-C; end the active cell, free the session
   k kill <session>                                end the session, its watcher, views and state
   k notify [session] <message> [--from NAME]      append a notify event to the event log

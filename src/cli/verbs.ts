@@ -29,6 +29,7 @@ import { notify } from "./notify.ts";
 import { peek } from "./peek.ts";
 import { poll } from "./poll.ts";
 import { run } from "./run.ts";
+import { screen } from "./screen.ts";
 import { send } from "./send.ts";
 import { status } from "./status.ts";
 import type { Verb } from "./verb.ts";
@@ -42,6 +43,7 @@ export const VERBS: readonly Verb[] = [
   fire,
   poll,
   send,
+  screen,
   int,
   kill,
   notify,
