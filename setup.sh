@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ktty needs on a Debian machine with Node's npm, then runs a demo cell.
-#   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh for the tests) from apt.
+#   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh, less, vi for the tests)
+#   from apt.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -8,9 +9,10 @@ sudo=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
 
 missing=()
-for tool in tmux python3 gdb zsh; do
+for tool in tmux python3 gdb zsh less; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+command -v vi >/dev/null 2>&1 || missing+=(vim-tiny)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { interruptCell } from "./cell/interrupt.ts";
+import { interruptCell, type InterruptResult } from "./cell/interrupt.ts";
 import type { CellOptions, PollOptions } from "./cell/options.ts";
 import { pollCell } from "./cell/poll.ts";
 import { type SendOptions, sendToCell } from "./cell/send.ts";
@@ -29,7 +29,6 @@ import {
 import type {
   BusyResult,
   CellResult,
-  ErrorResult,
   FinalResult,
   FiredResult,
   KttyEvent,
@@ -284,17 +283,24 @@ export class Session {
   }
 
   /**
-   * Sends Ctrl-C and ends the active cell as `interrupted`, releasing the lock.
+   * Sends Ctrl-C and ends the active cell as `interrupted`, releasing the lock. If the program
+   * is not back at its prompt after a short grace (a pager, a program deaf to Ctrl-C), what
+   * holds the terminal under it is sent SIGINT, SIGTERM, then SIGKILL, each after a short grace:
+   * never the session's program itself, never a process outside its pane. The session and its
+   * memory stay.
    *
-   * @returns the interrupted cell's result, or undefined when no cell was active
+   * @returns the interrupted cell (if one was active), what the signals ended, and what still
+   * holds the terminal if even SIGKILL did not free it
    *
    * @example
    * ```ts
    * import { Kernel } from "./mod.ts";
-   * await new Kernel().session("work").interrupt();
+   * const { cell, ended } = await new Kernel().session("work").interrupt();
+   * for (const e of ended) console.log(`${e.command} ended by ${e.signal}`);
+   * if (cell) console.log("interrupted", cell.cell_id);
    * ```
    */
-  async interrupt(): Promise<ErrorResult | undefined> {
+  async interrupt(): Promise<InterruptResult> {
     await this.#ready();
     return await interruptCell(this.config, this.name);
   }

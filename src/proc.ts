@@ -142,11 +142,52 @@ export async function terminalRaw(tty: string): Promise<boolean | undefined> {
  * group leader's pid): what holds the terminal now. Undefined when unknown.
  */
 export function foregroundGroup(pid: number): number | undefined {
+  const tpgid = Number(statFields(pid)?.[5]);
+  return Number.isInteger(tpgid) && tpgid > 0 ? tpgid : undefined;
+}
+
+/** The fields of `/proc/<pid>/stat` after the command name, or undefined when it is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const tpgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[5]);
-    return Number.isInteger(tpgid) && tpgid > 0 ? tpgid : undefined;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** The process group of `pid`, or undefined when it is gone. */
+export function processGroup(pid: number): number | undefined {
+  const pgrp = Number(statFields(pid)?.[2]);
+  return Number.isInteger(pgrp) && pgrp > 0 ? pgrp : undefined;
+}
+
+/** The command name of `pid` (`/proc/<pid>/comm`), or "?" when it is gone. */
+export function commandName(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return "?";
+  }
+}
+
+/** Whether process `pid` is gone (or a zombie, which is as good as gone). */
+export function processGone(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state === undefined || state === "Z" || state === "X";
+}
+
+/** The live members of process group `pgid`, read from /proc. */
+export async function groupMembers(pgid: number): Promise<number[]> {
+  const out: number[] = [];
+  try {
+    for await (const entry of Deno.readDir("/proc")) {
+      if (!/^[0-9]+$/.test(entry.name)) continue;
+      const pid = Number(entry.name);
+      if (processGroup(pid) === pgid && !processGone(pid)) out.push(pid);
+    }
+  } catch {
+    return [];
+  }
+  return out;
 }

@@ -1,6 +1,9 @@
 /**
  * `int`: Ctrl-C, then the active cell ends as `interrupted` and its lock is released, also after
- * a timeout, a dead watcher or a corrupt lock; waits (bounded) for the prompt to come back.
+ * a timeout, a dead watcher or a corrupt lock. If the prompt does not come back (a pager, a
+ * program deaf to Ctrl-C), what holds the terminal under the session's program is signalled:
+ * SIGINT, SIGTERM, then SIGKILL — never the session's program itself, never a process outside
+ * its pane's process tree.
  * @module
  */
 
@@ -8,8 +11,18 @@ import { NoSessionError } from "../errors.ts";
 import { FileFollower } from "../follow.ts";
 import { claimAnyLock, endClaimedCell } from "../lock.ts";
 import { parseMarker } from "../markers.ts";
+import {
+  commandName,
+  descendants,
+  foregroundGroup,
+  groupMembers,
+  processGone,
+  processGroup,
+  stopProcess,
+  WATCHER_STOP_GRACE_MS,
+} from "../proc.ts";
+import { programProfile } from "../programs/mod.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
-import { stopProcess, WATCHER_STOP_GRACE_MS } from "../proc.ts";
 import { fileSize, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
 import { TerminalText } from "../text.ts";
 import { sendKeys } from "../tmux.ts";
@@ -17,20 +30,75 @@ import type { ErrorResult } from "../types.ts";
 import { errorResult } from "./record.ts";
 import { endCellOfDeadSession } from "./watch.ts";
 
+/** Without markers: output after Ctrl-C, then this much quiet, means the program reacted. */
 const SETTLE_QUIET_MS = 50;
-/** How long `k int` waits for a program with markers to come back to its prompt. */
-const INT_PROMPT_WAIT_MS = 5000;
+/** Without markers: the longest wait for that. */
 const SETTLE_MAX_MS = 1000;
+/** With markers: the longest wait for the prompt after Ctrl-C (a program may take seconds to
+ * shut down, printing as it goes). */
+const INT_PROMPT_WAIT_MS = 5000;
+/** Signals are sent only after this long without the prompt… */
+const INT_GRACE_MS = 2000;
+/** …and once the pane has printed nothing for this long (a program shutting down prints). */
+const INT_QUIET_MS = 1000;
+/**
+ * How long each signal is given to end what holds the terminal. Ctrl-C was a SIGINT already,
+ * unless the program reads the terminal raw (a pager, an editor): the SIGINT gets less time.
+ */
+const SIGNAL_GRACE_MS: Readonly<Record<EscalationSignal, number>> = {
+  SIGINT: 500,
+  SIGTERM: 1000,
+  SIGKILL: 1000,
+};
+/** How often a signalled process is looked for in /proc meanwhile. */
+const GONE_CHECK_MS = 25;
+/** After the signals, the longest wait for the prompt's end marker. */
+const PROMPT_AFTER_SIGNALS_MS = 2000;
+
+/** The signals `k int` sends, in order, to what holds the terminal. */
+const ESCALATION: readonly EscalationSignal[] = ["SIGINT", "SIGTERM", "SIGKILL"];
+
+/** A signal `k int` sends to what holds the terminal. */
+export type EscalationSignal = "SIGINT" | "SIGTERM" | "SIGKILL";
+
+/** A program that held the terminal after Ctrl-C, and the signal that ended it. */
+export interface EndedProgram {
+  /** Its command name (`less`, `sleep`). */
+  command: string;
+  /** Its pid (for a process group: the group's leader). */
+  pid: number;
+  /** The signal that ended it. */
+  signal: EscalationSignal;
+}
+
+/** What `int` did. */
+export interface InterruptResult {
+  /** The active cell, ended as `interrupted`; absent when no cell was active. */
+  cell?: ErrorResult;
+  /** What held the terminal after Ctrl-C and was ended by a signal (empty: Ctrl-C sufficed). */
+  ended: EndedProgram[];
+  /**
+   * What still holds the terminal when even SIGKILL did not free it (a process in an
+   * uninterruptible wait), else absent.
+   */
+  holder?: { command: string; pid: number };
+}
+
+/** What holds the terminal under the session's program, and how to signal it. */
+interface Holder {
+  command: string;
+  /** The group's leader, or the first process. */
+  pid: number;
+  /** Every process to signal: the group's members in the pane's tree, or the children. */
+  pids: number[];
+}
 
 /**
- * Sends Ctrl-C, ends the active cell with an `interrupted` result and releases the lock. Works on
- * a timed-out cell, a cell whose watcher died and a corrupt lock alike. Returns undefined when no
- * cell was active (Ctrl-C is still sent).
+ * Sends Ctrl-C, ends the active cell with an `interrupted` result and releases the lock; then, if
+ * the program is not back at its prompt, signals what holds the terminal. Works on a timed-out
+ * cell, a cell whose watcher died and a corrupt lock alike, and with no cell active.
  */
-export async function interruptCell(
-  config: KernelConfig,
-  name: string,
-): Promise<ErrorResult | undefined> {
+export async function interruptCell(config: KernelConfig, name: string): Promise<InterruptResult> {
   const paths = sessionPaths(config, name);
   const meta = await readMeta(paths, name);
   const before = await fileSize(paths.log);
@@ -43,22 +111,92 @@ export async function interruptCell(
     }
     throw new NoSessionError(name);
   }
-  let result: ErrorResult | undefined;
+  const result: InterruptResult = { ended: [] };
   if (claimed !== undefined && claimed !== "corrupt") {
-    result = errorResult(claimed, "interrupted");
-    await endClaimedCell(paths, name, claimed, result, "interrupted");
+    result.cell = errorResult(claimed, "interrupted");
+    await endClaimedCell(paths, name, claimed, result.cell, "interrupted");
     // A background watcher would notice on its own; stopping it ends its hook at once.
     if (claimed.owner_kind === "fire") await stopProcess(claimed.owner, WATCHER_STOP_GRACE_MS);
   }
-  await settle(paths, meta, before);
+  // Children of a program without job control are fair game only where markers tell that its
+  // prompt is not back: a debugger at its prompt may have a stopped inferior.
+  const children = meta.frame.mode === "integration" && !programProfile(meta.kind).jobControl;
+  const stuck = () => terminalHolder(meta.pane.pid, children);
+  if (await settle(paths, meta, before, stuck)) return result;
+  const offset = await fileSize(paths.log);
+  for (const signal of ESCALATION) {
+    const holder = await stuck();
+    if (!holder) break;
+    if (await signalAndWait(holder, signal)) {
+      result.ended.push({ command: holder.command, pid: holder.pid, signal });
+    }
+  }
+  const left = await stuck();
+  if (left) {
+    result.holder = { command: left.command, pid: left.pid };
+    return result;
+  }
+  // Freed: give the shell a moment to print its prompt (its end marker), so the next run is not
+  // refused as "still running".
+  if (meta.frame.mode === "integration") {
+    await waitForEndMarker(paths, meta, offset, PROMPT_AFTER_SIGNALS_MS);
+  }
   return result;
 }
 
 /**
- * Waits (bounded) for the prompt to come back after Ctrl-C. With markers: the next end marker
- * (a program may take seconds to shut down). Without: output, then a short quiet.
+ * What holds the terminal under the session's program (`pane`), if anything: a foreground
+ * process group other than the program's own (a shell's job, a debugger's inferior), only its
+ * members in the pane's process tree; or, with `children`, the program's children (a REPL without
+ * job control running one). Never the program itself.
  */
-async function settle(paths: SessionPaths, meta: SessionMeta, offset: number): Promise<void> {
+async function terminalHolder(pane: number, children: boolean): Promise<Holder | undefined> {
+  const own = processGroup(pane);
+  if (own === undefined) return undefined; // the program is gone: nothing to free
+  const tree = new Set(await descendants(pane));
+  const foreground = foregroundGroup(pane);
+  if (foreground !== undefined && foreground !== own) {
+    const pids = (await groupMembers(foreground)).filter((pid) => tree.has(pid));
+    if (pids.length === 0) return undefined;
+    const pid = pids.includes(foreground) ? foreground : pids[0]!;
+    return { command: commandName(pid), pid, pids };
+  }
+  if (!children) return undefined;
+  // A REPL's children run in its own group: only they are signalled, one by one.
+  const pids = [...tree].filter((pid) => !processGone(pid));
+  if (pids.length === 0) return undefined;
+  return { command: commandName(pids[0]!), pid: pids[0]!, pids };
+}
+
+/** Signals `holder`; true when all of it is gone within the signal's grace. */
+async function signalAndWait(holder: Holder, signal: EscalationSignal): Promise<boolean> {
+  for (const pid of holder.pids) {
+    try {
+      Deno.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const deadline = Date.now() + SIGNAL_GRACE_MS[signal];
+  while (Date.now() < deadline) {
+    if (holder.pids.every(processGone)) return true;
+    await new Promise((resolve) => setTimeout(resolve, GONE_CHECK_MS));
+  }
+  return holder.pids.every(processGone);
+}
+
+/**
+ * Waits (bounded) for the prompt to come back after Ctrl-C; true when it did. With markers: the
+ * next end marker; signals are due once {@link INT_GRACE_MS} passed, the pane has been quiet
+ * {@link INT_QUIET_MS} and something still holds the terminal. Without markers: output, then a
+ * short quiet, then whether something still holds the terminal.
+ */
+async function settle(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  offset: number,
+  stuck: () => Promise<Holder | undefined>,
+): Promise<boolean> {
   const nonce = meta.frame.mode === "integration" ? meta.frame.nonce ?? "" : undefined;
   let back = false;
   const term = new TerminalText(() => {}, {
@@ -68,18 +206,52 @@ async function settle(paths: SessionPaths, meta: SessionMeta, offset: number): P
   });
   const follower = await FileFollower.open(paths.log, offset);
   try {
-    const deadline = Date.now() + (nonce !== undefined ? INT_PROMPT_WAIT_MS : SETTLE_MAX_MS);
+    const start = Date.now();
+    const deadline = start + (nonce !== undefined ? INT_PROMPT_WAIT_MS : SETTLE_MAX_MS);
     let grew = false;
-    let lastGrowth = Date.now();
+    let lastGrowth = start;
     while (Date.now() < deadline && !back) {
       if ((await follower.readAvailable((bytes) => term.push(bytes))) > 0) {
         grew = true;
         lastGrowth = Date.now();
-      } else if (nonce === undefined && grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) return;
-      if (back) return;
+      } else if (nonce === undefined && grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) break;
+      if (back) return true;
+      const now = Date.now();
+      if (
+        nonce !== undefined && now - start >= INT_GRACE_MS && now - lastGrowth >= INT_QUIET_MS &&
+        await stuck()
+      ) return false;
       await follower.wait(grew ? SETTLE_QUIET_MS : 100);
     }
   } finally {
     await follower.close();
   }
+  return back || (await stuck()) === undefined;
+}
+
+/** Waits up to `ms` for an end marker in the log after `offset`. */
+async function waitForEndMarker(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  offset: number,
+  ms: number,
+): Promise<boolean> {
+  const nonce = meta.frame.nonce ?? "";
+  let back = false;
+  const term = new TerminalText(() => {}, {
+    onOsc: (payload) => {
+      if (parseMarker(payload, nonce)?.kind === "end") back = true;
+    },
+  });
+  const follower = await FileFollower.open(paths.log, offset);
+  try {
+    const deadline = Date.now() + ms;
+    while (!back && Date.now() < deadline) {
+      await follower.readAvailable((bytes) => term.push(bytes));
+      if (!back) await follower.wait(Math.min(100, deadline - Date.now()));
+    }
+  } finally {
+    await follower.close();
+  }
+  return back;
 }

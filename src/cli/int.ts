@@ -1,11 +1,11 @@
 /**
  * `k int`: Ctrl-C; ends the active cell as `interrupted` and releases its lock (also after a
- * timeout or a dead watcher).
+ * timeout or a dead watcher); then signals what still holds the terminal, and says what it ended.
  * @module
  */
 
 import { UsageError } from "../../mod.ts";
-import { EXIT_OK, printText } from "./output.ts";
+import { EXIT_FAILURE, EXIT_OK, printError, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
 /** `k int [session]` */
@@ -20,12 +20,15 @@ export const int: Verb = {
   async run({ kernel, positionals }) {
     if (positionals.length > 1) throw new UsageError("k int [session]");
     const target = await kernel.resolve(positionals[0]);
-    const result = await target.interrupt();
-    printText(
-      result
-        ? `OK ${target.name} (interrupted cell ${result.cell_id})`
-        : `OK ${target.name} (no active cell; sent C-c)`,
+    const { cell, ended, holder } = await target.interrupt();
+    const did = [cell ? `interrupted cell ${cell.cell_id}` : "no active cell; sent C-c"];
+    for (const e of ended) did.push(`${e.command} ended by ${e.signal}`);
+    printText(`OK ${target.name} (${did.join("; ")})`);
+    if (!holder) return EXIT_OK;
+    printError(
+      `${holder.command} (pid ${holder.pid}) still holds the terminal of session '${target.name}' after SIGKILL (an uninterruptible wait?); k screen ${target.name} to see it, or k kill ${target.name}`,
+      false,
     );
-    return EXIT_OK;
+    return EXIT_FAILURE;
   },
 };

@@ -47,6 +47,7 @@ export function typeShellCell(code: string, bracketedPaste: boolean): CellTyping
 export const bash: ProgramProfile = {
   kind: "bash",
   names: /^bash$/,
+  jobControl: true,
   bracketedPaste: true,
   quotedInsert: true,
   integration: {

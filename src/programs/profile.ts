@@ -70,6 +70,11 @@ export interface ProgramProfile {
    * asks for completion.
    */
   readonly quotedInsert: boolean;
+  /**
+   * Whether it runs each command in a process group of its own and gives it the terminal (a
+   * shell's job control): what holds the terminal then is a group apart from the program's.
+   */
+  readonly jobControl?: boolean;
   /** The lines to type in a mode without markers; default: the code's lines as written. */
   shapeCode?(code: string): string[];
 }

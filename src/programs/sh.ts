@@ -26,6 +26,7 @@ PS1="$__k_d\${PS1-\\$ }"
 export const sh: ProgramProfile = {
   kind: "sh",
   names: /^(sh|dash|ash)$/,
+  jobControl: true,
   bracketedPaste: false,
   quotedInsert: true,
   integration: {

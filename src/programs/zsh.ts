@@ -29,6 +29,7 @@ PROMPT_EOL_MARK=''
 export const zsh: ProgramProfile = {
   kind: "zsh",
   names: /^zsh$/,
+  jobControl: true,
   bracketedPaste: true,
   quotedInsert: true,
   integration: {
