@@ -12,7 +12,8 @@ worldTest(
     const s = w.kernel.session("s");
     await s.run("X=kept; seq 1 300 > seq.txt");
     const fired = await s.fire("less seq.txt");
-    equal(fired.status, "fired");
+    if (fired.status !== "fired") throw new Error(`not fired: ${JSON.stringify(fired)}`);
+    const cellId = fired.cell_id;
     const paged = await waitFor("less on the screen", async () => {
       const screen = await s.screen();
       return screen.alternate_screen && screen.rows.includes("1") ? screen : undefined;
@@ -37,6 +38,10 @@ worldTest(
       return screen.alternate_screen ? undefined : screen;
     });
     equal(back.foreground.command, "bash");
+    // The pager's cell ends when its watcher sees the prompt: then the next cell runs.
+    await waitFor("the pager's cell done", async () => {
+      return (await s.poll(cellId)).status === "done";
+    });
     equal((await s.run("echo $X")).output, "kept");
   },
 );
