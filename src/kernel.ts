@@ -188,7 +188,9 @@ export class Session {
   }
 
   /**
-   * Runs code and waits for the result (default limit 30 s). On timeout the lock is kept.
+   * Runs code and waits for the result (default limit 30 s). A timeout ends the wait, not the
+   * cell: the result is `timeout` with the output so far, and a background watcher takes the cell
+   * over (the lock is kept) and records its end for {@link Session.poll} and {@link Session.events}.
    *
    * @param code the code to type
    * @param options the time limit and the output budget
@@ -357,7 +359,8 @@ export class Session {
    * The session's events as they are appended to its log: replayed from `options.from`, then
    * followed (file watch wake-up, short poll fallback). The stream ends after `closed` (which
    * this follower appends itself if the session died and nobody had), after a followed cell's
-   * final event, after the first completion with `once`, at the end of the log with
+   * end (`done`, `interrupted`, `error`; a `timeout` is yielded and the stream goes on: the cell
+   * still runs), after the first completion with `once`, at the end of the log with
    * `follow: false`, or when `options.signal` aborts. Text the program prints never becomes an
    * event. Iterating throws `NoSessionError` when the session has no state.
    *
@@ -372,7 +375,8 @@ export class Session {
    * const fired = await work.fire("make -j2");
    * if (fired.status === "fired") {
    *   for await (const event of work.events({ cellId: fired.cell_id, once: true })) {
-   *     console.log(event.status); // done, timeout, interrupted, error, or closed
+   *     console.log(event.status); // timeout (the limit passed), then done, interrupted, error
+   *     // or closed
    *   }
    * }
    * ```

@@ -4,9 +4,11 @@
  * A thin shell over `Session.events`: parse arguments, print events, map errors to one line.
  *
  *   km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <seconds>]
+ *      [--timeout <seconds>]
  *
  * Exit status: 0 when the stream ended as asked (`closed`, the first completion with `-1`, the
- * end of a snapshot, SIGINT/SIGTERM); 1 after printing an `error` line.
+ * end of a snapshot, SIGINT/SIGTERM); 1 after printing an `error` line; 2 when `--timeout` ran
+ * out first (nothing more is printed).
  * @module
  */
 
@@ -24,26 +26,36 @@ import {
 const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSION})
 
   km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <seconds>]
+     [--timeout <seconds>]
 
   (no flags)          new events from now on, until the session closes
-  cell_id             only that cell's events (from its start), until it ends
-  -1                  print the first completion (of cell_id, else of the latest cell) and
-                      exit; a completion already in the log is printed at once
+  cell_id             only that cell's events (from its start), until it ends (done,
+                      interrupted, error; a timeout is printed and the cell goes on)
+  -1                  print the first completion (done, interrupted, error; of cell_id, else of
+                      the latest cell) and exit; a completion already in the log is printed at
+                      once; a timeout on the way is printed and km waits on
   --from <seq|time>   replay from that seq number or ISO-8601 time, then follow
   --snapshot          print what the log holds and exit
   --stall-after <s>   while a cell runs with no output for s seconds, print a 'stalled' event
                       (again after each further s quiet seconds)
+  --timeout <s>       stop waiting after s seconds: exit 2, printing nothing more
 
-Exit 0 when done as asked (closed, -1 completion, snapshot, SIGINT/SIGTERM); 1 after an error line.
+Exit 0 when done as asked (closed, -1 completion, snapshot, SIGINT/SIGTERM); 1 after an error line;
+2 when --timeout ran out first.
 Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_SESSION.`;
 
 /** How long a signal waits for the stream to end before km exits anyway. */
 const SIGNAL_EXIT_GRACE_MS = 1000;
 
+/** km's exit status when `--timeout` ran out before the stream ended. */
+const EXIT_WAIT_TIMED_OUT = 2;
+
 /** What the command line asks for. */
 interface MonitorArgs {
   session?: string;
   options: EventStreamOptions;
+  /** `--timeout`: how long to wait at most, in ms. */
+  timeoutMs?: number;
   help: boolean;
 }
 
@@ -54,9 +66,9 @@ function parseFrom(value: string): number | Date {
   return new Date(ms);
 }
 
-function parseSeconds(value: string): number {
+function parseSeconds(flag: string, value: string): number {
   const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
-  if (!(seconds > 0)) throw new UsageError("--stall-after must be a positive number of seconds");
+  if (!(seconds > 0)) throw new UsageError(`${flag} must be a positive number of seconds`);
   return seconds;
 }
 
@@ -66,6 +78,7 @@ function parseSeconds(value: string): number {
  */
 function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
   const options: EventStreamOptions = {};
+  let timeoutMs: number | undefined;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -77,7 +90,7 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
       if (v === undefined || v === "") throw new UsageError(`${name} needs a value`);
       return v;
     };
-    if (inline !== undefined && !["--from", "--stall-after"].includes(name)) {
+    if (inline !== undefined && !["--from", "--stall-after", "--timeout"].includes(name)) {
       throw new UsageError(`${name} takes no value`);
     }
     switch (name) {
@@ -92,7 +105,10 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
         options.from = parseFrom(value());
         break;
       case "--stall-after":
-        options.stallAfterMs = parseSeconds(value()) * 1000;
+        options.stallAfterMs = parseSeconds(name, value()) * 1000;
+        break;
+      case "--timeout":
+        timeoutMs = parseSeconds(name, value()) * 1000;
         break;
       case "-h":
       case "--help":
@@ -108,7 +124,15 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
   }
   const [session, cellId] = positionals;
   if (cellId !== undefined) options.cellId = cellId;
-  return { session, options, help };
+  return { session, options, timeoutMs, help };
+}
+
+/** Whether the stream ends after `event`: `closed`, or a cell's end when km waits on a cell. */
+function endsStream(event: MonitorEvent, options: EventStreamOptions): boolean {
+  if (event.status === "closed") return true;
+  if (!options.once && options.cellId === undefined) return false;
+  return event.status === "done" || event.status === "interrupted" ||
+    (event.status === "error" && "cell_id" in event && event.cell_id !== undefined);
 }
 
 /** Writes one line to stdout, all of it, before the next event is read. */
@@ -153,10 +177,16 @@ export async function main(argv: string[]): Promise<number> {
     const kernel = new Kernel();
     const target = await kernel.resolve(args.session);
     session = target.name;
-    for await (const event of target.events({ ...args.options, signal: stop.signal })) {
+    const waited = args.timeoutMs === undefined ? undefined : AbortSignal.timeout(args.timeoutMs);
+    const signal = waited ? AbortSignal.any([stop.signal, waited]) : stop.signal;
+    let last: MonitorEvent | undefined;
+    for await (const event of target.events({ ...args.options, signal })) {
       await printLine(event);
+      last = event;
     }
-    return 0;
+    // The time ran out before the stream ended as asked (not merely while printing its end).
+    const ended = last !== undefined && endsStream(last, args.options);
+    return waited?.aborted && !stop.signal.aborted && !ended ? EXIT_WAIT_TIMED_OUT : 0;
   } catch (e) {
     if (e instanceof Deno.errors.BrokenPipe) return 0; // the reader went away: nothing to tell
     await printLine(errorLine(session || positionals[0] || "", e)).catch(() => {});

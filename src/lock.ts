@@ -12,12 +12,17 @@
  *    then the result record (atomic), then the claim is finished (`.closing` removed), then the
  *    event. So a reader that finds neither `lock` nor `.closing` for a cell finds its record, and
  *    a `km` follower woken by `done` reads a stored result.
- * 4. **A timeout ends the wait, not the cell**: its owner stores a `timeout` record and keeps the
- *    lock. Only the owner changes the owner ({@link handOver}: a stopped `k run` hands its cell to
- *    a background watcher). A cell never typed is given back ({@link giveBack}): no record, no
- *    event.
- * 5. **What a reader may assume**: `lock` present: a cell is active (running or timed out);
- *    `.closing` present: its result is being written (wait for it, bounded); neither: it ended.
+ * 4. **A timeout ends the wait, not the cell**: its owner stores a `timeout` record (once per
+ *    cell), appends `timeout` and keeps the lock; the cell goes on being watched and ends as any
+ *    other (rules 2 and 3: `done` follows `timeout`). Only the owner changes the owner
+ *    ({@link handOver}: a `k run` that timed out or is being stopped hands its cell to a background
+ *    watcher, which does not store a second timeout). A timed-out cell is watched until
+ *    {@link watchEnd} (6 h after its start); then its watcher exits and leaves the lock as it is
+ *    (`k int` ends it). A cell never typed is given back ({@link giveBack}): no record, no event.
+ * 5. **What a reader may assume**: `lock` present: a cell is active (running, or timed out and
+ *    still running); `.closing` present: its result is being written (wait for it, bounded);
+ *    neither: it ended. A reader that finds the lock's owner dead may end the cell itself when the
+ *    log shows its end, through {@link endCell} (so exactly one party records it).
  * @module
  */
 
@@ -55,6 +60,41 @@ export interface CellLock {
   lines: string[];
   /** The output budget in characters. */
   max_output: number;
+}
+
+/**
+ * How long after its start a timed-out cell goes on being watched in the background. Past it the
+ * watcher exits, the lock stays, and `k int` (or `k kill`) ends the cell.
+ */
+export const WATCH_BOUND_MS = 6 * 60 * 60 * 1000;
+
+/** {@link WATCH_BOUND_MS} in words, for messages. */
+export const WATCH_BOUND_TEXT = "6 h";
+
+/**
+ * When the watching of cell `lock` ends at the latest: {@link WATCH_BOUND_MS} after its start, or
+ * its own deadline if that is later (a cell timing out past the bound is not watched on).
+ */
+export function watchEnd(lock: Pick<CellLock, "started_ms" | "timeout_ms">): number {
+  return lock.started_ms + Math.max(lock.timeout_ms, WATCH_BOUND_MS);
+}
+
+/** Whether cell `lock` is past {@link watchEnd}: no watcher watches it any more. */
+export function pastWatchEnd(
+  lock: Pick<CellLock, "started_ms" | "timeout_ms">,
+  now: number = Date.now(),
+): boolean {
+  return now >= watchEnd(lock);
+}
+
+/**
+ * Why nobody watches the active cell `lock` whose owner is gone, in words for a message: past the
+ * bound, or its watcher died.
+ */
+export function ownerGone(lock: CellLock, now: number = Date.now()): string {
+  return pastWatchEnd(lock, now)
+    ? `no longer watched after ${WATCH_BOUND_TEXT}`
+    : "its watcher died";
 }
 
 /** A claim is held for milliseconds; one this old was left by a process that died. */
@@ -202,6 +242,18 @@ export async function finishClaim(paths: SessionPaths, cellId: string): Promise<
   await removeIfExists(closingPath(paths, cellId));
 }
 
+/**
+ * Waits (bounded) while a claimer writes cell `cellId`'s result; true when the claim is over.
+ */
+export async function awaitClaim(paths: SessionPaths, cellId: string): Promise<boolean> {
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  while (await isClosing(paths, cellId)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_WAIT_STEP_MS));
+  }
+  return true;
+}
+
 /** True while a claimer is writing cell `cellId`'s result. */
 export async function isClosing(paths: SessionPaths, cellId: string): Promise<boolean> {
   try {
@@ -228,10 +280,7 @@ export async function endCell(
 ): Promise<FinalResult> {
   if (!(await claimLock(paths, lock.cell_id))) {
     // Someone else (k int) is ending it: wait (bounded) for the record they write.
-    const deadline = Date.now() + CLAIM_WAIT_MS;
-    while (await isClosing(paths, lock.cell_id) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, CLAIM_WAIT_STEP_MS));
-    }
+    await awaitClaim(paths, lock.cell_id);
     const other = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
     return other?.result ?? { cell_id: lock.cell_id, status: "error", output: "session killed" };
   }

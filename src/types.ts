@@ -54,13 +54,16 @@ export interface DoneResult extends CellOutput, CellTiming {
   error?: string;
 }
 
-/** A cell that ran past its time limit. The lock is kept until `k int` or `k kill`. */
+/**
+ * A cell that ran past its time limit and still runs: the lock is kept, the cell goes on being
+ * watched, and ends as `done` (or `interrupted`, `error`).
+ */
 export interface TimeoutResult extends Partial<CellOutput>, Partial<CellTiming> {
   /** The cell's id. */
   cell_id: string;
   /** Always `timeout`. */
   status: "timeout";
-  /** Output so far on the first report; `use k int or k kill` afterwards. */
+  /** The output so far: at the time limit on the first report, at the poll afterwards. */
   output: string;
 }
 
@@ -210,7 +213,7 @@ export interface CellRecord {
   code: string;
   /** When the cell started, UTC ISO-8601. */
   started_at: string;
-  /** Whether a timeout has been reported once (later polls say how to recover). */
+  /** Whether a timeout has been reported once (later polls show the output so far). */
   reported: boolean;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Entry point of the background watcher that `fire` starts (detached): `watcher.ts <session>
  * <cell_id>`. It waits for its stdin to close (the `k fire` process is done typing, or gave up),
- * then watches the cell if the lock names it as owner, and exits.
+ * then watches the cell if the lock names it as owner, and exits. A timed-out cell is watched on
+ * until it ends or the bound of `watchEnd` (src/lock.ts) passes; the timeout is stored once (by
+ * this watcher, or by the `k run` that handed the cell over after its timeout).
  * @module
  */
 
@@ -34,7 +36,15 @@ async function main(): Promise<void> {
     // `k int`/`k kill` send SIGTERM: stop watching and close the hook before exiting.
     const stop = new AbortController();
     Deno.addSignalListener("SIGTERM", () => stop.abort());
-    await watchCell({ config, paths, meta, lock, reportTimeout: false, signal: stop.signal });
+    await watchCell({
+      config,
+      paths,
+      meta,
+      lock,
+      reportTimeout: false,
+      afterTimeout: "watch",
+      signal: stop.signal,
+    });
   } catch (e) {
     // Nobody reads our stderr; leave a trace beside the session's state if it still exists.
     const line = `${new Date().toISOString()} watcher ${cellId}: ${message(e)}\n`;

@@ -41,7 +41,9 @@ alias: await
 
 run a cell, wait (default 30 s); alias: await.
 Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;
-on a timeout the cell keeps the session (k poll, k int). -o N: output budget.
+a timeout ends the wait, not the cell: it goes on in the background, keeping the session
+(k poll shows it, km <session> <cell_id> -1 waits for its end, k int stops it).
+-o N: output budget.
 Code '-' is read from standard input (for code too long for an argument).
 
 example:

@@ -412,7 +412,7 @@ worldTest(
     };
     match(await next("live"), /^k run live '<code>'/);
     match(await next("busy"), /^k poll busy .*k int busy/);
-    match(await next("to"), /^k int to /);
+    match(await next("to"), /^k poll to .*still runs.*k int to/);
     match(await next("wd"), /^k int wd /);
     match(await next("st"), /^k new st bash .*k ls --prune/);
 

@@ -1,12 +1,13 @@
 /**
  * `poll`: the state of a cell (the given one, else the active one, else the most recent), with a
- * running cell's output so far; a timeout is reported with its output once, later polls say how
- * to recover.
+ * running cell's output so far. A timeout is reported with its output at the time limit once;
+ * later polls of the cell, which goes on running, say `timeout` with its output so far, until it
+ * ends. A cell nobody watches any more is ended here if the log shows its end.
  * @module
  */
 
 import { KttyError } from "../errors.ts";
-import { isClosing, readLock } from "../lock.ts";
+import { awaitClaim, isClosing, pastWatchEnd, readLock, WATCH_BOUND_TEXT } from "../lock.ts";
 import { readMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import { assertCellId, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
@@ -15,13 +16,12 @@ import type { CellResult } from "../types.ts";
 import { checkMaxOutput, type PollOptions } from "./options.ts";
 import { readCellRecord, writeCellRecord } from "./record.ts";
 import { readCellOutput } from "./text.ts";
-
-/** What later polls of a timed-out cell say. */
-export const TIMEOUT_HINT = "use k int or k kill";
+import { endIfDone } from "./watch.ts";
 
 /**
  * The state of a cell: `cellId`, or the active cell, or the most recent one. A timeout is reported
- * with its output once; later polls say how to recover.
+ * with its stored output once; later polls say `timeout` with the output so far while the cell
+ * runs, then its final result.
  */
 export async function pollCell(
   config: KernelConfig,
@@ -43,21 +43,33 @@ export async function pollCell(
       await writeCellRecord(paths, { ...record, reported: true });
       return record.result;
     }
-    return { cell_id: id, status: "timeout", output: TIMEOUT_HINT };
   }
   if (lock?.cell_id !== id) {
-    if (await isClosing(paths, id)) {
-      return { cell_id: id, status: "running", output: "", truncated: false };
-    }
-    // Ended between the reads: the record is written before the claim is released.
+    // Being ended right now: its final record is a moment away (the claim is held that long).
+    const closing = await isClosing(paths, id);
+    if (closing) await awaitClaim(paths, id);
     const ended = await readCellRecord(paths, id);
     if (ended) return ended.result;
+    if (closing) return { cell_id: id, status: "running", output: "", truncated: false };
     throw new KttyError("no_cell", `no cell '${id}' in session '${name}'`);
   }
+  // Until it ends, a timed-out cell is reported as `timeout`, a cell within its limit `running`.
+  const status = record ? "timeout" : "running";
   if (!(await isAlive(lock.owner))) {
     // It may have finished between the two reads: a stored result wins.
     const late = await readCellRecord(paths, id);
     if (late && late.result.status !== "timeout") return late.result;
+    // Nobody watches it: the log itself may show the program back at its prompt.
+    const ended = await endIfDone(paths, meta, lock);
+    if (ended) return ended;
+    if (late && pastWatchEnd(lock)) {
+      return {
+        cell_id: id,
+        status: "error",
+        output:
+          `no longer watched after ${WATCH_BOUND_TEXT}: the cell timed out and may still run; use k int ${name} to recover`,
+      };
+    }
     const who = lock.owner_kind === "run"
       ? "the k run process watching it"
       : "its background watcher";
@@ -75,11 +87,7 @@ export async function pollCell(
         `session '${name}' ended while the cell was running (its program exited or tmux died)`,
     };
   }
-  return {
-    cell_id: id,
-    status: "running",
-    ...(await readCellOutput(paths, meta, lock, maxOutput)),
-  };
+  return { cell_id: id, status, ...(await readCellOutput(paths, meta, lock, maxOutput)) };
 }
 
 async function readLast(paths: SessionPaths): Promise<string | undefined> {

@@ -33,9 +33,11 @@ export function outputFilePath(paths: SessionPaths, cellId: string): string {
   return resultPath(paths, cellId).replace(/\.json$/, ".out");
 }
 
-/** The timing fields of a cell that started at `started` and ends now. */
-export function timing(started: { started_at: string; started_ms: number }): CellTiming {
-  const end = Date.now();
+/** The timing fields of a cell that started at `started` and ends at `end` (default: now). */
+export function timing(
+  started: { started_at: string; started_ms: number },
+  end: number = Date.now(),
+): CellTiming {
   return {
     started_at: started.started_at,
     ended_at: new Date(end).toISOString(),

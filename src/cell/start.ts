@@ -1,7 +1,7 @@
 /**
  * Starting a cell: take the lock, type the code, announce it. `run` then watches it in-process;
- * `fire` hands the watching to a detached background watcher and returns at once; a stopped
- * `run` hands its cell over to one.
+ * `fire` hands the watching to a detached background watcher and returns at once; a `run` that
+ * timed out or is being stopped hands its cell over to one.
  * @module
  */
 
@@ -17,6 +17,7 @@ import {
   giveBack,
   handOver,
   lockHeld,
+  ownerGone,
   readLock,
 } from "../lock.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
@@ -141,7 +142,7 @@ async function startCell(
       }
       const busy = busyResult(active?.cell_id ?? "unknown");
       if (active && !(await isAlive(active.owner))) {
-        busy.output += ` (its watcher died; use k int ${name})`;
+        busy.output += ` (${ownerGone(active)}; use k int ${name})`;
       }
       return busy;
     }
@@ -235,7 +236,16 @@ export async function runCell(
     await handOffRun(config, name).catch(() => undefined);
     throw e;
   }
-  return await watchCell({ config, ...started, reportTimeout: true });
+  const result = await watchCell({
+    config,
+    ...started,
+    reportTimeout: true,
+    afterTimeout: "return",
+  });
+  // A timeout ends the wait, not the cell: a background watcher takes it over and records its
+  // end (it does not store a second timeout).
+  if (result.status === "timeout") await handOffRun(config, name).catch(() => undefined);
+  return result;
 }
 
 /**
@@ -288,9 +298,10 @@ function spawnWatcher(config: KernelConfig, name: string, cellId: string): Deno.
 }
 
 /**
- * For a `run` about to be stopped (its process got SIGINT/SIGTERM, say a harness timeout): if
- * this process watches the session's active cell, a background watcher takes it over, as if the
- * cell had been fired, so the cell goes on and its result is recorded for `k poll` and `km`.
+ * For a `run` that timed out, or is about to be stopped (its process got SIGINT/SIGTERM, say a
+ * harness timeout): if this process watches the session's active cell, a background watcher
+ * takes it over, as if the cell had been fired, so the cell goes on and its result is recorded
+ * for `k poll` and `km`.
  * Returns the cell's id, or undefined when there was nothing to hand over.
  */
 export async function handOffRun(config: KernelConfig, name: string): Promise<string | undefined> {

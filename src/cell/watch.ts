@@ -1,7 +1,9 @@
 /**
  * Watching one cell: reads the pane log from the cell's start and asks the frame detector when
  * the program is back at its prompt; notices a timeout, a dead session, or someone else ending
- * the cell. Used in-process by `run` and by the background watcher of `fire`.
+ * the cell. Used in-process by `run` (until the end or the timeout) and by the background watcher
+ * (`fire`, a `run` handed over), which goes on watching a timed-out cell until it ends or
+ * {@link watchEnd} passes. Also: one look at the log for a cell nobody watches any more.
  * @module
  */
 
@@ -13,7 +15,7 @@ import {
   type FrameDetector,
   HOOK_PARTIAL_QUIET_MS,
 } from "../frame/mod.ts";
-import { type CellLock, endCell, endClaimedCell, readLock } from "../lock.ts";
+import { type CellLock, endCell, endClaimedCell, readLock, watchEnd } from "../lock.ts";
 import type { SessionMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
@@ -31,12 +33,27 @@ import {
   timing,
   writeCellRecord,
 } from "./record.ts";
-import { CellText } from "./text.ts";
+import { CellText, readCellOutput } from "./text.ts";
 
-const POLL_FALLBACK_MS = 100;
-const LOCK_CHECK_MS = 150;
-const PANE_CHECK_MS = 150;
-const TMUX_CHECK_MS = 1000;
+/** How often each check runs while the caller waits: before the time limit, and after it. */
+interface Cadence {
+  /** Longest sleep between two reads of the log (the file watch wakes it earlier). */
+  fallbackMs: number;
+  /** Whether someone else (`k int`, `k kill`) ended the cell. */
+  lockMs: number;
+  /** Whether the pane's program still runs. */
+  paneMs: number;
+  /** Whether the tmux session still exists (a tmux client call). */
+  tmuxMs: number;
+}
+
+/** Someone waits for the result: react within a fraction of a second. */
+const WAITED: Cadence = { fallbackMs: 100, lockMs: 150, paneMs: 150, tmuxMs: 1000 };
+/**
+ * A timed-out cell, watched in the background for hours: the file watch wakes the watcher when
+ * the log grows; the checks that cost a process or a file read run seldom.
+ */
+const SOFT: Cadence = { fallbackMs: 1000, lockMs: 1000, paneMs: 1000, tmuxMs: 5000 };
 
 export interface WatchOptions {
   /** The kernel's socket and state dir. */
@@ -49,6 +66,12 @@ export interface WatchOptions {
   lock: CellLock;
   /** Whether a timeout counts as reported once returned (true for `run`). */
   reportTimeout: boolean;
+  /**
+   * At the time limit: `return` the timeout (`run`, which then hands the cell to a background
+   * watcher), or `watch` on until the cell ends or {@link watchEnd} passes (the background
+   * watcher). Either way the timeout is stored and announced once per cell.
+   */
+  afterTimeout: "return" | "watch";
   /** Stops watching (the watcher got SIGTERM): the detector is closed, nothing is recorded. */
   signal?: AbortSignal;
   /** The pane log already opened at `lock.offset`; watchCell closes it. */
@@ -56,8 +79,10 @@ export interface WatchOptions {
 }
 
 /**
- * Watches the cell until its frame ends, its time runs out, its session dies, or someone else
- * ends it (`k int`, `k kill`). Returns the result that stands.
+ * Watches the cell until its frame ends, its session dies, or someone else ends it (`k int`,
+ * `k kill`); or, at the time limit, stores the timeout and returns it (`afterTimeout: "return"`)
+ * or goes on until {@link watchEnd} (`"watch"`: then the lock is left as it is and the stored
+ * timeout returned). Returns the result that stands.
  */
 export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   const { config, paths, meta, lock } = options;
@@ -79,6 +104,13 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
     throw e;
   }
   const deadline = lock.started_ms + lock.timeout_ms;
+  const end = watchEnd(lock);
+  // A cell handed over after its timeout: the timeout is stored and announced already.
+  let timedOut: TimeoutResult | undefined;
+  if (options.afterTimeout === "watch") {
+    const stored = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
+    if (stored?.result.status === "timeout") timedOut = stored.result;
+  }
   let lastGrowth = Date.now();
   let lastLockCheck = Date.now();
   let lastPaneCheck = Date.now();
@@ -94,6 +126,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         await text.flush();
       }
       const now = Date.now();
+      const cadence = timedOut ? SOFT : WAITED;
       if (n > 0) lastGrowth = now;
       const quiet = now - lastGrowth;
       if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
@@ -111,18 +144,25 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         mark("result recorded");
         return ended;
       }
-      if (now - lastLockCheck >= LOCK_CHECK_MS) {
+      if (now - lastLockCheck >= cadence.lockMs) {
         lastLockCheck = now;
         const ended = await endedElsewhere(paths, lock);
         if (ended) return ended;
       }
-      if (now >= deadline) return await timeOut(options, await text.soFar());
+      if (now >= deadline && !timedOut) {
+        if (options.afterTimeout === "return") return await timeOut(options, await text.soFar());
+        // Watching on: the output so far is read apart (text.soFar() ends the text it reads).
+        const soFar = await readCellOutput(paths, meta, lock, lock.max_output);
+        timedOut = await timeOut(options, soFar);
+      }
+      // Watched long enough: the lock stays for k int, the stored timeout stands.
+      if (timedOut && now >= end) return timedOut;
       let dead = false;
-      if (now - lastPaneCheck >= PANE_CHECK_MS) {
+      if (now - lastPaneCheck >= cadence.paneMs) {
         lastPaneCheck = now;
         dead = !(await isAlive(meta.pane));
       }
-      if (!dead && now - lastTmuxCheck >= TMUX_CHECK_MS) {
+      if (!dead && now - lastTmuxCheck >= cadence.tmuxMs) {
         lastTmuxCheck = now;
         dead = !(await hasSession(config, session));
       }
@@ -132,12 +172,58 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         return record?.result ??
           { cell_id: lock.cell_id, status: "error", output: "watcher stopped" };
       }
-      await follower.wait(Math.min(POLL_FALLBACK_MS, deadline - now), detector.ended);
+      const next = timedOut ? end : deadline;
+      await follower.wait(Math.min(cadence.fallbackMs, next - now), detector.ended);
     }
   } finally {
     await follower.close();
     await detector.close();
     mark("watch closed");
+  }
+}
+
+/**
+ * One look at the log for an active cell nobody watches any more (its owner is gone): runs the
+ * frame detector over the log from the cell's start, without waiting. When the program is back at
+ * its prompt, ends the cell as `done` through {@link endCell} (exactly one party records it),
+ * timed until the log last grew, and returns the result that stands. Undefined while the program
+ * still runs, and in hook mode (a hook is never started just to look).
+ */
+export async function endIfDone(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  lock: CellLock,
+): Promise<FinalResult | undefined> {
+  if (meta.frame.mode === "hook") return undefined;
+  const detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
+  try {
+    const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
+    const text = new CellText(lock.lines, sink, detector, meta.columns);
+    const follower = await FileFollower.open(paths.log, lock.offset, false);
+    try {
+      while ((await follower.readAvailableOnce((bytes) => text.push(bytes))) > 0) {
+        await text.flush();
+      }
+    } finally {
+      await follower.close();
+    }
+    const grewAt = (await Deno.stat(paths.log)).mtime?.getTime() ?? Date.now();
+    const quiet = Math.max(0, Date.now() - grewAt);
+    if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
+    const done = detector.isDone(text.partial, quiet);
+    const output = await text.finish(); // also closes a spill file
+    if (!done) return undefined;
+    const result: DoneResult = {
+      cell_id: lock.cell_id,
+      status: "done",
+      ...output,
+      exit_code: detector.exitCode ?? null,
+      ...timing(lock, Math.max(lock.started_ms, grewAt)),
+    };
+    if (detector.error !== undefined) result.error = detector.error;
+    return await endCell(paths, meta.name, lock, result, "done");
+  } finally {
+    await detector.close();
   }
 }
 

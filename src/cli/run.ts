@@ -47,7 +47,9 @@ export const run: Verb = {
   summary: "run a cell, wait (default 30 s); alias: await",
   details: [
     "Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;",
-    "on a timeout the cell keeps the session (k poll, k int). -o N: output budget.",
+    "a timeout ends the wait, not the cell: it goes on in the background, keeping the session",
+    "(k poll shows it, km <session> <cell_id> -1 waits for its end, k int stops it).",
+    "-o N: output budget.",
     "Code '-' is read from standard input (for code too long for an argument).",
   ],
   examples: [
@@ -99,8 +101,9 @@ export const run: Verb = {
     if (result.output !== "") printText(result.output);
     mark("printed");
     if (result.status === "timeout") {
+      const name = target.name;
       console.error(
-        `k: cell ${result.cell_id} timed out; it may still run: k poll ${target.name}, k int ${target.name}`,
+        `k: cell ${result.cell_id} timed out and goes on in the background: k poll ${name}, km ${name} ${result.cell_id} -1, k int ${name}`,
       );
     }
     return EXIT_OK;

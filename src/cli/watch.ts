@@ -23,7 +23,7 @@ function describeEvent(event: KttyEvent | StalledEvent): string {
         event.exit_code ?? "?"
       }, ${event.duration_ms} ms)`;
     case "timeout":
-      return `⏱ cell ${event.cell_id} timed out`;
+      return `⏱ cell ${event.cell_id} timed out (it goes on)`;
     case "interrupted":
       return `✖ cell ${event.cell_id} interrupted`;
     case "error":

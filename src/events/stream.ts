@@ -15,11 +15,14 @@ import { eventsBackwards, type PlacedEvent } from "./log.ts";
 /** Longest pause between two stall checks. */
 const STALL_CHECK_MAX_MS = 250;
 
-/** True for an event that ends a cell's wait: done, timeout, interrupted, or a cell's error. */
+/**
+ * True for an event that ends a cell: done, interrupted, or a cell's error. A `timeout` is not
+ * one: it ends the wait of the `run` or `fire` that set the limit, not the cell, which goes on
+ * and ends with one of these.
+ */
 export function isCompletion(event: KttyEvent): boolean {
   switch (event.status) {
     case "done":
-    case "timeout":
     case "interrupted":
       return true;
     case "error":
@@ -27,11 +30,6 @@ export function isCompletion(event: KttyEvent): boolean {
     default:
       return false;
   }
-}
-
-/** True for an event after which a cell has nothing more to say (a timeout may still be ended). */
-function isFinal(event: KttyEvent): boolean {
-  return isCompletion(event) && event.status !== "timeout";
 }
 
 /** The cell an event is about, if any. */
@@ -50,10 +48,11 @@ export interface EventStreamOptions {
   /** Only this cell's events (and `closed`). */
   cellId?: string;
   /**
-   * Yield only the first completion (done, timeout, interrupted, or a cell's error) and stop:
-   * of `cellId` if given; else, without `from`, of the session's latest cell (the active one,
-   * else the last fired); else of any cell from `from` on. A completion already in the log is
-   * yielded at once, so nothing is missed between `fire` and the wait.
+   * Yield only the first completion (done, interrupted, or a cell's error) and stop: of `cellId`
+   * if given; else, without `from`, of the session's latest cell (the active one, else the last
+   * fired); else of any cell from `from` on. A completion already in the log is yielded at once,
+   * so nothing is missed between `fire` and the wait. A `timeout` on the way is yielded too, and
+   * the wait goes on: the cell still runs (bound the wait with `signal`).
    */
   once?: boolean;
   /** False: yield what the log holds now and stop (a snapshot). Default true. */
@@ -70,8 +69,9 @@ export interface EventStreamOptions {
 /**
  * A session's events as `km` shows them: replay from a point, then follow; optionally one cell,
  * one completion, a snapshot, stall notices. Ends after `closed` (appended by this follower if
- * the session died unnoticed), after a followed cell's final event, after the first completion
- * with `once`, at the end of the log without `follow`, or when the signal aborts.
+ * the session died unnoticed), after a followed cell's end (done, interrupted, error: not a
+ * timeout), after the first completion with `once`, at the end of the log without `follow`, or
+ * when the signal aborts.
  * Throws `NoSessionError` when the session has no state, `InvalidCellIdError` for a malformed cell
  * id, and `KttyError` with code `no_cell` when the session never had that cell.
  *
@@ -157,12 +157,14 @@ export async function* sessionEvents(
       }
       if (cell !== undefined && cellOf(event) !== cell) continue;
       if (options.once) {
+        // A timeout is told (the limit passed) but the wait goes on to the cell's real end.
+        if (event.status === "timeout") yield event;
         if (!isCompletion(event)) continue;
         yield event;
         return;
       }
       yield event;
-      if (cell !== undefined && isFinal(event)) return;
+      if (cell !== undefined && isCompletion(event)) return;
     }
   } finally {
     inner.abort();

@@ -7,7 +7,7 @@
 import { NoSessionError } from "../errors.ts";
 import { lastEvent } from "../events/log.ts";
 import type { FrameMode } from "../frame/mod.ts";
-import { readLock } from "../lock.ts";
+import { pastWatchEnd, readLock, WATCH_BOUND_TEXT } from "../lock.ts";
 import { isAlive } from "../proc.ts";
 import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from "../state.ts";
 import { listTmuxSessions, type TmuxSessionInfo, tmuxSessionInfo } from "../tmux.ts";
@@ -25,7 +25,10 @@ export interface SessionStatus {
   session: string;
   /** True while its tmux session exists. */
   alive: boolean;
-  /** idle, running, timeout (lock kept), watcher-dead, or stale (tmux session gone). */
+  /**
+   * idle, running, timeout (the cell ran past its limit and still runs, lock kept), watcher-dead,
+   * or stale (tmux session gone).
+   */
   state: CellState;
   /** The active cell, or null. */
   cell_id: string | null;
@@ -106,15 +109,21 @@ function secondsSince(ms: number, now: number): number {
   return Math.max(0, Math.round((now - ms) / 1000));
 }
 
-/** What to do next in each state, for a person or an agent. */
-function nextCommand(state: CellState, name: string, command: string): string {
+/**
+ * What to do next in each state, for a person or an agent. `unwatched`: a timed-out cell past the
+ * bound of its background watching.
+ */
+function nextCommand(state: CellState, name: string, command: string, unwatched: boolean): string {
   switch (state) {
     case "idle":
       return `k run ${name} '<code>'  (watch it: k peek ${name})`;
     case "running":
       return `k poll ${name}  (wait: km ${name} -1; stop: k int ${name}; watch: k peek ${name})`;
     case "timeout":
-      return `k int ${name}  (the cell timed out and may still run; or k kill ${name})`;
+      if (unwatched) {
+        return `k int ${name}  (the cell timed out and is no longer watched after ${WATCH_BOUND_TEXT}; or k kill ${name})`;
+      }
+      return `k poll ${name}  (the cell timed out and still runs, watched: wait: km ${name} -1; stop: k int ${name})`;
     case "watcher-dead":
       return `k int ${name}  (ends the cell whose watcher died; then k run ${name} '<code>')`;
     case "stale":
@@ -135,6 +144,7 @@ async function describe(
   let cellAge: number | null = null;
   let watcherPid: number | null = null;
   let lockCorrupt = false;
+  let unwatched = false;
   const lock = await readLock(paths).catch(() => {
     lockCorrupt = true;
     return undefined;
@@ -145,9 +155,12 @@ async function describe(
     watcherPid = lock.owner.pid;
     if (tmuxInfo) {
       const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
-      if (record?.result.status === "timeout") state = "timeout";
-      else if (!(await isAlive(lock.owner))) state = "watcher-dead";
-      else state = "running";
+      const timedOut = record?.result.status === "timeout";
+      if (await isAlive(lock.owner)) state = timedOut ? "timeout" : "running";
+      else if (timedOut && pastWatchEnd(lock, now)) {
+        state = "timeout"; // the watcher exited at the bound; the cell may still run
+        unwatched = true;
+      } else state = "watcher-dead";
     }
   } else if (lockCorrupt && tmuxInfo) state = "watcher-dead";
   let idle = 0;
@@ -182,7 +195,7 @@ async function describe(
     host,
     user,
     socket: config.socket,
-    next: nextCommand(state, name, meta.command),
+    next: nextCommand(state, name, meta.command, unwatched),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   readEvents,
   readLastEvents,
 } from "../../src/events/log.ts";
+import { isCompletion } from "../../src/events/stream.ts";
 import type { KttyEvent } from "../../src/types.ts";
 import { dirTest, hasOpen, letTimePass, waitFor } from "../harness.ts";
 
@@ -315,3 +316,18 @@ dirTest("lastEvent: read from the tail of the log", async (dir) => {
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
 }
+
+Deno.test("events: a timeout is not a completion (the cell goes on); done, interrupted, a cell's error are", () => {
+  const env = { schema_version: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", session: "w" } as const;
+  const cell_id = "0123456789ab";
+  const events: [KttyEvent, boolean][] = [
+    [{ ...env, status: "fired", cell_id }, false],
+    [{ ...env, status: "timeout", cell_id, duration_ms: 1000 }, false],
+    [{ ...env, status: "done", cell_id, exit_code: 0, duration_ms: 2000 }, true],
+    [{ ...env, status: "interrupted", cell_id }, true],
+    [{ ...env, status: "error", cell_id, message: "x" }, true],
+    [{ ...env, status: "error", message: "no session" }, false],
+    [{ ...env, status: "closed", reason: "killed" }, false],
+  ];
+  for (const [event, want] of events) assert.equal(isCompletion(event), want, event.status);
+});

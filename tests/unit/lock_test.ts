@@ -15,7 +15,11 @@ import {
   handOver,
   isClosing,
   lockHeld,
+  ownerGone,
+  pastWatchEnd,
   readLock,
+  WATCH_BOUND_MS,
+  watchEnd,
 } from "../../src/lock.ts";
 import { type SessionPaths, sessionPaths } from "../../src/state.ts";
 import type { DoneResult } from "../../src/types.ts";
@@ -196,4 +200,31 @@ Deno.test("lock: claims raced by separate processes: exactly one wins", async ()
     equal(outs.filter((o) => o === "won").length, 1, outs.join(","));
     equal(outs.filter((o) => o === "lost").length, 5, outs.join(","));
   });
+});
+
+Deno.test("lock: a timed-out cell is watched until 6 h after its start, or its own longer limit", () => {
+  const hour = 3600_000;
+  equal(WATCH_BOUND_MS, 6 * hour);
+  const start = 1_000_000;
+  const cell = { started_ms: start, timeout_ms: 30_000 };
+  equal(watchEnd(cell), start + 6 * hour);
+  deepEqual(
+    [pastWatchEnd(cell, start + 6 * hour - 1), pastWatchEnd(cell, start + 6 * hour)],
+    [false, true],
+  );
+  equal(watchEnd({ started_ms: start, timeout_ms: 8 * hour }), start + 8 * hour);
+  const lock = {
+    cell_id: "0123456789ab",
+    offset: 0,
+    owner: { pid: 1, start: "" },
+    owner_kind: "fire",
+    started_at: new Date(start).toISOString(),
+    lines: [],
+    max_output: 100,
+    ...cell,
+  } satisfies CellLock;
+  deepEqual(
+    [ownerGone(lock, start + hour), ownerGone(lock, start + 7 * hour)],
+    ["its watcher died", "no longer watched after 6 h"],
+  );
 });
