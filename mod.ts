@@ -39,6 +39,7 @@ export type {
 export type { NewSessionOptions, NewSessionResult } from "./src/session/create.ts";
 export type { HistoryEntry } from "./src/session/history.ts";
 export type { SessionInfo } from "./src/session/meta.ts";
+export type { Foreground } from "./src/session/foreground.ts";
 export type { Screen } from "./src/session/screen.ts";
 export type { ProgramKind } from "./src/programs/mod.ts";
 export type { FrameMode } from "./src/frame/mod.ts";
@@ -58,6 +59,7 @@ export type {
   EventEnvelope,
   FinalResult,
   FiredResult,
+  HeldBy,
   KttyEvent,
   MonitorError,
   MonitorEvent,

@@ -404,6 +404,8 @@ export interface TmuxSessionInfo {
   width: number;
   /** Height of the session's current window, in rows. */
   height: number;
+  /** Whether a program in the pane switched to the alternate screen (less, vi, top). */
+  alternate: boolean;
 }
 
 // pane_current_command comes last: it is the only field a program can make contain a tab.
@@ -416,24 +418,26 @@ const SESSION_FORMAT = [
   "#{session_activity}",
   "#{window_width}",
   "#{window_height}",
+  "#{alternate_on}",
   "#{pane_current_command}",
 ].join("\t");
 
 function parseSessionLine(line: string): TmuxSessionInfo | undefined {
   const fields = line.split("\t");
-  if (fields.length < 9) return undefined;
-  const [session, group, attached, groupAttached, pid, activity, width, height] = fields;
+  if (fields.length < 10) return undefined;
+  const [session, group, attached, groupAttached, pid, activity, width, height, alternate] = fields;
   const tmuxSessionName = session ?? "";
   return {
     tmuxName: tmuxSessionName,
     name: sessionNameOf(tmuxSessionName),
     viewOf: viewedSession(tmuxSessionName),
     panePid: Number(pid),
-    paneCommand: fields.slice(8).join("\t"),
+    paneCommand: fields.slice(9).join("\t"),
     activity: Number(activity),
     clients: Number((group ? groupAttached : attached) || 0),
     width: Number(width),
     height: Number(height),
+    alternate: alternate === "1",
   };
 }
 

@@ -34,8 +34,16 @@ export interface CellOutput {
   output_file?: string;
 }
 
+/** What holds the terminal while a cell runs, when it is not the session's own program. */
+export interface HeldBy {
+  /** The program in the terminal's foreground (`less`, `python3`) and its group leader's pid. */
+  foreground?: { command: string; pid: number };
+  /** With `foreground`: the way out of it, in `k`'s verbs (`k send w --keys q`, `k int w`). */
+  hint?: string;
+}
+
 /** A cell still running; `output` is what it printed so far. */
-export interface RunningResult extends CellOutput {
+export interface RunningResult extends CellOutput, HeldBy {
   /** The cell's id. */
   cell_id: string;
   /** Always `running`. */
@@ -58,7 +66,7 @@ export interface DoneResult extends CellOutput, CellTiming {
  * A cell that ran past its time limit and still runs: the lock is kept, the cell goes on being
  * watched, and ends as `done` (or `interrupted`, `error`).
  */
-export interface TimeoutResult extends Partial<CellOutput>, Partial<CellTiming> {
+export interface TimeoutResult extends Partial<CellOutput>, Partial<CellTiming>, HeldBy {
   /** The cell's id. */
   cell_id: string;
   /** Always `timeout`. */

@@ -77,3 +77,30 @@ worldTest(
     await memoryKept(w);
   },
 );
+
+worldTest("stuck: poll and status name what holds the terminal and the way out", async (w) => {
+  await sessionWithMemory(w);
+  const idle = await w.kJson(["status", "-j", "s"]);
+  deepEqual([idle.foreground, idle.alternate_screen, idle.hint], [null, false, null]);
+  const fired = await w.kJson(["fire", "s", "less seq.txt"]);
+  const status = await waitFor("less in the foreground", async () => {
+    const r = await w.kJson(["status", "-j", "s"]);
+    return r.alternate_screen === true ? r : undefined;
+  });
+  equal((status.foreground as { command: string }).command, "less");
+  equal(status.hint, "less is a pager: k send s --keys q to leave it, or k int s");
+  const poll = await w.kJson(["poll", "s"]);
+  deepEqual([poll.status, (poll.foreground as { command: string }).command, poll.hint], [
+    "running",
+    "less",
+    status.hint,
+  ]);
+  // The way the hint names works, and the session is as it was.
+  equal((await w.k(["send", "s", "--keys", "q"])).code, 0);
+  await waitFor("the pager's cell done", async () => {
+    return (await w.kJson(["poll", "s", String(fired.cell_id)])).status === "done";
+  });
+  const after = await w.kJson(["status", "-j", "s"]);
+  deepEqual([after.state, after.foreground, after.hint], ["idle", null, null]);
+  await memoryKept(w);
+});

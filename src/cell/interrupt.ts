@@ -14,13 +14,12 @@ import { parseMarker } from "../markers.ts";
 import {
   commandName,
   descendants,
-  foregroundGroup,
   groupMembers,
   processGone,
-  processGroup,
   stopProcess,
   WATCHER_STOP_GRACE_MS,
 } from "../proc.ts";
+import { foregroundOf } from "../session/foreground.ts";
 import { programProfile } from "../programs/mod.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { fileSize, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
@@ -151,14 +150,13 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
  * job control running one). Never the program itself.
  */
 async function terminalHolder(pane: number, children: boolean): Promise<Holder | undefined> {
-  const own = processGroup(pane);
-  if (own === undefined) return undefined; // the program is gone: nothing to free
+  if (processGone(pane)) return undefined; // the program is gone: nothing to free
   const tree = new Set(await descendants(pane));
-  const foreground = foregroundGroup(pane);
-  if (foreground !== undefined && foreground !== own) {
-    const pids = (await groupMembers(foreground)).filter((pid) => tree.has(pid));
+  const foreground = foregroundOf(pane);
+  if (foreground) {
+    const pids = (await groupMembers(foreground.pid)).filter((pid) => tree.has(pid));
     if (pids.length === 0) return undefined;
-    const pid = pids.includes(foreground) ? foreground : pids[0]!;
+    const pid = pids.includes(foreground.pid) ? foreground.pid : pids[0]!;
     return { command: commandName(pid), pid, pids };
   }
   if (!children) return undefined;

@@ -15,6 +15,7 @@ import { hasSession } from "../tmux.ts";
 import type { CellResult } from "../types.ts";
 import { checkMaxOutput, type PollOptions } from "./options.ts";
 import { readCellRecord, writeCellRecord } from "./record.ts";
+import { heldBy } from "../session/foreground.ts";
 import { readCellOutput } from "./text.ts";
 import { endIfDone } from "./watch.ts";
 
@@ -87,7 +88,8 @@ export async function pollCell(
         `session '${name}' ended while the cell was running (its program exited or tmux died)`,
     };
   }
-  return { cell_id: id, status, ...(await readCellOutput(paths, meta, lock, maxOutput)) };
+  const output = await readCellOutput(paths, meta, lock, maxOutput);
+  return { cell_id: id, status, ...output, ...heldBy(meta.pane.pid, name) };
 }
 
 async function readLast(paths: SessionPaths): Promise<string | undefined> {

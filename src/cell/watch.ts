@@ -24,6 +24,7 @@ import type { BoundedOutput } from "./output.ts";
 import { OutputSink } from "./output.ts";
 import type { DoneResult, FinalResult, TimeoutResult } from "../types.ts";
 import { KttyError } from "../errors.ts";
+import { heldBy } from "../session/foreground.ts";
 import { mark } from "../trace.ts";
 import {
   codePreview,
@@ -257,6 +258,7 @@ async function timeOut(options: WatchOptions, soFar: BoundedOutput): Promise<Tim
     status: "timeout",
     ...soFar,
     ...timing(lock),
+    ...heldBy(meta.pane.pid, meta.name),
   };
   await writeCellRecord(paths, {
     result,

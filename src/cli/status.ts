@@ -22,8 +22,17 @@ export const status: Verb = {
     const record = await (await kernel.resolve(positionals[0])).status();
     if (flags.has("json")) printJson(record);
     else {
-      for (const [key, value] of Object.entries(record)) printText(`${key}: ${value ?? "-"}`);
+      for (const [key, value] of Object.entries(record)) printText(`${key}: ${textOf(value)}`);
     }
     return EXIT_OK;
   },
 };
+
+/** A record's value as one line of text: `less (pid 123)` for the foreground program. */
+function textOf(value: unknown): string {
+  if (value === null || value === undefined) return "-";
+  if (typeof value === "object" && "command" in value && "pid" in value) {
+    return `${value.command} (pid ${value.pid})`;
+  }
+  return String(value);
+}

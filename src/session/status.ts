@@ -13,6 +13,7 @@ import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from ".
 import { listTmuxSessions, type TmuxSessionInfo, tmuxSessionInfo } from "../tmux.ts";
 import type { KttyEvent } from "../types.ts";
 import { readCellRecord } from "../cell/record.ts";
+import { type Foreground, foregroundHint, foregroundOf } from "./foreground.ts";
 import { whoAmI } from "./identity.ts";
 import { readMetaIfAny, type SessionMeta } from "./meta.ts";
 
@@ -40,6 +41,15 @@ export interface SessionStatus {
   pane_pid: number | null;
   /** The program in the pane's foreground, or null when dead. */
   pane_command: string | null;
+  /**
+   * What holds the terminal when it is not the session's own program (a pager, an editor, a
+   * nested REPL, a job): its command and the pid of its process group's leader; else null.
+   */
+  foreground: Foreground | null;
+  /** Whether a full-screen program holds the alternate screen (less, vi); null when dead. */
+  alternate_screen: boolean | null;
+  /** With `foreground`: the way out of it, in k's verbs; else null. */
+  hint: string | null;
   /** Seconds since the pane last printed anything. */
   idle_s: number;
   /** Terminals showing the session (`k peek`, `k attach`, a direct tmux attach); 0 when dead. */
@@ -170,6 +180,8 @@ async function describe(
   } catch {
     idle = 0;
   }
+  const foreground = tmuxInfo ? foregroundOf(meta.pane.pid) : undefined;
+  const hint = foreground ? foregroundHint(foreground.command, name) : null;
   const last = await lastEvent(paths.events).catch(() => undefined);
   const lastMs = last ? Date.parse(last.ts) : NaN;
   const { host, user } = await whoAmI();
@@ -182,6 +194,9 @@ async function describe(
     watcher_pid: watcherPid,
     pane_pid: tmuxInfo?.panePid ?? null,
     pane_command: tmuxInfo?.paneCommand ?? null,
+    foreground: foreground ?? null,
+    alternate_screen: tmuxInfo?.alternate ?? null,
+    hint,
     idle_s: idle,
     clients: tmuxInfo?.clients ?? 0,
     mode: meta.frame.mode,
@@ -195,7 +210,10 @@ async function describe(
     host,
     user,
     socket: config.socket,
-    next: nextCommand(state, name, meta.command, unwatched),
+    // With no cell active, a program left holding the terminal would refuse `k run`.
+    next: state === "idle" && hint !== null
+      ? hint
+      : nextCommand(state, name, meta.command, unwatched),
   };
 }
 
