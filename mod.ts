@@ -25,7 +25,7 @@
 export { Kernel } from "./src/kernel.ts";
 export type { Session } from "./src/kernel.ts";
 export type { CellOptions, PollOptions } from "./src/cell/options.ts";
-export type { SendOptions } from "./src/cell/send.ts";
+export type { SendOptions, SendResult } from "./src/cell/send.ts";
 export type { EndedProgram, EscalationSignal, InterruptResult } from "./src/cell/interrupt.ts";
 export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/cell/output.ts";
 export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./src/cell/options.ts";

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "no_session"
   | "no_cell"
   | "no_active_cell"
+  | "send_late"
   | "state_dir_unsafe"
   | "state_corrupt"
   | "tmux_missing"

@@ -7,7 +7,7 @@
 import { interruptCell, type InterruptResult } from "./cell/interrupt.ts";
 import type { CellOptions, PollOptions } from "./cell/options.ts";
 import { pollCell } from "./cell/poll.ts";
-import { type SendOptions, sendToCell } from "./cell/send.ts";
+import { type SendOptions, type SendResult, sendToCell } from "./cell/send.ts";
 import { fireCell, handOffRun, runCell } from "./cell/start.ts";
 import { type AttachOptions, attachSession } from "./session/attach.ts";
 import { createSession, type NewSessionOptions, type NewSessionResult } from "./session/create.ts";
@@ -267,11 +267,14 @@ export class Session {
   }
 
   /**
-   * Types text (and Enter) into the program the active cell runs, or sends tmux keys.
+   * Types text (and Enter), or sends tmux keys, into what holds the terminal: the program the
+   * active cell runs, or a program left in the foreground (a pager, a nested REPL). Refuses,
+   * typing nothing, when the session's program is at its prompt with no cell active (`run`'s
+   * job), and says so when the cell had ended before the text was typed.
    *
    * @param text what to type
    * @param options no Enter, or key names instead of text
-   * @returns the active cell's id
+   * @returns the active cell's id (null when none) and what held the terminal
    *
    * @example
    * ```ts
@@ -279,7 +282,7 @@ export class Session {
    * await new Kernel().session("work").send("y");
    * ```
    */
-  async send(text: string, options: SendOptions = {}): Promise<string> {
+  async send(text: string, options: SendOptions = {}): Promise<SendResult> {
     await this.#ready();
     return await sendToCell(this.config, this.name, text, options);
   }

@@ -205,5 +205,8 @@ worldTest("send types into the running cell", async (w) => {
   });
   ok(String(done.output).endsWith("got ktty"), String(done.output));
   const none = await w.k(["send", "w", "x"]);
-  assertEquals([none.code, none.stderr.trim()], [1, "k: no active cell in session 'w'; use k run"]);
+  assertEquals([none.code, none.stderr.trim()], [
+    1,
+    "k: no active cell in session 'w', and its program is at its prompt; use k run",
+  ]);
 });

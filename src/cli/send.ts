@@ -34,8 +34,11 @@ export const send: Verb = {
       session = positionals[0];
     } else ({ session, text } = sessionAndText(positionals, "text"));
     const target = await kernel.resolve(session);
-    const cellId = await target.send(text, { enter: !flags.has("no-enter"), keys });
-    printText(`OK ${target.name} (sent to cell ${cellId})`);
+    const sent = await target.send(text, { enter: !flags.has("no-enter"), keys });
+    const to = sent.cell_id !== null
+      ? `cell ${sent.cell_id}`
+      : `${sent.foreground?.command ?? "the program"} (no active cell)`;
+    printText(`OK ${target.name} (sent to ${to})`);
     return EXIT_OK;
   },
 };
