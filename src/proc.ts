@@ -191,3 +191,13 @@ export async function groupMembers(pgid: number): Promise<number[]> {
   }
   return out;
 }
+
+/** The children of `pid` (`/proc/<pid>/task/<pid>/children`); empty when unknown. */
+export function childrenOf(pid: number): number[] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+    return text === "" ? [] : text.split(" ").map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -104,3 +104,89 @@ worldTest("stuck: poll and status name what holds the terminal and the way out",
   deepEqual([after.state, after.foreground, after.hint], ["idle", null, null]);
   await memoryKept(w);
 });
+
+for (const code of ["exec bash", "unset PROMPT_COMMAND", "PROMPT_COMMAND=()"]) {
+  worldTest(
+    `stuck: after ${code} the hint names k int, which reinstalls the markers`,
+    async (w) => {
+      await sessionWithMemory(w);
+      const timedOut = await w.kJson(["run", "-j", "-t", "1", "s", code]);
+      equal(timedOut.status, "timeout");
+      const status = await waitFor("the hint", async () => {
+        const r = await w.kJson(["status", "-j", "s"]);
+        return String(r.hint).startsWith("the shell reads at a prompt without") ? r : undefined;
+      });
+      match(String(status.next), /k int s reinstalls them/);
+      const int = await w.k(["int", "s"]);
+      deepEqual(
+        [int.code, int.stdout.trim()],
+        [0, `OK s (interrupted cell ${timedOut.cell_id}; shell integration reinstalled)`],
+      );
+      await memoryKept(w);
+      // Markers again: exit codes and a cell that ends at once.
+      const r = await w.kJson(["run", "-j", "s", "echo again; (exit 3)"]);
+      deepEqual([r.status, r.output, r.exit_code], ["done", "again", 3]);
+    },
+  );
+}
+
+worldTest(
+  "stuck: a new shell started in the pane gets the markers, and keeps its own state",
+  async (w) => {
+    await sessionWithMemory(w);
+    equal((await w.kJson(["run", "-j", "-t", "1", "s", "bash"])).status, "timeout");
+    equal((await w.k(["int", "s"])).code, 0);
+    const inner = await w.kJson(["run", "-j", "s", "INNER=yes; echo $SHLVL"]);
+    equal(inner.status, "done");
+    equal((await w.kJson(["run", "-j", "s", "echo $INNER $X"])).output, "yes kept");
+    // Leaving it comes back to the session's own shell, whose markers were never gone.
+    equal((await w.kJson(["run", "-j", "s", "exit"])).status, "done");
+    const outer = await w.kJson(["run", "-j", "s", "echo ${INNER:-none} $X"]);
+    deepEqual([outer.status, outer.output], ["done", "none kept"]);
+  },
+);
+
+worldTest("stuck: a read -p answered after its cell timed out; the cell ends done", async (w) => {
+  await sessionWithMemory(w);
+  const timedOut = await w.kJson(["run", "-j", "-t", "1", "s", "read -p 'name? ' n; echo got $n"]);
+  equal(timedOut.status, "timeout");
+  equal((await w.k(["send", "s", "ktty"])).code, 0);
+  const done = await waitFor("the cell done", async () => {
+    const r = await w.kJson(["poll", "s", String(timedOut.cell_id)]);
+    return r.status === "done" ? r : undefined;
+  });
+  match(String(done.output), /got ktty$/);
+  await memoryKept(w);
+});
+
+worldTest(
+  "stuck: git log in its pager (200 commits) is left with q, or ended by k int",
+  async (w) => {
+    await sessionWithMemory(w);
+    const setup = [
+      "git init -q repo && cd repo",
+      "git config user.email a@b.c && git config user.name t",
+      "for i in $(seq 1 200); do git commit -q --allow-empty -m c$i; done",
+    ].join(" && ");
+    equal((await w.kJson(["run", "-j", "-t", "60", "s", setup])).status, "done");
+    const first = await w.kJson(["run", "-j", "-t", "1", "s", "git -c core.pager=less log"]);
+    equal(first.status, "timeout");
+    equal(first.hint, "less is a pager: k send s --keys q to leave it, or k int s");
+    equal((await w.k(["send", "s", "--keys", "q"])).code, 0);
+    await waitFor("the pager's cell done", async () => {
+      return (await w.kJson(["poll", "s", String(first.cell_id)])).status === "done";
+    });
+    const second = await w.kJson(["run", "-j", "-t", "1", "s", "git -c core.pager=less log"]);
+    equal(second.status, "timeout");
+    const int = await w.k(["int", "s"]);
+    // Ctrl-C may end git (and its pager with it), or the pager outlives it and gets a signal.
+    match(
+      int.stdout.trim(),
+      new RegExp(
+        `^OK s \\(interrupted cell ${second.cell_id}(; (less|git) ended by SIG[A-Z]+)?\\)$`,
+      ),
+    );
+    await memoryKept(w);
+  },
+  { timeoutMs: 60_000 },
+);

@@ -16,6 +16,7 @@ import {
   descendants,
   groupMembers,
   processGone,
+  processGroup,
   stopProcess,
   WATCHER_STOP_GRACE_MS,
 } from "../proc.ts";
@@ -23,8 +24,8 @@ import { foregroundOf } from "../session/foreground.ts";
 import { programProfile } from "../programs/mod.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { fileSize, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
-import { TerminalText } from "../text.ts";
-import { sendKeys } from "../tmux.ts";
+import { PASTE_ON, TerminalText } from "../text.ts";
+import { pasteText, sendKeys } from "../tmux.ts";
 import type { ErrorResult } from "../types.ts";
 import { errorResult } from "./record.ts";
 import { endCellOfDeadSession } from "./watch.ts";
@@ -81,6 +82,11 @@ export interface InterruptResult {
    * uninterruptible wait), else absent.
    */
   holder?: { command: string; pid: number };
+  /**
+   * True when the shell came back to a prompt without ktty's markers (after `exec bash`, a new
+   * shell, `unset PROMPT_COMMAND`) and `int` installed them again into it, keeping its state.
+   */
+  reinstalled?: boolean;
 }
 
 /** What holds the terminal under the session's program, and how to signal it. */
@@ -121,7 +127,12 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
   // prompt is not back: a debugger at its prompt may have a stopped inferior.
   const children = meta.frame.mode === "integration" && !programProfile(meta.kind).jobControl;
   const stuck = () => terminalHolder(meta.pane.pid, children);
-  if (await settle(paths, meta, before, stuck)) return result;
+  const settled = await settle(paths, meta, before, stuck);
+  if (settled === "back") return result;
+  if (settled === "unmarked prompt" && await reinstallMarkers(config, paths, meta, stuck)) {
+    result.reinstalled = true;
+    return result;
+  }
   const offset = await fileSize(paths.log);
   for (const signal of ESCALATION) {
     const holder = await stuck();
@@ -153,8 +164,9 @@ async function terminalHolder(pane: number, children: boolean): Promise<Holder |
   if (processGone(pane)) return undefined; // the program is gone: nothing to free
   const tree = new Set(await descendants(pane));
   const foreground = foregroundOf(pane);
-  if (foreground) {
-    const pids = (await groupMembers(foreground.pid)).filter((pid) => tree.has(pid));
+  const group = foreground && processGroup(foreground.pid);
+  if (foreground && group) {
+    const pids = (await groupMembers(group)).filter((pid) => tree.has(pid));
     if (pids.length === 0) return undefined;
     const pid = pids.includes(foreground.pid) ? foreground.pid : pids[0]!;
     return { command: commandName(pid), pid, pids };
@@ -184,24 +196,41 @@ async function signalAndWait(holder: Holder, signal: EscalationSignal): Promise<
 }
 
 /**
- * Waits (bounded) for the prompt to come back after Ctrl-C; true when it did. With markers: the
- * next end marker; signals are due once {@link INT_GRACE_MS} passed, the pane has been quiet
- * {@link INT_QUIET_MS} and something still holds the terminal. Without markers: output, then a
- * short quiet, then whether something still holds the terminal.
+ * How the program answered Ctrl-C: `back` at its prompt (the end marker came, or nothing else
+ * holds the terminal: there is nothing more to do), `unmarked prompt` (a line editor started reading
+ * after Ctrl-C, yet no end marker came: the markers are gone), or `held` (something else still
+ * holds the terminal, or it cannot be told).
+ */
+type Settled = "back" | "unmarked prompt" | "held";
+
+/**
+ * Waits (bounded) for the prompt to come back after Ctrl-C. With markers: the next end marker;
+ * it gives up once {@link INT_GRACE_MS} passed and the pane has been quiet {@link INT_QUIET_MS}
+ * with something still holding the terminal or a line editor reading without markers. Without
+ * markers: output, then a short quiet, then whether something still holds the terminal.
  */
 async function settle(
   paths: SessionPaths,
   meta: SessionMeta,
   offset: number,
   stuck: () => Promise<Holder | undefined>,
-): Promise<boolean> {
+): Promise<Settled> {
   const nonce = meta.frame.mode === "integration" ? meta.frame.nonce ?? "" : undefined;
   let back = false;
+  let editorReading = false;
+  let recent = "";
+  const decoder = new TextDecoder();
   const term = new TerminalText(() => {}, {
     onOsc: (payload) => {
       if (nonce !== undefined && parseMarker(payload, nonce)?.kind === "end") back = true;
     },
   });
+  const take = (bytes: Uint8Array) => {
+    term.push(bytes);
+    // Bracketed paste turned on: a line editor (readline, zle) started reading a line.
+    recent = recent.slice(-(PASTE_ON.length - 1)) + decoder.decode(bytes, { stream: true });
+    if (recent.includes(PASTE_ON)) editorReading = true;
+  };
   const follower = await FileFollower.open(paths.log, offset);
   try {
     const start = Date.now();
@@ -209,22 +238,50 @@ async function settle(
     let grew = false;
     let lastGrowth = start;
     while (Date.now() < deadline && !back) {
-      if ((await follower.readAvailable((bytes) => term.push(bytes))) > 0) {
+      if ((await follower.readAvailable(take)) > 0) {
         grew = true;
         lastGrowth = Date.now();
       } else if (nonce === undefined && grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) break;
-      if (back) return true;
+      if (back) return "back";
       const now = Date.now();
-      if (
-        nonce !== undefined && now - start >= INT_GRACE_MS && now - lastGrowth >= INT_QUIET_MS &&
-        await stuck()
-      ) return false;
+      if (nonce !== undefined && now - start >= INT_GRACE_MS && now - lastGrowth >= INT_QUIET_MS) {
+        if (editorReading) return "unmarked prompt";
+        if (await stuck()) return "held";
+      }
       await follower.wait(grew ? SETTLE_QUIET_MS : 100);
     }
   } finally {
     await follower.close();
   }
-  return back || (await stuck()) === undefined;
+  if (back) return "back";
+  if (nonce !== undefined && editorReading) return "unmarked prompt";
+  return (await stuck()) === undefined ? "back" : "held";
+}
+
+/**
+ * Installs the session's markers again into the shell reading at its prompt without them: only
+ * when the program is a shell of the session's own kind (bash for a bash session) — the session's
+ * program itself (after `exec bash`, `unset PROMPT_COMMAND`) or a new shell of that kind started
+ * in the pane — and nothing else holds the terminal. Ctrl-C has just brought it to its prompt (it
+ * ends a `read` too), so the loader is typed at the prompt, never into a program. True when the
+ * end marker then came.
+ */
+async function reinstallMarkers(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  stuck: () => Promise<Holder | undefined>,
+): Promise<boolean> {
+  const profile = programProfile(meta.kind);
+  const integration = profile.integration;
+  if (!integration || !profile.jobControl) return false;
+  const holder = await stuck();
+  // A foreign group is a new shell only if it is one of the session's kind, alone in its group.
+  if (holder && (holder.pids.length !== 1 || !profile.names.test(holder.command))) return false;
+  const offset = await fileSize(paths.log);
+  const loader = integration.installLine(`${paths.dir}/${integration.file}`);
+  if (!(await pasteText(config, meta.name, loader + "\n", { dir: paths.dir }))) return false;
+  return await waitForEndMarker(paths, meta, offset, PROMPT_AFTER_SIGNALS_MS);
 }
 
 /** Waits up to `ms` for an end marker in the log after `offset`. */

@@ -89,7 +89,7 @@ export async function pollCell(
     };
   }
   const output = await readCellOutput(paths, meta, lock, maxOutput);
-  return { cell_id: id, status, ...output, ...heldBy(meta.pane.pid, name) };
+  return { cell_id: id, status, ...output, ...heldBy(paths, meta) };
 }
 
 async function readLast(paths: SessionPaths): Promise<string | undefined> {

@@ -205,6 +205,18 @@ export function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): bool
   return state.marker === "end" && (!meta.bracketed_paste || state.editorReading);
 }
 
+/**
+ * Whether the program reads at a prompt printed without ktty's markers: the last marker is a
+ * cell's start marker, and a line editor started reading after it. After `exec bash`,
+ * `unset PROMPT_COMMAND` or a new shell, that cell never ends by itself; `k int` reinstalls the
+ * markers. (A readline program the cell runs looks the same: callers check the foreground.)
+ */
+export function readingWithoutMarkers(paths: SessionPaths, meta: SessionMeta): boolean {
+  if (meta.frame.mode !== "integration") return false;
+  const state = promptState(paths.log, meta.frame.nonce ?? "");
+  return state.marker === "start" && state.editorReading;
+}
+
 /** From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
  * editor is reading ({@link editorReadingIn}). The last 4 KiB are read first: a prompt follows
  * its end marker closely. */

@@ -258,7 +258,7 @@ async function timeOut(options: WatchOptions, soFar: BoundedOutput): Promise<Tim
     status: "timeout",
     ...soFar,
     ...timing(lock),
-    ...heldBy(meta.pane.pid, meta.name),
+    ...heldBy(paths, meta),
   };
   await writeCellRecord(paths, {
     result,

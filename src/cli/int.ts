@@ -20,9 +20,10 @@ export const int: Verb = {
   async run({ kernel, positionals }) {
     if (positionals.length > 1) throw new UsageError("k int [session]");
     const target = await kernel.resolve(positionals[0]);
-    const { cell, ended, holder } = await target.interrupt();
+    const { cell, ended, holder, reinstalled } = await target.interrupt();
     const did = [cell ? `interrupted cell ${cell.cell_id}` : "no active cell; sent C-c"];
     for (const e of ended) did.push(`${e.command} ended by ${e.signal}`);
+    if (reinstalled) did.push("shell integration reinstalled");
     printText(`OK ${target.name} (${did.join("; ")})`);
     if (!holder) return EXIT_OK;
     printError(

@@ -5,14 +5,21 @@
  * @module
  */
 
-import { commandName, foregroundGroup, processGroup } from "../proc.ts";
+import { childrenOf, commandName, foregroundGroup, processGroup } from "../proc.ts";
+import { readingWithoutMarkers } from "../cell/prompt.ts";
+import { programProfile } from "../programs/mod.ts";
+import type { SessionPaths } from "../state.ts";
 import type { HeldBy } from "../types.ts";
+import type { SessionMeta } from "./meta.ts";
 
 /** The program in a session's foreground, when it is not the session's own program. */
 export interface Foreground {
   /** Its command name (`less`, `python3`). */
   command: string;
-  /** Its pid: the leader of the terminal's foreground process group. */
+  /**
+   * Its pid: the terminal's foreground process group's leader, or the program the leader waits
+   * for in the same group (`git log` waiting for its pager: `less`).
+   */
   pid: number;
 }
 
@@ -25,8 +32,19 @@ export function foregroundOf(panePid: number): Foreground | undefined {
   const own = processGroup(panePid);
   const foreground = foregroundGroup(panePid);
   if (own === undefined || foreground === undefined || foreground === own) return undefined;
-  return { command: commandName(foreground), pid: foreground };
+  // Down the chain of lone children in the group: what the person sees (git's pager, a
+  // wrapper script's program).
+  let pid = foreground;
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    const inGroup = childrenOf(pid).filter((child) => processGroup(child) === foreground);
+    if (inGroup.length !== 1) break;
+    pid = inGroup[0]!;
+  }
+  return { command: commandName(pid), pid };
 }
+
+/** How far down a chain of lone children the foreground program is looked for. */
+const MAX_CHAIN = 8;
 
 const PAGERS = /^(less|more|most|man|pager|pg)$/;
 const EDITORS = /^(vi|vim|vim\..*|nvim|view|nano|pico|emacs|mg|joe|ed)$/;
@@ -59,9 +77,22 @@ export function foregroundHint(command: string, session: string): string {
   return `${command} holds the terminal: k screen ${session} to see it, k send ${session} to answer it, or k int ${session} to end it`;
 }
 
-/** The `foreground` and `hint` fields of a running or timed-out cell's result (none when the
- * session's own program holds its terminal). */
-export function heldBy(panePid: number, session: string): HeldBy {
-  const foreground = foregroundOf(panePid);
-  return foreground ? { foreground, hint: foregroundHint(foreground.command, session) } : {};
+/**
+ * The `foreground` and `hint` fields of a running or timed-out cell's result, and of `status`:
+ * what holds the terminal when it is not the session's own program, and the way out; or, when
+ * the session's shell (or a new shell of its kind) reads at a prompt without ktty's markers, the
+ * way back to them. Empty when the session's own program holds its terminal as expected.
+ */
+export function heldBy(paths: SessionPaths, meta: SessionMeta): HeldBy {
+  const foreground = foregroundOf(meta.pane.pid);
+  const profile = programProfile(meta.kind);
+  const sameShell = !foreground || (profile.jobControl && profile.names.test(foreground.command));
+  if (sameShell && profile.jobControl && readingWithoutMarkers(paths, meta)) {
+    return {
+      ...(foreground ? { foreground } : {}),
+      hint:
+        `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state`,
+    };
+  }
+  return foreground ? { foreground, hint: foregroundHint(foreground.command, meta.name) } : {};
 }

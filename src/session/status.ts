@@ -13,7 +13,7 @@ import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from ".
 import { listTmuxSessions, type TmuxSessionInfo, tmuxSessionInfo } from "../tmux.ts";
 import type { KttyEvent } from "../types.ts";
 import { readCellRecord } from "../cell/record.ts";
-import { type Foreground, foregroundHint, foregroundOf } from "./foreground.ts";
+import { type Foreground, heldBy } from "./foreground.ts";
 import { whoAmI } from "./identity.ts";
 import { readMetaIfAny, type SessionMeta } from "./meta.ts";
 
@@ -180,8 +180,9 @@ async function describe(
   } catch {
     idle = 0;
   }
-  const foreground = tmuxInfo ? foregroundOf(meta.pane.pid) : undefined;
-  const hint = foreground ? foregroundHint(foreground.command, name) : null;
+  const held = tmuxInfo ? heldBy(paths, meta) : {};
+  const foreground = held.foreground;
+  const hint = held.hint ?? null;
   const last = await lastEvent(paths.events).catch(() => undefined);
   const lastMs = last ? Date.parse(last.ts) : NaN;
   const { host, user } = await whoAmI();
@@ -210,8 +211,9 @@ async function describe(
     host,
     user,
     socket: config.socket,
-    // With no cell active, a program left holding the terminal would refuse `k run`.
-    next: state === "idle" && hint !== null
+    // With no cell active, a program left holding the terminal would refuse `k run`; a shell
+    // without its markers never ends its cell: the hint is the way on.
+    next: hint !== null && (state === "idle" || !foreground)
       ? hint
       : nextCommand(state, name, meta.command, unwatched),
   };
