@@ -8,7 +8,7 @@ import { waitFor, worldTest } from "./harness.ts";
 worldTest(
   "screen: a pager holds the alternate screen; after q the shell's prompt is back",
   async (w) => {
-    await w.kernel.create("s");
+    await w.kernel.create("s", { cwd: w.base });
     const s = w.kernel.session("s");
     await s.run("X=kept; seq 1 300 > seq.txt");
     const fired = await s.fire("less seq.txt");

@@ -4,9 +4,9 @@
 import { deepEqual, equal, match } from "node:assert/strict";
 import { waitFor, type World, worldTest } from "./harness.ts";
 
-/** A session with a variable set, and a file to page through. */
+/** A session with a variable set, and a file to page through, in the world's own directory. */
 async function sessionWithMemory(w: World): Promise<void> {
-  await w.kernel.create("s");
+  await w.kernel.create("s", { cwd: w.base });
   const r = await w.kJson(["run", "-j", "s", "export X=kept; seq 1 300 > seq.txt"]);
   equal(r.status, "done");
 }
