@@ -190,3 +190,24 @@ worldTest(
   },
   { timeoutMs: 60_000 },
 );
+
+worldTest(
+  "stuck: k new on a live session whose shell lost its markers names the repair",
+  async (w) => {
+    await sessionWithMemory(w);
+    equal((await w.k(["new", "s"])).stdout.trim(), "OK s (alive)");
+    equal((await w.kJson(["run", "-j", "-t", "1", "s", "exec bash"])).status, "timeout");
+    await waitFor("the repair named", async () => {
+      const r = await w.k(["new", "s"]);
+      return r.stdout.includes("without ktty's markers") ? r : undefined;
+    });
+    const again = await w.k(["new", "s"]);
+    equal(
+      again.stdout.trim(),
+      "OK s (alive; the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int s reinstalls them, keeping the shell's state)",
+    );
+    equal((await w.k(["int", "s"])).code, 0);
+    equal((await w.k(["new", "s"])).stdout.trim(), "OK s (alive)");
+    await memoryKept(w);
+  },
+);

@@ -14,7 +14,8 @@ export const newVerb: Verb = {
   usage: "k new <session> [cmd…] [--prompt=STR|./hook|repeat]",
   summary: "start a program (default bash) in a session",
   details: [
-    "Returns once the program shows its first prompt. On a live session: OK s (alive).",
+    "Returns once the program shows its first prompt. On a live session: OK s (alive), or",
+    "what is wrong with it and the repair (a shell without ktty's markers: k int s).",
     "--prompt: STR = exact mode (a line equal to STR ends a cell), ./hook = hook mode,",
     "repeat = repeat mode; default: shell integration for bash, zsh, sh, python3, node.",
     "Everything after the name is the program's command line, run through the shell.",
@@ -49,7 +50,8 @@ export const newVerb: Verb = {
     const result = await kernel.create(name, { command: command.join(" ") || undefined, prompt });
     const { mode, fallback } = result;
     const note = fallback ? `; shell integration failed: ${fallback}` : "";
-    printText(`OK ${name} (${result.created ? `${mode} mode${note}` : "alive"})`);
+    const alive = result.repair ? `alive; ${result.repair}` : "alive";
+    printText(`OK ${name} (${result.created ? `${mode} mode${note}` : alive})`);
     return EXIT_OK;
   },
 };

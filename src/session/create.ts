@@ -34,6 +34,7 @@ import {
   type SessionMeta,
   writeMeta,
 } from "./meta.ts";
+import { markersLostHint } from "./foreground.ts";
 import { waitReady } from "./ready.ts";
 import { removeState } from "./remove.ts";
 
@@ -60,6 +61,11 @@ export interface NewSessionOptions {
 export interface NewSessionResult extends SessionInfo {
   /** False when the session was already alive (nothing was done). */
   created: boolean;
+  /**
+   * On a live session that is not healthy (its shell reads without ktty's markers): what is
+   * wrong and the repair, in `k`'s verbs; absent when it is healthy.
+   */
+  repair?: string;
 }
 
 async function frameFor(
@@ -104,7 +110,8 @@ export async function createSession(
       const live = await liveSession(config, paths, name);
       if (!live) break;
       await removeIfExists(creating);
-      return { ...sessionInfo(live), created: false };
+      const repair = markersLostHint(paths, live);
+      return { ...sessionInfo(live), created: false, ...(repair ? { repair } : {}) };
     }
     const owner = await readJsonFile(creating).catch(() => undefined) as ProcessId | undefined;
     if (!owner || typeof owner.pid !== "number" || !(await isAlive(owner))) {

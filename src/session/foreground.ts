@@ -78,21 +78,30 @@ export function foregroundHint(command: string, session: string): string {
 }
 
 /**
+ * The way back when the session's shell (or a new shell of its kind, alone in the foreground)
+ * reads at a prompt without ktty's markers (`exec bash`, `unset PROMPT_COMMAND`); else undefined.
+ */
+export function markersLostHint(
+  paths: SessionPaths,
+  meta: SessionMeta,
+  foreground = foregroundOf(meta.pane.pid),
+): string | undefined {
+  const profile = programProfile(meta.kind);
+  if (!profile.jobControl || !profile.integration) return undefined;
+  if (foreground && !profile.names.test(foreground.command)) return undefined;
+  if (!readingWithoutMarkers(paths, meta)) return undefined;
+  return `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state`;
+}
+
+/**
  * The `foreground` and `hint` fields of a running or timed-out cell's result, and of `status`:
  * what holds the terminal when it is not the session's own program, and the way out; or, when
- * the session's shell (or a new shell of its kind) reads at a prompt without ktty's markers, the
- * way back to them. Empty when the session's own program holds its terminal as expected.
+ * the session's shell reads at a prompt without ktty's markers, the way back to them. Empty when
+ * the session's own program holds its terminal as expected.
  */
 export function heldBy(paths: SessionPaths, meta: SessionMeta): HeldBy {
   const foreground = foregroundOf(meta.pane.pid);
-  const profile = programProfile(meta.kind);
-  const sameShell = !foreground || (profile.jobControl && profile.names.test(foreground.command));
-  if (sameShell && profile.jobControl && readingWithoutMarkers(paths, meta)) {
-    return {
-      ...(foreground ? { foreground } : {}),
-      hint:
-        `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state`,
-    };
-  }
+  const lost = markersLostHint(paths, meta, foreground);
+  if (lost) return { ...(foreground ? { foreground } : {}), hint: lost };
   return foreground ? { foreground, hint: foregroundHint(foreground.command, meta.name) } : {};
 }
