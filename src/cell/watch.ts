@@ -52,9 +52,15 @@ interface Cadence {
 const WAITED: Cadence = { fallbackMs: 100, lockMs: 150, paneMs: 150, tmuxMs: 1000 };
 /**
  * A timed-out cell, watched in the background for hours: the file watch wakes the watcher when
- * the log grows; the checks that cost a process or a file read run seldom.
+ * the log grows; otherwise a look at the lock and at /proc once a second, and no process spawned
+ * (the pane's program dies with its tmux session: it gets the terminal's hangup).
  */
-const SOFT: Cadence = { fallbackMs: 1000, lockMs: 1000, paneMs: 1000, tmuxMs: 5000 };
+const SOFT: Cadence = {
+  fallbackMs: 1000,
+  lockMs: 1000,
+  paneMs: 1000,
+  tmuxMs: Number.POSITIVE_INFINITY,
+};
 
 export interface WatchOptions {
   /** The kernel's socket and state dir. */
