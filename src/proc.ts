@@ -177,11 +177,11 @@ export function processGone(pid: number): boolean {
   return state === undefined || state === "Z" || state === "X";
 }
 
-/** The live members of process group `pgid`, read from /proc. */
-export async function groupMembers(pgid: number): Promise<number[]> {
+/** The live members of process group `pgid`, read from /proc (a scan: use when needed only). */
+export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
   try {
-    for await (const entry of Deno.readDir("/proc")) {
+    for (const entry of Deno.readDirSync("/proc")) {
       if (!/^[0-9]+$/.test(entry.name)) continue;
       const pid = Number(entry.name);
       if (processGroup(pid) === pgid && !processGone(pid)) out.push(pid);
@@ -189,7 +189,7 @@ export async function groupMembers(pgid: number): Promise<number[]> {
   } catch {
     return [];
   }
-  return out;
+  return out.sort((a, b) => a - b);
 }
 
 /** The children of `pid` (`/proc/<pid>/task/<pid>/children`); empty when unknown. */

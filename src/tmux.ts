@@ -581,8 +581,6 @@ export interface PaneScreen {
   height: number;
   /** The pane's program: its first process. */
   panePid: number;
-  /** The name of what runs in the pane's foreground now. */
-  currentCommand: string;
 }
 
 const SCREEN_FORMAT = [
@@ -592,7 +590,6 @@ const SCREEN_FORMAT = [
   "#{pane_width}",
   "#{pane_height}",
   "#{pane_pid}",
-  "#{pane_current_command}",
 ].join("\t");
 
 /**
@@ -619,7 +616,7 @@ export async function captureScreen(
   if (out.code !== 0) return undefined;
   const [info = "", ...rows] = out.stdout.split("\n");
   if (rows.at(-1) === "") rows.pop(); // the newline that ends the last row
-  const [x, y, alternate, width, height, pid, command = ""] = info.split("\t");
+  const [x, y, alternate, width, height, pid] = info.split("\t");
   return {
     rows,
     cursorX: Number(x),
@@ -628,6 +625,5 @@ export async function captureScreen(
     width: Number(width),
     height: Number(height),
     panePid: Number(pid),
-    currentCommand: command,
   };
 }

@@ -1,8 +1,8 @@
 // Never stranded: what takes the terminal (a pager, an editor, a nested REPL) is left with k int
 // or k send, and the session keeps its memory (a variable set first is still there after).
 
-import { deepEqual, equal, match } from "node:assert/strict";
-import { waitFor, type World, worldTest } from "./harness.ts";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { count, waitFor, type World, worldTest } from "./harness.ts";
 
 /** A session with a variable set, and a file to page through, in the world's own directory. */
 async function sessionWithMemory(w: World): Promise<void> {
@@ -204,10 +204,63 @@ worldTest(
     const again = await w.k(["new", "s"]);
     equal(
       again.stdout.trim(),
-      "OK s (alive; the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int s reinstalls them, keeping the shell's state)",
+      "OK s (alive; the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int s reinstalls them, keeping the shell's state (a read -e waiting for input looks the same: answer it with k send s '…'))",
     );
     equal((await w.k(["int", "s"])).code, 0);
     equal((await w.k(["new", "s"])).stdout.trim(), "OK s (alive)");
     await memoryKept(w);
+  },
+);
+
+worldTest(
+  "stuck: a pipeline into a pager whose first command ended is named and ended",
+  async (w) => {
+    await sessionWithMemory(w);
+    const fired = await w.kJson(["fire", "s", "seq 1 200 | less"]);
+    const status = await waitFor("less holding the terminal", async () => {
+      const r = await w.kJson(["status", "-j", "s"]);
+      return (r.foreground as { command?: string } | null)?.command === "less" ? r : undefined;
+    });
+    equal(status.hint, "less is a pager: k send s --keys q to leave it, or k int s");
+    const int = await w.k(["int", "s"]);
+    deepEqual(
+      [int.code, int.stdout.trim()],
+      [0, `OK s (interrupted cell ${fired.cell_id}; less ended by SIGTERM)`],
+    );
+    await memoryKept(w);
+  },
+);
+
+worldTest(
+  "stuck: another kind of shell exec'd in a bash session gets no bash loader",
+  async (w) => {
+    await sessionWithMemory(w);
+    const loaders = count(await w.paneLog("s"), "integration.bash'");
+    equal((await w.kJson(["run", "-j", "-t", "1", "s", "exec zsh -f"])).status, "timeout");
+    await waitFor("zsh in the pane", async () => (await w.foreground("s")) === "zsh");
+    const status = await w.kJson(["status", "-j", "s"]);
+    ok(!String(status.hint).includes("reinstalls"), String(status.hint));
+    const int = await w.k(["int", "s"]);
+    equal(int.code, 1, "the prompt is not back, and k int says so");
+    match(int.stderr, /not back at its prompt/);
+    // The loader was typed when the session was made; never again, into zsh.
+    equal(
+      count(await w.paneLog("s"), "integration.bash'"),
+      loaders,
+      "a bash loader typed into zsh",
+    );
+  },
+);
+
+worldTest(
+  "stuck: a program that exec'd over the shell is named, and k run is not advised",
+  async (w) => {
+    await sessionWithMemory(w);
+    equal((await w.kJson(["run", "-j", "-t", "1", "s", "exec python3 -q"])).status, "timeout");
+    equal((await w.k(["int", "s"])).code, 1);
+    const status = await w.kJson(["status", "-j", "s"]);
+    equal(status.state, "idle");
+    match(String(status.next), /not back at its prompt: k screen s .* k send s/);
+    ok(!String(status.next).startsWith("k run"), String(status.next));
   },
 );

@@ -16,17 +16,17 @@ import {
   descendants,
   groupMembers,
   processGone,
-  processGroup,
   stopProcess,
   WATCHER_STOP_GRACE_MS,
 } from "../proc.ts";
-import { foregroundOf } from "../session/foreground.ts";
+import { foregroundOf, shellOfSessionKind } from "../session/foreground.ts";
 import { programProfile } from "../programs/mod.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { fileSize, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
 import { PASTE_ON, TerminalText } from "../text.ts";
 import { pasteText, sendKeys } from "../tmux.ts";
 import type { ErrorResult } from "../types.ts";
+import { backAtPrompt } from "./prompt.ts";
 import { errorResult } from "./record.ts";
 import { endCellOfDeadSession } from "./watch.ts";
 
@@ -83,6 +83,11 @@ export interface InterruptResult {
    */
   holder?: { command: string; pid: number };
   /**
+   * Whether the session's program is back at its prompt, as its markers tell; null in the modes
+   * without markers, which cannot tell.
+   */
+  prompt_back: boolean | null;
+  /**
    * True when the shell came back to a prompt without ktty's markers (after `exec bash`, a new
    * shell, `unset PROMPT_COMMAND`) and `int` installed them again into it, keeping its state.
    */
@@ -116,7 +121,11 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
     }
     throw new NoSessionError(name);
   }
-  const result: InterruptResult = { ended: [] };
+  const result: InterruptResult = { ended: [], prompt_back: null };
+  const done = () => {
+    if (meta.frame.mode === "integration") result.prompt_back = backAtPrompt(paths, meta);
+    return result;
+  };
   if (claimed !== undefined && claimed !== "corrupt") {
     result.cell = errorResult(claimed, "interrupted");
     await endClaimedCell(paths, name, claimed, result.cell, "interrupted");
@@ -128,10 +137,10 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
   const children = meta.frame.mode === "integration" && !programProfile(meta.kind).jobControl;
   const stuck = () => terminalHolder(meta.pane.pid, children);
   const settled = await settle(paths, meta, before, stuck);
-  if (settled === "back") return result;
+  if (settled === "back") return done();
   if (settled === "unmarked prompt" && await reinstallMarkers(config, paths, meta, stuck)) {
     result.reinstalled = true;
-    return result;
+    return done();
   }
   const offset = await fileSize(paths.log);
   for (const signal of ESCALATION) {
@@ -144,14 +153,14 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
   const left = await stuck();
   if (left) {
     result.holder = { command: left.command, pid: left.pid };
-    return result;
+    return done();
   }
   // Freed: give the shell a moment to print its prompt (its end marker), so the next run is not
   // refused as "still running".
   if (meta.frame.mode === "integration") {
     await waitForEndMarker(paths, meta, offset, PROMPT_AFTER_SIGNALS_MS);
   }
-  return result;
+  return done();
 }
 
 /**
@@ -164,9 +173,8 @@ async function terminalHolder(pane: number, children: boolean): Promise<Holder |
   if (processGone(pane)) return undefined; // the program is gone: nothing to free
   const tree = new Set(await descendants(pane));
   const foreground = foregroundOf(pane);
-  const group = foreground && processGroup(foreground.pid);
-  if (foreground && group) {
-    const pids = (await groupMembers(group)).filter((pid) => tree.has(pid));
+  if (foreground) {
+    const pids = groupMembers(foreground.group).filter((pid) => tree.has(pid));
     if (pids.length === 0) return undefined;
     const pid = pids.includes(foreground.pid) ? foreground.pid : pids[0]!;
     return { command: commandName(pid), pid, pids };
@@ -272,12 +280,11 @@ async function reinstallMarkers(
   meta: SessionMeta,
   stuck: () => Promise<Holder | undefined>,
 ): Promise<boolean> {
-  const profile = programProfile(meta.kind);
-  const integration = profile.integration;
-  if (!integration || !profile.jobControl) return false;
+  const integration = programProfile(meta.kind).integration;
+  if (!integration || !shellOfSessionKind(meta)) return false;
+  // A new shell in the foreground must be alone in its group (not a pipeline of shells).
   const holder = await stuck();
-  // A foreign group is a new shell only if it is one of the session's kind, alone in its group.
-  if (holder && (holder.pids.length !== 1 || !profile.names.test(holder.command))) return false;
+  if (holder && holder.pids.length !== 1) return false;
   const offset = await fileSize(paths.log);
   const loader = integration.installLine(`${paths.dir}/${integration.file}`);
   if (!(await pasteText(config, meta.name, loader + "\n", { dir: paths.dir }))) return false;

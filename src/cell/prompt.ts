@@ -206,6 +206,15 @@ export function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): bool
 }
 
 /**
+ * Whether the program is back at its prompt as the markers tell (the last one in the log's tail
+ * is an end marker); true in the modes without markers, which cannot tell.
+ */
+export function backAtPrompt(paths: SessionPaths, meta: SessionMeta): boolean {
+  if (meta.frame.mode !== "integration") return true;
+  return promptState(paths.log, meta.frame.nonce ?? "").marker === "end";
+}
+
+/**
  * Whether the program reads at a prompt printed without ktty's markers: the last marker is a
  * cell's start marker, and a line editor started reading after it. After `exec bash`,
  * `unset PROMPT_COMMAND` or a new shell, that cell never ends by itself; `k int` reinstalls the

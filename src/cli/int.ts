@@ -20,12 +20,19 @@ export const int: Verb = {
   async run({ kernel, positionals }) {
     if (positionals.length > 1) throw new UsageError("k int [session]");
     const target = await kernel.resolve(positionals[0]);
-    const { cell, ended, holder, reinstalled } = await target.interrupt();
+    const { cell, ended, holder, reinstalled, prompt_back } = await target.interrupt();
     const did = [cell ? `interrupted cell ${cell.cell_id}` : "no active cell; sent C-c"];
     for (const e of ended) did.push(`${e.command} ended by ${e.signal}`);
     if (reinstalled) did.push("shell integration reinstalled");
     printText(`OK ${target.name} (${did.join("; ")})`);
-    if (!holder) return EXIT_OK;
+    if (!holder && prompt_back !== false) return EXIT_OK;
+    if (!holder) {
+      printError(
+        `the program in session '${target.name}' is not back at its prompt (no end marker since): k screen ${target.name} to see what holds it, k send ${target.name} to type into it, or k kill ${target.name}`,
+        false,
+      );
+      return EXIT_FAILURE;
+    }
     printError(
       `${holder.command} (pid ${holder.pid}) still holds the terminal of session '${target.name}' after SIGKILL (an uninterruptible wait?); k screen ${target.name} to see it, or k kill ${target.name}`,
       false,

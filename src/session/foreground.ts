@@ -5,7 +5,14 @@
  * @module
  */
 
-import { childrenOf, commandName, foregroundGroup, processGroup } from "../proc.ts";
+import {
+  childrenOf,
+  commandName,
+  foregroundGroup,
+  groupMembers,
+  processGone,
+  processGroup,
+} from "../proc.ts";
 import { readingWithoutMarkers } from "../cell/prompt.ts";
 import { programProfile } from "../programs/mod.ts";
 import type { SessionPaths } from "../state.ts";
@@ -23,24 +30,33 @@ export interface Foreground {
   pid: number;
 }
 
+/** What {@link foregroundOf} finds: the program, and the terminal's foreground process group. */
+export interface ForegroundGroup extends Foreground {
+  /** The terminal's foreground process group (its leader may be gone: `seq | less`). */
+  group: number;
+}
+
 /**
  * The foreground of the terminal the session's program (`panePid`) runs on, when it is another
  * process group than the program's own (what a shell's job control gives the terminal to, or a
  * debugger's inferior); undefined when the program itself holds it, or it cannot be told.
  */
-export function foregroundOf(panePid: number): Foreground | undefined {
+export function foregroundOf(panePid: number): ForegroundGroup | undefined {
   const own = processGroup(panePid);
   const foreground = foregroundGroup(panePid);
   if (own === undefined || foreground === undefined || foreground === own) return undefined;
+  // The group's leader may be gone (`seq 1 200 | less`: seq ended): then its oldest live member.
+  const live = processGone(foreground) ? groupMembers(foreground)[0] : foreground;
+  if (live === undefined) return undefined;
+  let pid: number = live;
   // Down the chain of lone children in the group: what the person sees (git's pager, a
   // wrapper script's program).
-  let pid = foreground;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
     const inGroup = childrenOf(pid).filter((child) => processGroup(child) === foreground);
     if (inGroup.length !== 1) break;
     pid = inGroup[0]!;
   }
-  return { command: commandName(pid), pid };
+  return { command: commandName(pid), pid, group: foreground };
 }
 
 /** How far down a chain of lone children the foreground program is looked for. */
@@ -53,7 +69,11 @@ const REPL_EXITS: readonly [RegExp, string][] = [
   [/^(python[0-9.]*|ipython[0-9]*)$/, "exit()"],
   [/^(node|nodejs|deno)$/, ".exit"],
   [/^psql$/, "\\q"],
-  [/^(irb|R|sqlite3|mysql|redis-cli|lua|ghci)$/, "quit"],
+  [/^sqlite3$/, ".quit"],
+  [/^R$/, "q()"],
+  [/^lua[0-9.]*$/, "os.exit()"],
+  [/^ghci$/, ":quit"],
+  [/^(irb|mysql|redis-cli)$/, "exit"],
   [/^(bash|zsh|sh|dash|fish|ksh)$/, "exit"],
   [/^gdb$/, "quit"],
 ];
@@ -78,6 +98,20 @@ export function foregroundHint(command: string, session: string): string {
 }
 
 /**
+ * Whether what reads the terminal is a shell of the session's own kind, with an integration:
+ * the session's program itself (still that program: `exec zsh` in a bash session is not), or one
+ * new shell of that kind in the foreground. Only such a shell may get the markers' loader typed.
+ */
+export function shellOfSessionKind(
+  meta: SessionMeta,
+  foreground = foregroundOf(meta.pane.pid),
+): boolean {
+  const profile = programProfile(meta.kind);
+  if (!profile.jobControl || !profile.integration) return false;
+  return profile.names.test(foreground ? foreground.command : commandName(meta.pane.pid));
+}
+
+/**
  * The way back when the session's shell (or a new shell of its kind, alone in the foreground)
  * reads at a prompt without ktty's markers (`exec bash`, `unset PROMPT_COMMAND`); else undefined.
  */
@@ -86,11 +120,9 @@ export function markersLostHint(
   meta: SessionMeta,
   foreground = foregroundOf(meta.pane.pid),
 ): string | undefined {
-  const profile = programProfile(meta.kind);
-  if (!profile.jobControl || !profile.integration) return undefined;
-  if (foreground && !profile.names.test(foreground.command)) return undefined;
+  if (!shellOfSessionKind(meta, foreground)) return undefined;
   if (!readingWithoutMarkers(paths, meta)) return undefined;
-  return `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state`;
+  return `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state (a read -e waiting for input looks the same: answer it with k send ${meta.name} '…')`;
 }
 
 /**
@@ -102,6 +134,7 @@ export function markersLostHint(
 export function heldBy(paths: SessionPaths, meta: SessionMeta): HeldBy {
   const foreground = foregroundOf(meta.pane.pid);
   const lost = markersLostHint(paths, meta, foreground);
-  if (lost) return { ...(foreground ? { foreground } : {}), hint: lost };
-  return foreground ? { foreground, hint: foregroundHint(foreground.command, meta.name) } : {};
+  const shown = foreground && { command: foreground.command, pid: foreground.pid };
+  if (lost) return { ...(shown ? { foreground: shown } : {}), hint: lost };
+  return shown ? { foreground: shown, hint: foregroundHint(shown.command, meta.name) } : {};
 }

@@ -6,7 +6,7 @@
  */
 
 import { NoSessionError } from "../errors.ts";
-import { foregroundGroup } from "../proc.ts";
+import { type Foreground, foregroundOf } from "./foreground.ts";
 import type { KernelConfig } from "../state.ts";
 import { captureScreen } from "../tmux.ts";
 
@@ -30,8 +30,11 @@ export interface Screen {
   cursor: { row: number; col: number };
   /** Whether a full-screen program (less, vi, top) has switched to the alternate screen. */
   alternate_screen: boolean;
-  /** The program in the terminal's foreground now, and its process group's leader, if known. */
-  foreground: { command: string; pid: number | null };
+  /**
+   * What holds the terminal when it is not the session's own program (a pager, an editor, a
+   * job), as `k status` says it; null when the session's program holds it.
+   */
+  foreground: Foreground | null;
   /** The pane's size in columns and rows. */
   size: { columns: number; rows: number };
 }
@@ -47,7 +50,7 @@ export async function sessionScreen(config: KernelConfig, name: string): Promise
     rows,
     cursor: { row: pane.cursorY, col: pane.cursorX },
     alternate_screen: pane.alternate,
-    foreground: { command: pane.currentCommand, pid: foregroundGroup(pane.panePid) ?? null },
+    foreground: shownForeground(pane.panePid),
     size: { columns: pane.width, rows: pane.height },
   };
 }
@@ -61,4 +64,10 @@ export function compactRow(row: string): string {
   const half = Math.floor(SCREEN_ROW_MAX_CHARS / 2);
   const cut = text.length - 2 * half;
   return `${text.slice(0, half)}[… ${cut} characters …]${text.slice(text.length - half)}`;
+}
+
+/** The foreground program as results and status show it (`{command, pid}`), or null. */
+function shownForeground(panePid: number): Foreground | null {
+  const foreground = foregroundOf(panePid);
+  return foreground ? { command: foreground.command, pid: foreground.pid } : null;
 }
