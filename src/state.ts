@@ -74,6 +74,8 @@ export interface SessionPaths {
   last: string;
   /** Directory of cell results. */
   cells: string;
+  /** The session's own command history (its shell's or REPL's): never the user's own file. */
+  history: string;
 }
 
 /** The directory holding the sessions of one socket. */
@@ -97,6 +99,7 @@ export function pathsIn(dir: string): SessionPaths {
     events: `${dir}/events.jsonl`,
     last: `${dir}/last`,
     cells: `${dir}/cells`,
+    history: `${dir}/history`,
   };
 }
 

@@ -7,14 +7,21 @@
 
 import { endPayload, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
-import { type CellTyping, codeLines, type ProgramProfile } from "./profile.ts";
+import { type CellTyping, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
 
-function script(nonce: string): string {
+function script(nonce: string, files: ScriptFiles): string {
   return `# ktty shell integration for bash (session nonce inside; do not share)
+# Agent code is a script: no history expansion ('!' is a character), and the session's own
+# history file (the user's ~/.bash_history is never read into it nor written).
+set +H
+HISTFILE=${shellQuote(files.history)}
+history -c
+history -r
 __k_nonce='${nonce}'
 __k_c=$'\\e]${startPayload(nonce)}\\a'
 __k_precmd() {
   local __k_ec=$?
+  history -a 2>/dev/null
   printf '\\e]${endPayload("%s", "%s")}\\a' "$__k_ec" "$__k_nonce"
   case "\${PS0-}" in *"$__k_c"*) ;; *) PS0="\${PS0-}$__k_c" ;; esac
   return 0

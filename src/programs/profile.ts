@@ -25,6 +25,14 @@ export interface TypingPlan {
 /** What a profile says of typing one cell; the text follows from it (see `cell/typing.ts`). */
 export type CellTyping = Omit<TypingPlan, "text" | "bracketed"> & { bracketed?: boolean };
 
+/** Where an integration script puts a session's files. */
+export interface ScriptFiles {
+  /** The directory of cell files (python reads each cell's code from there). */
+  cells: string;
+  /** The session's own history file. */
+  history: string;
+}
+
 /** What a profile's integration needs to type one cell. */
 export interface CellContext {
   /** The new cell's id. */
@@ -39,8 +47,11 @@ export interface CellContext {
 export interface Integration {
   /** The script file's name inside the session directory. */
   readonly file: string;
-  /** The script, for a session with `nonce` whose cell files live in `cellsDir`. */
-  script(nonce: string, cellsDir: string): string;
+  /**
+   * The script, for a session with `nonce`: its cell files live in `files.cells`, its command
+   * history goes to `files.history` (never the user's own history file).
+   */
+  script(nonce: string, files: ScriptFiles): string;
   /** The line to type to load it (given the script's absolute path). */
   installLine(path: string): string;
   /** How `code` is typed so that the program runs it as one input and prints one end marker. */

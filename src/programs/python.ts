@@ -8,12 +8,35 @@
  */
 
 import { endPayload, startMarker } from "../markers.ts";
-import { codeLines, type ProgramProfile } from "./profile.ts";
+import { codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
 
-function script(nonce: string, cellsDir: string): string {
+function script(nonce: string, files: ScriptFiles): string {
   return `# ktty integration for the Python REPL (session nonce inside; do not share)
-def __k_install(nonce, cells):
+def __k_install(nonce, cells, history):
     import ast, linecache, os, sys, traceback, __main__
+    try:
+        # The session's own history: the REPL read ~/.python_history at start and writes it at
+        # exit (site's hook calls readline.write_history_file): both go to the session's file.
+        import readline
+        readline.clear_history()
+        try:
+            readline.read_history_file(history)
+        except OSError:
+            pass
+        write_history = readline.write_history_file
+        readline.write_history_file = lambda *args: write_history(history)
+    except ImportError:
+        readline = None
+    def remember(lines):
+        # Up-arrow (k attach) shows the cell's code, not the runner's call that typed it.
+        if readline is None:
+            return
+        n = readline.get_current_history_length()
+        if n and (readline.get_history_item(n) or "").startswith("__k("):
+            readline.remove_history_item(n - 1)
+        for line in lines:
+            if line.strip():
+                readline.add_history(line)
     class State:
         ec = 0
         err = ""
@@ -42,6 +65,7 @@ def __k_install(nonce, cells):
             pass
         state.ec, state.err = 0, ""
         lines = src.splitlines()
+        remember(lines)
         for i, line in enumerate(lines[:200]):
             sys.stdout.write(("... " if i and line[:1] in " \\t)]}" else ">>> ") + line + "\\n")
         if len(lines) > 200:
@@ -72,7 +96,9 @@ def __k_install(nonce, cells):
                 ensure_prompt()
     ensure_prompt()
     return run
-__k = __k_install(${JSON.stringify(nonce)}, ${JSON.stringify(cellsDir)})
+__k = __k_install(${JSON.stringify(nonce)}, ${JSON.stringify(files.cells)}, ${
+    JSON.stringify(files.history)
+  })
 del __k_install
 `;
 }

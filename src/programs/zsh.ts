@@ -7,10 +7,13 @@
 import { endPayload, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import { typeShellCell } from "./bash.ts";
-import type { ProgramProfile } from "./profile.ts";
+import type { ProgramProfile, ScriptFiles } from "./profile.ts";
 
-function script(nonce: string): string {
+function script(nonce: string, files: ScriptFiles): string {
   return `# ktty shell integration for zsh (session nonce inside; do not share)
+# Agent code is a script: no history expansion, and the session's own history file.
+setopt NO_BANG_HIST INC_APPEND_HISTORY
+fc -p ${shellQuote(files.history)} 10000 10000
 typeset -g __k_nonce='${nonce}'
 __k_precmd() {
   local __k_ec=$?

@@ -178,7 +178,7 @@ async function createFresh(
     const integration = programProfile(kind).integration;
     if (frame.mode === "integration" && integration) {
       const scriptPath = `${paths.dir}/${integration.file}`;
-      const script = integration.script(frame.nonce ?? "", paths.cells);
+      const script = integration.script(frame.nonce ?? "", paths);
       await Deno.writeTextFile(scriptPath, script, { mode: 0o600, createNew: true });
       loader = integration.installLine(scriptPath) + "\n";
     }

@@ -66,14 +66,20 @@ async function run(program: string, args: string[]): Promise<string> {
 
 Deno.test("markers: bash's and zsh's scripts print what the watcher parses", async () => {
   for (const kind of ["bash", "zsh"] as const) {
-    const script = programProfile(kind).integration?.script(NONCE, "/nonexistent") ?? "";
+    const script = programProfile(kind).integration?.script(NONCE, {
+      cells: "/nonexistent",
+      history: "/dev/null",
+    }) ?? "";
     const output = await run(kind, ["-c", `${script}\nfalse; __k_precmd; (exit 3); __k_precmd`]);
     deepEqual(markersIn(output), [
       { kind: "end", exitCode: 1 },
       { kind: "end", exitCode: 3 },
     ], kind);
   }
-  const bash = programProfile("bash").integration?.script(NONCE, "/nonexistent") ?? "";
+  const bash = programProfile("bash").integration?.script(NONCE, {
+    cells: "/nonexistent",
+    history: "/dev/null",
+  }) ?? "";
   deepEqual(markersIn(await run("bash", ["-c", `${bash}\nprintf %s "$PS0"`])), [{
     kind: "start",
   }]);
@@ -82,7 +88,9 @@ Deno.test("markers: bash's and zsh's scripts print what the watcher parses", asy
 Deno.test("markers: python's script prints what the watcher parses, with the error type", async () => {
   const cells = await Deno.makeTempDir();
   try {
-    const script = programProfile("python").integration?.script(NONCE, cells) ?? "";
+    const script =
+      programProfile("python").integration?.script(NONCE, { cells, history: `${cells}/history` }) ??
+        "";
     await Deno.writeTextFile(`${cells}/0123456789ab.py`, "1/0");
     const driver = `${script}
 import sys
