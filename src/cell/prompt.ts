@@ -210,8 +210,25 @@ export function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): bool
  * is an end marker); true in the modes without markers, which cannot tell.
  */
 export function backAtPrompt(paths: SessionPaths, meta: SessionMeta): boolean {
-  if (meta.frame.mode !== "integration") return true;
-  return promptState(paths.log, meta.frame.nonce ?? "").marker === "end";
+  const state = markerState(paths, meta);
+  return state === undefined || state.marker === "end";
+}
+
+/** What the pane log's tail says of the markers: see {@link markerState}. */
+export interface MarkerState {
+  /** The kind of the last marker with the session's nonce, if any in the tail. */
+  marker: "start" | "end" | undefined;
+  /** Whether a line editor started reading after the last end marker (bracketed paste on). */
+  editorReading: boolean;
+}
+
+/**
+ * The markers' state from the pane log's tail (one read of a few KiB), or undefined in the modes
+ * without markers.
+ */
+export function markerState(paths: SessionPaths, meta: SessionMeta): MarkerState | undefined {
+  if (meta.frame.mode !== "integration") return undefined;
+  return promptState(paths.log, meta.frame.nonce ?? "");
 }
 
 /**
@@ -220,19 +237,14 @@ export function backAtPrompt(paths: SessionPaths, meta: SessionMeta): boolean {
  * `unset PROMPT_COMMAND` or a new shell, that cell never ends by itself; `k int` reinstalls the
  * markers. (A readline program the cell runs looks the same: callers check the foreground.)
  */
-export function readingWithoutMarkers(paths: SessionPaths, meta: SessionMeta): boolean {
-  if (meta.frame.mode !== "integration") return false;
-  const state = promptState(paths.log, meta.frame.nonce ?? "");
-  return state.marker === "start" && state.editorReading;
+export function readsWithoutMarkers(state: MarkerState | undefined): boolean {
+  return state?.marker === "start" && state.editorReading;
 }
 
 /** From the log's tail: the kind of the last marker with `nonce`, if any, and whether the line
  * editor is reading ({@link editorReadingIn}). The last 4 KiB are read first: a prompt follows
  * its end marker closely. */
-function promptState(
-  log: string,
-  nonce: string,
-): { marker: "start" | "end" | undefined; editorReading: boolean } {
+function promptState(log: string, nonce: string): MarkerState {
   for (const bytes of [4 * 1024, MARKER_TAIL_BYTES]) {
     const read = logTail(log, bytes);
     if (read === undefined) break;

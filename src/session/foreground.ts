@@ -13,7 +13,7 @@ import {
   processGone,
   processGroup,
 } from "../proc.ts";
-import { readingWithoutMarkers } from "../cell/prompt.ts";
+import { type MarkerState, markerState, readsWithoutMarkers } from "../cell/prompt.ts";
 import { programProfile } from "../programs/mod.ts";
 import type { SessionPaths } from "../state.ts";
 import type { HeldBy } from "../types.ts";
@@ -119,22 +119,40 @@ export function markersLostHint(
   paths: SessionPaths,
   meta: SessionMeta,
   foreground = foregroundOf(meta.pane.pid),
+  state: () => MarkerState | undefined = () => markerState(paths, meta),
 ): string | undefined {
   if (!shellOfSessionKind(meta, foreground)) return undefined;
-  if (!readingWithoutMarkers(paths, meta)) return undefined;
+  if (!readsWithoutMarkers(state())) return undefined;
   return `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state (a read -e waiting for input looks the same: answer it with k send ${meta.name} '…')`;
+}
+
+/** A foreground as results show it: its command and pid, without the group. */
+export function shownForeground(foreground: ForegroundGroup | undefined): Foreground | null {
+  return foreground ? { command: foreground.command, pid: foreground.pid } : null;
 }
 
 /**
  * The `foreground` and `hint` fields of a running or timed-out cell's result, and of `status`:
  * what holds the terminal when it is not the session's own program, and the way out; or, when
- * the session's shell reads at a prompt without ktty's markers, the way back to them. Empty when
- * the session's own program holds its terminal as expected.
+ * the session's shell reads at a prompt without ktty's markers, the way back to them; or, for a
+ * session with no cell active (`idle`), that its program is not back at its prompt. Empty when
+ * the session's own program holds its terminal as expected. Reads the log's tail at most once.
  */
-export function heldBy(paths: SessionPaths, meta: SessionMeta): HeldBy {
+export function heldBy(paths: SessionPaths, meta: SessionMeta, idle = false): HeldBy {
   const foreground = foregroundOf(meta.pane.pid);
-  const lost = markersLostHint(paths, meta, foreground);
-  const shown = foreground && { command: foreground.command, pid: foreground.pid };
+  let read: { state: MarkerState | undefined } | undefined;
+  const state = () => (read ??= { state: markerState(paths, meta) }).state;
+  const lost = markersLostHint(paths, meta, foreground, state);
+  const shown = shownForeground(foreground);
   if (lost) return { ...(shown ? { foreground: shown } : {}), hint: lost };
-  return shown ? { foreground: shown, hint: foregroundHint(shown.command, meta.name) } : {};
+  if (shown) return { foreground: shown, hint: foregroundHint(shown.command, meta.name) };
+  const markers = idle ? state() : undefined;
+  if (markers !== undefined && markers.marker !== "end") {
+    // No cell, yet no end marker since the last one: something in the program holds it.
+    return {
+      hint:
+        `the program in session '${meta.name}' is not back at its prompt: k screen ${meta.name} to see what holds it, k send ${meta.name} to type into it, or k int ${meta.name}`,
+    };
+  }
+  return {};
 }

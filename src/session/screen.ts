@@ -6,7 +6,7 @@
  */
 
 import { NoSessionError } from "../errors.ts";
-import { type Foreground, foregroundOf } from "./foreground.ts";
+import { type Foreground, foregroundOf, shownForeground } from "./foreground.ts";
 import type { KernelConfig } from "../state.ts";
 import { captureScreen } from "../tmux.ts";
 
@@ -50,7 +50,7 @@ export async function sessionScreen(config: KernelConfig, name: string): Promise
     rows,
     cursor: { row: pane.cursorY, col: pane.cursorX },
     alternate_screen: pane.alternate,
-    foreground: shownForeground(pane.panePid),
+    foreground: shownForeground(foregroundOf(pane.panePid)),
     size: { columns: pane.width, rows: pane.height },
   };
 }
@@ -64,10 +64,4 @@ export function compactRow(row: string): string {
   const half = Math.floor(SCREEN_ROW_MAX_CHARS / 2);
   const cut = text.length - 2 * half;
   return `${text.slice(0, half)}[… ${cut} characters …]${text.slice(text.length - half)}`;
-}
-
-/** The foreground program as results and status show it (`{command, pid}`), or null. */
-function shownForeground(panePid: number): Foreground | null {
-  const foreground = foregroundOf(panePid);
-  return foreground ? { command: foreground.command, pid: foreground.pid } : null;
 }

@@ -12,7 +12,6 @@ import { isAlive } from "../proc.ts";
 import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from "../state.ts";
 import { listTmuxSessions, type TmuxSessionInfo, tmuxSessionInfo } from "../tmux.ts";
 import type { KttyEvent } from "../types.ts";
-import { backAtPrompt } from "../cell/prompt.ts";
 import { readCellRecord } from "../cell/record.ts";
 import { type Foreground, heldBy } from "./foreground.ts";
 import { whoAmI } from "./identity.ts";
@@ -181,14 +180,9 @@ async function describe(
   } catch {
     idle = 0;
   }
-  const held = tmuxInfo ? heldBy(paths, meta) : {};
+  const held = tmuxInfo ? heldBy(paths, meta, state === "idle") : {};
   const foreground = held.foreground;
-  let hint = held.hint ?? null;
-  if (hint === null && state === "idle" && tmuxInfo && !backAtPrompt(paths, meta)) {
-    // No cell, yet no end marker since the last one: something in the program holds it.
-    hint =
-      `the program in session '${name}' is not back at its prompt: k screen ${name} to see what holds it, k send ${name} to type into it, or k int ${name}`;
-  }
+  const hint = held.hint ?? null;
   const last = await lastEvent(paths.events).catch(() => undefined);
   const lastMs = last ? Date.parse(last.ts) : NaN;
   const { host, user } = await whoAmI();
