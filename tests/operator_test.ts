@@ -230,8 +230,12 @@ worldTest("k attach: the explicit takeover types into the session and is announc
     ok(!client.flags.includes("read-only"), client.flags);
     await obs.type("echo ATTACHED_$((6*7))");
     await obs.press("Enter");
-    await waitFor("the typed command to run in the agent's pane", async () => {
-      return (await w.paneLog("w")).includes("ATTACHED_42");
+    // Run, and ended: its end marker follows its output (the person's command is a command like
+    // any other; the agent's next cell waits for the prompt it leaves).
+    await waitFor("the typed command to run in the agent's pane, and end", async () => {
+      const log = await w.paneLog("w");
+      const at = log.indexOf("ATTACHED_42");
+      return at >= 0 && log.indexOf("\x1b]133;D;", at) > at;
     });
     equal(await windowSize(w, "w"), AGENT_SIZE, "an interactive client resized the pane");
     const attached = (await Deno.readTextFile(events)).trim().split("\n").map((l) => JSON.parse(l));
