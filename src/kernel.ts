@@ -10,7 +10,12 @@ import { pollCell } from "./cell/poll.ts";
 import { type SendOptions, type SendResult, sendToCell } from "./cell/send.ts";
 import { fireCell, handOffRun, runCell } from "./cell/start.ts";
 import { type AttachOptions, attachSession } from "./session/attach.ts";
-import { createSession, type NewSessionOptions, type NewSessionResult } from "./session/create.ts";
+import {
+  awaitCreation,
+  createSession,
+  type NewSessionOptions,
+  type NewSessionResult,
+} from "./session/create.ts";
 import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
 import { killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
 import { resolveSessionName } from "./session/resolve.ts";
@@ -187,6 +192,12 @@ export class Session {
     this.#ready = ready ?? (() => ensureStateDir(config));
   }
 
+  /** Ready, and not being created: what typing into the pane waits for. */
+  async #settled(): Promise<void> {
+    await this.#ready();
+    await awaitCreation(this.config, this.name);
+  }
+
   /**
    * Runs code and waits for the result (default limit 30 s). A timeout ends the wait, not the
    * cell: the result is `timeout` with the output so far, and a background watcher takes the cell
@@ -204,7 +215,7 @@ export class Session {
    * ```
    */
   async run(code: string, options: CellOptions = {}): Promise<FinalResult | BusyResult> {
-    await this.#ready();
+    await this.#settled();
     return await runCell(this.config, this.name, code, options);
   }
 
@@ -244,7 +255,7 @@ export class Session {
    * ```
    */
   async fire(code: string, options: CellOptions = {}): Promise<FiredResult | BusyResult> {
-    await this.#ready();
+    await this.#settled();
     return await fireCell(this.config, this.name, code, options);
   }
 
@@ -283,7 +294,7 @@ export class Session {
    * ```
    */
   async send(text: string, options: SendOptions = {}): Promise<SendResult> {
-    await this.#ready();
+    await this.#settled();
     return await sendToCell(this.config, this.name, text, options);
   }
 
@@ -306,7 +317,7 @@ export class Session {
    * ```
    */
   async interrupt(): Promise<InterruptResult> {
-    await this.#ready();
+    await this.#settled();
     return await interruptCell(this.config, this.name);
   }
 

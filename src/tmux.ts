@@ -131,8 +131,8 @@ export function shellQuote(word: string): string {
 
 /** How to start a session's program. */
 export interface NewSessionOptions {
-  /** The program's command line, run by tmux through the shell exactly as typed. */
-  command: string;
+  /** The pane's argv (run without a shell by tmux; see `session/environment.ts`). */
+  argv: string[];
   /** Where the pane's raw output is appended. */
   logPath: string;
   /** The program's working directory. */
@@ -167,7 +167,13 @@ export async function newSession(
     String(options.rows),
     "-c",
     options.cwd,
-    tmuxArg(options.command),
+    ...options.argv.map(tmuxArg),
+    ";",
+    "set-option",
+    "-t",
+    target,
+    MANAGED_OPTION,
+    "1",
     ";",
     "set-option",
     "-w",
@@ -292,7 +298,18 @@ export async function sendKeys(
 
 /** The terminal device of the session's pane (`/dev/pts/N`), or undefined when tmux cannot say. */
 export async function paneTty(config: KernelConfig, name: string): Promise<string | undefined> {
-  const out = await tmux(config, ["display-message", "-p", "-t", paneTarget(name), "#{pane_tty}"]);
+  // has-session first: display-message falls back to another session when the target is gone.
+  const out = await tmux(config, [
+    "has-session",
+    "-t",
+    sessionTarget(name),
+    ";",
+    "display-message",
+    "-p",
+    "-t",
+    paneTarget(name),
+    "#{pane_tty}",
+  ]);
   const tty = out.stdout.trim();
   return out.code === 0 && tty.startsWith("/dev/") ? tty : undefined;
 }
@@ -300,6 +317,33 @@ export async function paneTty(config: KernelConfig, name: string): Promise<strin
 /** True when the tmux session exists. */
 export async function hasSession(config: KernelConfig, name: string): Promise<boolean> {
   return (await tmuxStatus(config, ["has-session", "-t", sessionTarget(name)])) === 0;
+}
+
+/**
+ * The user option that marks a tmux session ktty started: a session on the socket without it was
+ * made by someone else, and ktty never ends it.
+ */
+const MANAGED_OPTION = "@ktty";
+
+/** Whether the tmux session exists, and whether ktty started it (see {@link MANAGED_OPTION}). */
+export async function sessionOwner(
+  config: KernelConfig,
+  name: string,
+): Promise<"none" | "ktty" | "other"> {
+  // display-message would fall back to another session when the target is missing.
+  const out = await tmux(config, [
+    "has-session",
+    "-t",
+    sessionTarget(name),
+    ";",
+    "show-options",
+    "-qv",
+    "-t",
+    paneTarget(name),
+    MANAGED_OPTION,
+  ]);
+  if (out.code !== 0) return "none";
+  return out.stdout.trim() === "1" ? "ktty" : "other";
 }
 
 /** Kills the tmux session; false when it did not exist. */

@@ -1,27 +1,88 @@
 /**
  * `k new`: start a program in a session and wait for its first prompt. Its arguments are read
- * here, not by the flag parser: everything after the name is the program's command line.
+ * here, not by the flag parser: `k`'s flags stand before the name, and everything after the name
+ * is the program's command line (except `--prompt=…`, which may stand anywhere, as it always
+ * could).
  * @module
  */
 
 import { UsageError } from "../../mod.ts";
+import { parseAssignments } from "../session/environment.ts";
 import { EXIT_OK, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
-/** `k new <session> [cmd…] [--prompt=STR|./hook|repeat]` */
+/** What the words after `new` say. */
+interface NewArguments {
+  name: string;
+  command: string[];
+  prompt?: string;
+  env: string[];
+  agentDefaults: boolean;
+}
+
+/** Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--] <session> [cmd…]`. */
+export function parseNewArguments(argv: readonly string[]): NewArguments {
+  const parsed: Omit<NewArguments, "name"> = { command: [], env: [], agentDefaults: true };
+  let i = 0;
+  const valueOf = (flag: string, arg: string): string => {
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    return value;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    if (!arg.startsWith("-")) break;
+    if (arg === "--env" || arg.startsWith("--env=")) parsed.env.push(valueOf("--env", arg));
+    else if (arg === "--prompt" || arg.startsWith("--prompt=")) {
+      parsed.prompt = valueOf("--prompt", arg);
+    } else if (arg === "--no-agent-defaults") parsed.agentDefaults = false;
+    else throw new UsageError(`unknown flag '${arg}'; k new [flags] <session> [cmd…]`);
+  }
+  const name = argv[i];
+  if (name === undefined) throw new UsageError("missing session name; k new <session> [cmd…]");
+  for (const arg of argv.slice(i + 1)) {
+    if (arg.startsWith("--prompt=")) parsed.prompt = arg.slice("--prompt=".length);
+    else parsed.command.push(arg);
+  }
+  return { name, ...parsed };
+}
+
+/** `k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]` */
 export const newVerb: Verb = {
   name: "new",
-  usage: "k new <session> [cmd…] [--prompt=STR|./hook|repeat]",
+  usage: "k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]",
   summary: "start a program (default bash) in a session",
   details: [
     "Returns once the program shows its first prompt. On a live session: OK s (alive), or",
     "what is wrong with it and the repair (a shell without ktty's markers: k int s).",
     "--prompt: STR = exact mode (a line equal to STR ends a cell), ./hook = hook mode,",
     "repeat = repeat mode; default: shell integration for bash, zsh, sh, python3, node.",
-    "Everything after the name is the program's command line, run through the shell.",
+    "Everything after the name is the program's command line, run through the shell;",
+    "k's flags stand before the name (--prompt=… may also follow the command).",
+    "Environment: the caller's (less TERM, TMUX, COLUMNS, LINES, PWD), K_SESSION, K_HOME,",
+    "K_SOCKET, the agent defaults where unset (PAGER=cat, GIT_EDITOR=true, …: see README),",
+    "then each --env K=V.",
   ],
-  examples: ["k new work bash", "k new py python3", 'k new g gdb -q ./a.out --prompt="(gdb)"'],
+  examples: [
+    "k new work bash",
+    "k new py python3",
+    'k new g gdb -q ./a.out --prompt="(gdb)"',
+    "k new --env DEBUG=1 --env PAGER=less dev",
+  ],
   flags: [{
+    name: "env",
+    type: "string",
+    description: "K=V: add or override a variable in the session (repeatable)",
+  }, {
+    name: "no-agent-defaults",
+    type: "boolean",
+    description: "leave out the agent defaults (pagers, git editor, prompts)",
+  }, {
     name: "prompt",
     type: "string",
     description: "how a cell's end is seen: STR (exact), ./hook (hook) or repeat",
@@ -29,29 +90,17 @@ export const newVerb: Verb = {
   args: "raw",
   json: "never",
   async run({ kernel, argv }) {
-    // `--prompt=…` may stand anywhere; `--prompt X` and `--` only before the name.
-    let prompt: string | undefined;
-    const rest: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i] as string;
-      if (arg === "--" && rest.length === 0) {
-        rest.push(...argv.slice(i + 1));
-        break;
-      }
-      if (arg.startsWith("--prompt=")) prompt = arg.slice("--prompt=".length);
-      else if (arg === "--prompt" && rest.length === 0) {
-        prompt = argv[++i];
-        if (prompt === undefined) throw new UsageError("--prompt needs a value");
-      } else rest.push(arg);
-    }
-    const [name, ...command] = rest;
-    if (name === undefined) throw new UsageError("missing session name; k new <session> [cmd…]");
-    if (name.startsWith("-") && argv[0] !== "--") throw new UsageError(`unknown flag '${name}'`);
-    const result = await kernel.create(name, { command: command.join(" ") || undefined, prompt });
+    const args = parseNewArguments(argv);
+    const result = await kernel.create(args.name, {
+      command: args.command.join(" ") || undefined,
+      prompt: args.prompt,
+      env: parseAssignments(args.env),
+      agentDefaults: args.agentDefaults,
+    });
     const { mode, fallback } = result;
     const note = fallback ? `; shell integration failed: ${fallback}` : "";
     const alive = result.repair ? `alive; ${result.repair}` : "alive";
-    printText(`OK ${name} (${result.created ? `${mode} mode${note}` : alive})`);
+    printText(`OK ${args.name} (${result.created ? `${mode} mode${note}` : alive})`);
     return EXIT_OK;
   },
 };

@@ -58,6 +58,8 @@ export const node: ProgramProfile = {
   names: /^(node|nodejs)$/,
   bracketedPaste: false,
   quotedInsert: false,
+  // The REPL reads its history file when it starts, before the integration is loaded.
+  environment: (files) => ({ NODE_REPL_HISTORY: files.history }),
   integration: {
     file: "integration.cjs",
     script,

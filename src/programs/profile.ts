@@ -69,6 +69,11 @@ export interface ProgramProfile {
    * others, an argument is a script to run, and the session gets no profile.
    */
   readonly interactiveWithArguments?: boolean;
+  /**
+   * Variables the program needs in its environment from its start (whatever the mode), such as
+   * where it keeps its history: never the user's own history file.
+   */
+  environment?(files: ScriptFiles): Record<string, string>;
   /** Its shell integration; absent: the session uses repeat mode (or `--prompt`). */
   readonly integration?: Integration;
   /**

@@ -26,7 +26,16 @@ import {
   sessionPaths,
   socketDir,
 } from "../state.ts";
-import { assertTmuxVersion, hasSession, killSession, newSession, resizeWindow } from "../tmux.ts";
+import {
+  assertTmuxVersion,
+  hasSession,
+  killSession,
+  newSession,
+  resizeWindow,
+  sessionOwner,
+  tmuxName,
+} from "../tmux.ts";
+import { environmentFile, launcherArgv, sessionEnvironment } from "./environment.ts";
 import {
   readMetaIfAny,
   type SessionInfo,
@@ -55,6 +64,17 @@ export interface NewSessionOptions {
   prompt?: string;
   /** The program's working directory (default: this process's). */
   cwd?: string;
+  /**
+   * Variables to add or override in the session's environment (they win over everything else).
+   * The session starts from this process's environment, less what describes its own terminal
+   * (`TERM`, `TMUX`, `COLUMNS`…), plus `K_SESSION`, `K_HOME`, `K_SOCKET` and the agent defaults.
+   */
+  env?: Record<string, string>;
+  /**
+   * Whether to add the agent defaults (no pager, no editor opened by git, no password prompt;
+   * see the README) where this process's environment leaves them unset. Default true.
+   */
+  agentDefaults?: boolean;
 }
 
 /** What `new` did. */
@@ -101,7 +121,7 @@ export async function createSession(
   await ensureStateDir(config);
   await assertTmuxVersion(config);
   // One creator per name at a time: a second `new` waits for the first and finds it alive.
-  const creating = `${socketDir(config)}/.${name}.creating`;
+  const creating = creatingPath(config, name);
   const deadline = Date.now() + READY_TIMEOUT_MS + INTEGRATION_TIMEOUT_MS;
   const self = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
   while (true) {
@@ -124,9 +144,48 @@ export async function createSession(
     await new Promise((resolve) => setTimeout(resolve, CREATE_WAIT_POLL_MS));
   }
   try {
-    return await createFresh(config, name, paths, { command, kind, frame, cwd });
+    const env = sessionEnvironment({
+      caller: Deno.env.toObject(),
+      agentDefaults: options.agentDefaults ?? true,
+      own: {
+        K_SESSION: name,
+        K_HOME: config.home,
+        K_SOCKET: config.socket,
+        ...programProfile(kind).environment?.(paths),
+      },
+      explicit: options.env ?? {},
+    });
+    return await createFresh(config, name, paths, { command, kind, frame, cwd, env });
   } finally {
     await removeIfExists(creating);
+  }
+}
+
+/** The file a creator of session `name` holds while it works (its pid and start time). */
+function creatingPath(config: KernelConfig, name: string): string {
+  return `${socketDir(config)}/.${name}.creating`;
+}
+
+/**
+ * Waits while another process is creating session `name` (a `k new` still waiting for the first
+ * prompt): a cell typed, or a Ctrl-C sent, while the program loads would reach its loader. Costs
+ * one failed open when nobody is creating it.
+ */
+export async function awaitCreation(config: KernelConfig, name: string): Promise<void> {
+  const path = creatingPath(config, name);
+  const deadline = Date.now() + READY_TIMEOUT_MS + INTEGRATION_TIMEOUT_MS;
+  while (true) {
+    const owner = await readJsonFile(path).catch(() => undefined) as ProcessId | undefined;
+    if (!owner || typeof owner.pid !== "number" || owner.pid === Deno.pid) return;
+    if (!(await isAlive(owner))) return;
+    if (Date.now() > deadline) {
+      throw new KttyError(
+        "not_ready",
+        `session '${name}' is still being created (k new, process ${owner.pid}); try again ` +
+          `once it returns, or k kill ${name}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, CREATE_WAIT_POLL_MS));
   }
 }
 
@@ -149,6 +208,7 @@ interface Fresh {
   kind: ProgramKind;
   frame: FrameConfig;
   cwd: string;
+  env: Record<string, string>;
 }
 
 /** Creates the session from nothing; the caller holds the name's creation lock. */
@@ -156,10 +216,20 @@ async function createFresh(
   config: KernelConfig,
   name: string,
   paths: SessionPaths,
-  { command, kind, frame, cwd }: Fresh,
+  { command, kind, frame, cwd, env }: Fresh,
 ): Promise<NewSessionResult> {
-  // Stale state (program gone) or a stray tmux session without state: start over.
-  if (await hasSession(config, name)) await killSession(config, name);
+  // Stale state (program gone) or a stray tmux session of ktty's without state: start over.
+  // A tmux session someone else made on the socket is theirs: never end it.
+  const owner = await sessionOwner(config, name);
+  if (owner === "other") {
+    throw new KttyError(
+      "foreign_session",
+      `tmux session '${name}' on socket '${config.socket}' was not started by ktty, which ` +
+        `never ends it; pick another name, or end it yourself: ` +
+        `tmux -L ${config.socket} kill-session -t '=${tmuxName(name)}'`,
+    );
+  }
+  if (owner === "ktty") await killSession(config, name);
   await removeState(paths);
   try {
     await Deno.mkdir(paths.dir, { mode: 0o700 });
@@ -169,6 +239,7 @@ async function createFresh(
     }
     throw e;
   }
+  const envPath = `${paths.dir}/environment`;
   try {
     await makePrivateDir(paths.cells);
     await Deno.writeFile(paths.log, new Uint8Array(), { mode: 0o600, createNew: true });
@@ -182,9 +253,11 @@ async function createFresh(
       await Deno.writeTextFile(scriptPath, script, { mode: 0o600, createNew: true });
       loader = integration.installLine(scriptPath) + "\n";
     }
+    // The environment goes through a private file the launcher reads and removes: never argv.
+    await Deno.writeTextFile(envPath, environmentFile(env), { mode: 0o600, createNew: true });
     const columns = frameMode(frame.mode).columns;
     const panePid = await newSession(config, name, {
-      command,
+      argv: launcherArgv(envPath, command),
       logPath: paths.log,
       cwd,
       columns,
@@ -211,6 +284,7 @@ async function createFresh(
     }
     meta.bracketed_paste = ready.bracketedPaste;
     await writeMeta(paths, meta);
+    await removeIfExists(envPath); // the launcher removed it, unless its PATH had no `rm`
     return { ...sessionInfo(meta), created: true };
   } catch (e) {
     await killSession(config, name).catch(() => false);
