@@ -40,10 +40,13 @@ const RUN_HELP = `usage: k run [-j] [-t N] [-o N] [session] <code>
 alias: await
 
 run a cell, wait (default 30 s); alias: await.
-Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;
-a timeout ends the wait, not the cell: it goes on in the background, keeping the session
-(k poll shows it, km <session> <cell_id> -1 waits for its end, k int stops it).
--o N: output budget.
+Text mode prints the output and exits with the cell's exit code where it is known
+(0 where the frame mode cannot know it), 124 on a timeout, 1 on an error;
+-j prints the JSON result and exits 0 whenever k did what was asked.
+-t N: time limit in seconds; a timeout ends the wait, not the cell: it goes on in the
+background, keeping the session (k poll shows it, km <session> <cell_id> -1 waits for
+its end, k int stops it). Stopped by a signal, k run hands its cell over the same way,
+names it, and exits 128 + the signal's number. -o N: output budget.
 Code '-' is read from standard input (for code too long for an argument).
 
 example:
