@@ -64,12 +64,16 @@ dirTest("proc: what the tree forked after it was read is ended with it", async (
       const kids = await processTree(tree[0]!);
       return kids.length === 2 ? kids.slice(1) : undefined;
     });
-    const { ended, survivors } = await endProcesses(tree, [{ signal: "SIGTERM", graceMs: 2000 }]);
-    deepEqual(
-      ended.map((p) => [p.pid, p.signal]).sort(),
-      [[child.pid, "SIGTERM"], [late!.pid, "SIGTERM"]].sort(),
-    );
-    deepEqual(survivors, []);
+    try {
+      const ending = await endProcesses(tree, [{ signal: "SIGTERM", graceMs: 2000 }]);
+      deepEqual(
+        ending.ended.map((p) => [p.pid, p.signal]).sort(),
+        [[child.pid, "SIGTERM"], [late!.pid, "SIGTERM"]].sort(),
+      );
+      deepEqual(ending.survivors, []);
+    } finally {
+      await endProcesses([late!], [{ signal: "SIGKILL", graceMs: 1000 }]); // left by a failure
+    }
   });
 });
 
