@@ -30,6 +30,8 @@ export type { EndedProgram, EscalationSignal, InterruptResult } from "./src/cell
 export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/cell/output.ts";
 export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./src/cell/options.ts";
 export type { AttachOptions } from "./src/session/attach.ts";
+export type { KillResult } from "./src/session/remove.ts";
+export type { EndedProcess } from "./src/proc.ts";
 export type {
   CellState,
   FleetEntry,

@@ -17,7 +17,7 @@ import {
   type NewSessionResult,
 } from "./session/create.ts";
 import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
-import { killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
+import { type KillResult, killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
 import { resolveSessionName } from "./session/resolve.ts";
 import { type FleetEntry, listFleet, type SessionStatus, sessionStatus } from "./session/status.ts";
 import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
@@ -322,17 +322,21 @@ export class Session {
   }
 
   /**
-   * Ends the session: watcher, tmux session and state.
+   * Ends the session: watcher, tmux session, the whole process tree of its program (what
+   * outlives the terminal's hangup gets SIGTERM, then SIGKILL) and state.
+   *
+   * @returns what the signals ended, and what even SIGKILL left alive
    *
    * @example
    * ```ts
    * import { Kernel } from "./mod.ts";
-   * await new Kernel().session("work").kill();
+   * const { survivors } = await new Kernel().session("work").kill();
+   * for (const p of survivors) console.log(`${p.command} (pid ${p.pid}) still runs`);
    * ```
    */
-  async kill(): Promise<void> {
+  async kill(): Promise<KillResult> {
     await this.#ready();
-    await killSessionAndState(this.config, this.name);
+    return await killSessionAndState(this.config, this.name);
   }
 
   /**

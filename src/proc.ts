@@ -1,6 +1,7 @@
 /**
  * Process identity on Linux: a pid plus its start time (from /proc) names one process for good,
- * even after the pid is reused, so a lock's owner can be proved alive or dead.
+ * even after the pid is reused, so a lock's owner can be proved alive or dead, and a session's
+ * process tree, read before its terminal closes, can be ended later without touching a stranger.
  * @module
  */
 
@@ -38,10 +39,8 @@ export async function processId(pid: number): Promise<ProcessId | undefined> {
 }
 
 /** True while the very process `id` names is alive. */
-export async function isAlive(id: ProcessId): Promise<boolean> {
-  const start = await processStart(id.pid);
-  if (start === undefined) return false;
-  return id.start === "" || start === "" || start === id.start;
+export function isAlive(id: ProcessId): Promise<boolean> {
+  return Promise.resolve(isAliveNow(id));
 }
 
 /** Sends `signal` to the process `id` names, if it is still that process. */
@@ -86,8 +85,8 @@ export async function stopProcess(id: ProcessId, graceMs: number): Promise<void>
   }
 }
 
-/** The pids of every live descendant of `pid` (children, their children, …), read from /proc. */
-export async function descendants(pid: number): Promise<number[]> {
+/** Every process's children, from one scan of /proc; empty when /proc cannot be read. */
+async function parentMap(): Promise<Map<number, number[]>> {
   const parents = new Map<number, number[]>();
   try {
     for await (const entry of Deno.readDir("/proc")) {
@@ -103,8 +102,14 @@ export async function descendants(pid: number): Promise<number[]> {
       }
     }
   } catch {
-    return [];
+    return new Map();
   }
+  return parents;
+}
+
+/** The pids of every live descendant of `pid` (children, their children, …), read from /proc. */
+export async function descendants(pid: number): Promise<number[]> {
+  const parents = await parentMap();
   const out: number[] = [];
   const queue = [pid];
   while (queue.length > 0) {
@@ -114,6 +119,168 @@ export async function descendants(pid: number): Promise<number[]> {
     }
   }
   return out;
+}
+
+/** A process of a tree, named for good: its identity and its command name when it was found. */
+export interface TreeProcess extends ProcessId {
+  /** Its command name (`/proc/<pid>/comm`), read while it was alive. */
+  command: string;
+}
+
+/**
+ * The process `root` names and its live descendants, each named by pid and start time, so that
+ * each can be signalled later, after it was reparented, and never a process that took its pid.
+ * A process that left the tree before this call (a daemon that double-forked, reparented to init)
+ * is not in it. Empty when `root` is gone. This process itself is never in it.
+ */
+export async function processTree(root: ProcessId): Promise<TreeProcess[]> {
+  if (!isAliveNow(root)) return [];
+  return await withDescendants([{ ...root, command: commandName(root.pid) }]);
+}
+
+/**
+ * `tree`, and the descendants of its live members that it lacks (what they forked since it was
+ * read), appended.
+ */
+async function withDescendants(tree: readonly TreeProcess[]): Promise<TreeProcess[]> {
+  const out = [...tree];
+  const known = new Set([Deno.pid, ...tree.map((p) => p.pid)]);
+  const children = await childrenReader();
+  const queue = tree.filter(isAliveNow);
+  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
+    for (const pid of children(parent.pid)) {
+      if (known.has(pid)) continue;
+      known.add(pid);
+      const start = processStartNow(pid);
+      if (start === undefined) continue;
+      const child = { pid, start, command: commandName(pid) };
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+/**
+ * How to list a process's children: its threads' `children` files in /proc (a few small reads),
+ * else, on a kernel without them, one scan of /proc for the whole tree.
+ */
+async function childrenReader(): Promise<(pid: number) => number[]> {
+  try {
+    Deno.statSync(`/proc/${Deno.pid}/task/${Deno.pid}/children`);
+    return childrenOfEveryThread;
+  } catch {
+    const parents = await parentMap();
+    return (pid) => parents.get(pid) ?? [];
+  }
+}
+
+/** The children of `pid`, whichever of its threads forked them. */
+function childrenOfEveryThread(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+      if (text !== "") out.push(...text.split(" ").map(Number));
+    }
+  } catch {
+    // gone meanwhile, or a thread gone meanwhile: what was read is what there is
+  }
+  return out;
+}
+
+/** Whether the very process `id` names is alive now (a synchronous {@link isAlive}). */
+function isAliveNow(id: ProcessId): boolean {
+  const start = processStartNow(id.pid);
+  if (start === undefined) return false;
+  return id.start === "" || start === "" || start === id.start;
+}
+
+/** One step of ending processes: a signal, and how long they get to end after it. */
+export interface EndStep {
+  /**
+   * The signal to send; undefined to send none and only wait, for one already sent (the hangup
+   * a terminal's close sends).
+   */
+  signal: "SIGTERM" | "SIGKILL" | undefined;
+  /** How long to wait for every process to be gone before the next step. */
+  graceMs: number;
+}
+
+/** A process that a signal ended. */
+export interface EndedProcess {
+  /** Its command name (`sleep`). */
+  command: string;
+  /** Its pid. */
+  pid: number;
+  /** The signal it ended after. */
+  signal: "SIGTERM" | "SIGKILL";
+}
+
+/** What {@link endProcesses} did. */
+export interface EndResult {
+  /** The processes a signal ended, step by step. */
+  ended: EndedProcess[];
+  /** The processes still alive after the last step. */
+  survivors: TreeProcess[];
+}
+
+/**
+ * Ends the processes of `tree` (from {@link processTree}) step by step: at each step, the tree
+ * grows by what its live members forked since, every live member gets the step's signal (with
+ * SIGCONT after SIGTERM, so a stopped process can act on it), and the step ends as soon as all
+ * are gone, else at its grace. A process is signalled only while its pid still names it (its
+ * start time): a pid taken by another process since is left alone.
+ */
+export async function endProcesses(
+  tree: readonly TreeProcess[],
+  steps: readonly EndStep[],
+): Promise<EndResult> {
+  let members = [...tree];
+  const ended: EndedProcess[] = [];
+  for (const { signal, graceMs } of steps) {
+    members = await withDescendants(members);
+    const alive = members.filter(isAliveNow);
+    if (alive.length === 0) return { ended, survivors: [] };
+    if (signal !== undefined) {
+      for (const process of alive) {
+        signalNow(process, signal);
+        if (signal === "SIGTERM") signalNow(process, "SIGCONT");
+      }
+    }
+    await waitGone(alive, graceMs);
+    if (signal === undefined) continue;
+    for (const { command, pid } of alive.filter((p) => !isAliveNow(p))) {
+      ended.push({ command, pid, signal });
+    }
+  }
+  return { ended, survivors: members.filter(isAliveNow) };
+}
+
+/** Sends `signal` to the process `id` names, if it is still that process. */
+function signalNow(id: ProcessId, signal: Deno.Signal): void {
+  if (!isAliveNow(id)) return;
+  try {
+    Deno.kill(id.pid, signal);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/** The first and the longest pause between two looks in /proc while waiting for processes. */
+const GONE_FIRST_CHECK_MS = 5;
+const GONE_CHECK_MAX_MS = 50;
+
+/** Waits until every process of `processes` is gone, or `graceMs` have passed. */
+async function waitGone(processes: readonly ProcessId[], graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  let pauseMs = GONE_FIRST_CHECK_MS;
+  while (processes.some(isAliveNow)) {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, left)));
+    pauseMs = Math.min(pauseMs * 2, GONE_CHECK_MAX_MS);
+  }
 }
 
 /**

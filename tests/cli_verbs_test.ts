@@ -19,7 +19,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
                                                   type into the program the active cell runs
   k screen [-j] [session]                         what the terminal shows now (-j: cursor, foreground)
   k int [session]                                 Ctrl-C; end the active cell, free the session
-  k kill <session>                                end the session, its watcher, views and state
+  k kill [-j] <session>                           end the session, its process tree, views and state
   k notify [session] <message> [--from NAME]      append a notify event to the event log
   k ls [-j] [--prune]                             every session on the socket (-j: a JSON array)
   k status [-j] [session]                         one session's state and the next useful command
@@ -40,10 +40,13 @@ const RUN_HELP = `usage: k run [-j] [-t N] [-o N] [session] <code>
 alias: await
 
 run a cell, wait (default 30 s); alias: await.
-Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;
-a timeout ends the wait, not the cell: it goes on in the background, keeping the session
-(k poll shows it, km <session> <cell_id> -1 waits for its end, k int stops it).
--o N: output budget.
+Text mode prints the output and exits with the cell's exit code where it is known
+(0 where the frame mode cannot know it), 124 on a timeout, 1 on an error;
+-j prints the JSON result and exits 0 whenever k did what was asked.
+-t N: time limit in seconds; a timeout ends the wait, not the cell: it goes on in the
+background, keeping the session (k poll shows it, km <session> <cell_id> -1 waits for
+its end, k int stops it). Stopped by a signal, k run hands its cell over the same way,
+names it, and exits 128 + the signal's number. -o N: output budget.
 Code '-' is read from standard input (for code too long for an argument).
 
 example:

@@ -4,12 +4,17 @@
  * @module
  */
 
-import { KttyError } from "../../mod.ts";
+import { type BusyResult, type FinalResult, KttyError } from "../../mod.ts";
 
-/** Exit status when `k` did what was asked (a cell's `timeout` result included). */
+/**
+ * Exit status when `k` did what was asked (with JSON output, a cell's `timeout` result and a
+ * failed command included: the JSON says how the cell ended).
+ */
 export const EXIT_OK = 0;
 /** Exit status on an error result or bad input. */
 export const EXIT_FAILURE = 1;
+/** Exit status of `k run` in text mode when its cell ran past its time limit (as `timeout(1)`). */
+export const EXIT_TIMEOUT = 124;
 
 /** Prints `value` as one line of JSON on stdout. */
 export function printJson(value: unknown): void {
@@ -30,6 +35,19 @@ export function printError(message: string, asJson: boolean): void {
 /** The exit status for a result the library returned: 1 for an `error` result, else 0. */
 export function exitStatusOf(result: { status: string }): number {
   return result.status === "error" ? EXIT_FAILURE : EXIT_OK;
+}
+
+/**
+ * The exit status of a cell's result in text mode, as `ssh host cmd` gives its command's: a
+ * `done` cell's exit code where the frame mode knows it (0 where it cannot: repeat, exact and
+ * hook modes), 124 for a `timeout`, 1 for an `error`.
+ */
+export function cellExitStatus(result: FinalResult | BusyResult): number {
+  if (result.status === "timeout") return EXIT_TIMEOUT;
+  if (result.status === "error") return EXIT_FAILURE;
+  const code = result.exit_code ?? EXIT_OK;
+  // A shell's $? is 0..255; anything else cannot be an exit status and must not read as success.
+  return Number.isInteger(code) && code >= 0 && code <= 255 ? code : EXIT_FAILURE;
 }
 
 /**

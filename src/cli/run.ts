@@ -1,13 +1,14 @@
 /**
- * `k run` (alias `await`): run a cell and wait for its result. Killed mid-cell, it hands the
- * cell to a background watcher, so the result is still recorded for `k poll` and `km`.
+ * `k run` (alias `await`): run a cell and wait for its result; in text mode, exit with the cell's
+ * exit code. Killed mid-cell, it hands the cell to a background watcher, so the result is still
+ * recorded for `k poll` and `km`, and names the cell.
  * @module
  */
 
-import type { CellOptions } from "../../mod.ts";
+import type { CellOptions, CellResult, Session } from "../../mod.ts";
 import { mark } from "../trace.ts";
 import { codeFrom, type ParsedFlags, sessionAndText } from "./args.ts";
-import { EXIT_FAILURE, EXIT_OK, exitStatusOf, printJson, printText } from "./output.ts";
+import { cellExitStatus, exitStatusOf, printJson, printText } from "./output.ts";
 import type { Flag, Verb } from "./verb.ts";
 
 /** The flags of the verbs that start a cell (run, fire). */
@@ -46,10 +47,13 @@ export const run: Verb = {
   usage: "k run [-j] [-t N] [-o N] [session] <code>",
   summary: "run a cell, wait (default 30 s); alias: await",
   details: [
-    "Text mode prints the output; -j prints the JSON result. -t N: time limit in seconds;",
-    "a timeout ends the wait, not the cell: it goes on in the background, keeping the session",
-    "(k poll shows it, km <session> <cell_id> -1 waits for its end, k int stops it).",
-    "-o N: output budget.",
+    "Text mode prints the output and exits with the cell's exit code where it is known",
+    "(0 where the frame mode cannot know it), 124 on a timeout, 1 on an error;",
+    "-j prints the JSON result and exits 0 whenever k did what was asked.",
+    "-t N: time limit in seconds; a timeout ends the wait, not the cell: it goes on in the",
+    "background, keeping the session (k poll shows it, km <session> <cell_id> -1 waits for",
+    "its end, k int stops it). Stopped by a signal, k run hands its cell over the same way,",
+    "names it, and exits 128 + the signal's number. -o N: output budget.",
     "Code '-' is read from standard input (for code too long for an argument).",
   ],
   examples: [
@@ -62,50 +66,92 @@ export const run: Verb = {
   json: "flag",
   async run({ kernel, flags, positionals }) {
     const options = cellOptions(flags);
+    const asJson = flags.has("json");
     const { session, text } = sessionAndText(positionals, "code");
     const target = await kernel.resolve(session);
     const code = await codeFrom(text);
     // Killed mid-cell (a harness timeout, Ctrl-C): the cell goes on under a background watcher
     // and its result is recorded for k poll and km, instead of a lock held by a dead process.
     // A signal before the code is typed waits for the typing, so no lock is left untyped.
-    let started = false;
-    let stopStatus: number | undefined;
-    const stop = () => {
-      target.handOff().catch(() => undefined).finally(() => Deno.exit(stopStatus));
+    let cellId: string | undefined;
+    let signalled: StopSignal | undefined;
+    let stopping: Promise<number> | undefined;
+    let answered = false;
+    const stop = (id: string, how: StopSignal) => {
+      stopping ??= handOver(target, id, how, asJson);
+      stopping.then((status) => Deno.exit(status));
     };
     for (const [signal, status] of STOP_SIGNALS) {
       Deno.addSignalListener(signal, () => {
-        if (stopStatus !== undefined) return;
-        stopStatus = status;
-        if (started) stop();
+        if (signalled !== undefined || answered) return;
+        signalled = { signal, status };
+        if (cellId !== undefined) stop(cellId, signalled);
       });
     }
     mark("args parsed");
     const result = await target.run(code, {
       ...options,
-      onStarted: () => {
-        started = true;
-        if (stopStatus !== undefined) stop();
+      onStarted: (id) => {
+        cellId = id;
+        if (signalled !== undefined) stop(id, signalled);
       },
     });
-    if (stopStatus !== undefined) return stopStatus; // refused before typing: nothing to keep
-    if (flags.has("json")) {
+    if (stopping !== undefined) return await stopping;
+    answered = true;
+    if (asJson) {
       printJson(result);
       mark("printed");
-      return exitStatusOf(result);
+      return signalled?.status ?? exitStatusOf(result);
     }
-    if (result.status === "error") {
-      console.error(`k: ${result.output}`);
-      return EXIT_FAILURE;
-    }
-    if (result.output !== "") printText(result.output);
+    if (result.status === "error") console.error(`k: ${result.output}`);
+    else if (result.output !== "") printText(result.output);
     mark("printed");
     if (result.status === "timeout") {
       const name = target.name;
+      const id = result.cell_id;
       console.error(
-        `k: cell ${result.cell_id} timed out and goes on in the background: k poll ${name}, km ${name} ${result.cell_id} -1, k int ${name}`,
+        `k: cell ${id} timed out and goes on in the background: k poll ${name} ${id}, km ${name} ${id} -1, k int ${name}`,
       );
     }
-    return EXIT_OK;
+    return signalled?.status ?? cellExitStatus(result);
   },
 };
+
+/** A signal that stops `k run`, and the exit status it gives. */
+interface StopSignal {
+  signal: Deno.Signal;
+  status: number;
+}
+
+/**
+ * Hands the cell this `k run` watches to a background watcher and says so, naming the cell to
+ * poll: as JSON, the cell as a fired one (`{"cell_id","status":"fired"}`), or its state if it had
+ * ended meanwhile; in text, one line on stderr. Resolves to the exit status: 128 + the signal.
+ */
+async function handOver(
+  target: Session,
+  cellId: string,
+  { signal, status }: StopSignal,
+  asJson: boolean,
+): Promise<number> {
+  const poll = `k poll ${target.name} ${cellId}`;
+  let answer: CellResult;
+  let line: string;
+  try {
+    if ((await target.handOff()) === cellId) {
+      answer = { cell_id: cellId, status: "fired" };
+      line = `stopped by ${signal}; cell ${cellId} handed over and goes on: ${poll}`;
+    } else {
+      answer = await target.poll(cellId);
+      line = `stopped by ${signal}; cell ${cellId} had ended: ${poll}`;
+    }
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    line =
+      `stopped by ${signal}; cell ${cellId} was not handed over (${why}): ${poll}, k int ${target.name}`;
+    answer = { cell_id: cellId, status: "error", output: line };
+  }
+  if (asJson) printJson(answer);
+  else console.error(`k: ${line}`);
+  return status;
+}

@@ -1,13 +1,22 @@
 /**
- * Ending sessions: `k kill` (watcher, tmux session, state) and `k ls --prune` (stale state whose
- * tmux session is gone), each appending `closed` first so followers see it.
+ * Ending sessions: `k kill` (watcher, tmux session, the pane's process tree, state) and
+ * `k ls --prune` (stale state whose tmux session is gone), each appending `closed` first so
+ * followers see it.
  * @module
  */
 
 import { NoSessionError } from "../errors.ts";
 import { appendEvent } from "../events/log.ts";
 import { readLock } from "../lock.ts";
-import { stopProcess, WATCHER_STOP_GRACE_MS } from "../proc.ts";
+import {
+  type EndedProcess,
+  endProcesses,
+  type EndStep,
+  processTree,
+  stopProcess,
+  type TreeProcess,
+  WATCHER_STOP_GRACE_MS,
+} from "../proc.ts";
 import {
   ioError,
   type KernelConfig,
@@ -36,11 +45,40 @@ export async function removeState(paths: SessionPaths): Promise<void> {
 
 const REMOVE_ATTEMPTS = 5;
 
+/** What `kill` did to the session's processes, beyond closing its terminal. */
+export interface KillResult {
+  /**
+   * The processes of the pane's tree that outlived the terminal's hangup, each with the signal
+   * that ended it (`SIGTERM`, else `SIGKILL`); empty when the hangup ended them all.
+   */
+  ended: EndedProcess[];
+  /**
+   * The processes of the pane's tree still alive after SIGKILL (an uninterruptible wait); empty
+   * when the whole tree is gone.
+   */
+  survivors: { command: string; pid: number }[];
+}
+
 /**
- * Ends a session: its watcher, its tmux session and its state. Appends `closed` first so event
- * followers see it. Throws {@link NoSessionError} when there was nothing to kill.
+ * How the pane's tree is ended once tmux has closed its terminal: the hangup's own effect first
+ * (a shell ends its jobs), then SIGTERM to what is left, then SIGKILL. Each step ends as soon as
+ * nothing is left.
  */
-export async function killSessionAndState(config: KernelConfig, name: string): Promise<void> {
+const TREE_END_STEPS: readonly EndStep[] = [
+  { signal: undefined, graceMs: 500 },
+  { signal: "SIGTERM", graceMs: 1500 },
+  { signal: "SIGKILL", graceMs: 1000 },
+];
+
+/**
+ * Ends a session: its watcher, its tmux session, its pane's whole process tree and its state.
+ * Appends `closed` first so event followers see it. The tree (the program `new` started and
+ * every live descendant, in whatever process group or session) is read before tmux closes the
+ * terminal, since its orphans are then reparented out of it. A session without ktty's state is
+ * only closed (its terminal's hangup): ktty signals no process of a session it did not start.
+ * Throws {@link NoSessionError} when there was nothing to kill.
+ */
+export async function killSessionAndState(config: KernelConfig, name: string): Promise<KillResult> {
   const paths = sessionPaths(config, name);
   let hadState = true;
   try {
@@ -48,16 +86,21 @@ export async function killSessionAndState(config: KernelConfig, name: string): P
   } catch {
     hadState = false;
   }
+  let tree: TreeProcess[] = [];
   if (hadState) {
     await appendEvent(paths.events, name, { status: "closed", reason: "killed" }).catch(() => {});
     const lock = await readLock(paths).catch(() => undefined);
     if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
+    const meta = await readMetaIfAny(paths).catch(() => undefined);
+    if (meta) tree = await processTree(meta.pane);
   }
   // A peek or attach view shares the session's window and would keep its program running.
   await killViews(config, name);
   const killed = await killSession(config, name);
   if (hadState) await removeState(paths);
   if (!hadState && !killed) throw new NoSessionError(name);
+  const { ended, survivors } = await endProcesses(tree, TREE_END_STEPS);
+  return { ended, survivors: survivors.map(({ command, pid }) => ({ command, pid })) };
 }
 
 /**
