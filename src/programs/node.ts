@@ -58,6 +58,9 @@ export const node: ProgramProfile = {
   names: /^(node|nodejs)$/,
   bracketedPaste: false,
   quotedInsert: false,
+  // node's own readline: Ctrl-U deletes to the start of the line and rings no bell. (It redraws
+  // the prompt, end marker included: before the cell's code, which such a marker cannot end.)
+  drain: { keys: ["C-u"] },
   integration: {
     file: "integration.cjs",
     script,
