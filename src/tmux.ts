@@ -227,6 +227,16 @@ export interface PasteOptions {
   bracketed?: boolean;
   /** tmux key names to send after the text. */
   keys?: string[];
+  /** Keys to send before the text, in the same call: what clears the line the program reads. */
+  before?: KeysBefore;
+}
+
+/** Keys sent before a paste (see {@link PasteOptions.before}). */
+export interface KeysBefore {
+  /** tmux key names (`Space`, `C-u`); [] sends none. */
+  readonly keys: readonly string[];
+  /** Send them only while the pane is not on the alternate screen (a full-screen program). */
+  readonly unlessAlternateScreen?: boolean;
 }
 
 /**
@@ -240,11 +250,16 @@ export async function pasteText(
   options: PasteOptions = {},
 ): Promise<boolean> {
   const target = paneTarget(name);
+  const before = options.before ? keysBefore(target, options.before) : [];
   // After the text: Enter to end a bracketed paste, then the keys asked for.
   const keys = [...(options.bracketed ? ["Enter"] : []), ...(options.keys ?? []).map(tmuxArg)];
   const after = keys.length > 0 ? ["send-keys", "-t", target, ...keys] : [];
   // tmux makes no buffer of empty text, and pasting a missing buffer fails: send the keys alone.
-  if (text === "") return after.length === 0 || (await tmuxStatus(config, after)) === 0;
+  if (text === "") {
+    const alone = [...before, ...after];
+    if (alone.at(-1) === ";") alone.pop();
+    return alone.length === 0 || (await tmuxStatus(config, alone)) === 0;
+  }
   // One buffer per call: concurrent pastes (k send) must not overwrite each other's text.
   const id = randomHex(4);
   const buffer = `k-${tmuxName(name)}-${id}`;
@@ -252,7 +267,11 @@ export async function pasteText(
   // takes an argument ending in ';' as a command separator, and a command line must fit one
   // 16 KiB message.
   const paste = (source: string) => {
-    const args = ["load-buffer", "-b", buffer, source, ";", "paste-buffer", "-d", "-b", buffer];
+    // The keys before the text go after load-buffer, which waits while tmux's client reads the
+    // file: right before the paste, both reach the program in one write (a program that redraws
+    // at every read, such as prompt_toolkit's, draws once).
+    const args = ["load-buffer", "-b", buffer, source, ";", ...before];
+    args.push("paste-buffer", "-d", "-b", buffer);
     args.push(...(options.bracketed ? ["-p"] : []), "-t", target);
     if (after.length > 0) args.push(";", ...after);
     return args;
@@ -276,6 +295,24 @@ export async function pasteText(
       // gone with the session's directory
     }
   }
+}
+
+/**
+ * The tmux commands (ending in `;`) that send `before.keys` ahead of a paste. Guarded by the
+ * alternate screen, the condition is a format tmux evaluates as it runs the call (no shell, no
+ * second process), and the keys run before the commands that follow in the call.
+ */
+function keysBefore(target: string, before: KeysBefore): string[] {
+  if (before.keys.length === 0) return [];
+  if (!before.unlessAlternateScreen) {
+    return ["send-keys", "-t", target, ...before.keys.map(tmuxArg), ";"];
+  }
+  // The command is a string tmux parses: single-quoted words, from key names and a target made
+  // of checked names only, neither of which holds a quote.
+  const words = ["send-keys", "-t", target, ...before.keys];
+  if (words.some((word) => word.includes("'"))) throw new TypeError(`not a key name: ${words}`);
+  const command = words.map((word) => `'${word}'`).join(" ");
+  return ["if-shell", "-F", "-t", target, "#{?alternate_on,0,1}", command, ";"];
 }
 
 /** An argument for tmux: a trailing `;` is escaped so it is not taken as a command separator. */

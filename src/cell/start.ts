@@ -170,6 +170,7 @@ async function startCell(
       dir: paths.dir,
       bracketed: plan.bracketed,
       keys: plan.keys,
+      before: plan.drain,
     });
     typing.catch(() => {}); // handled below; not "unhandled" should the work meanwhile yield
     mark("tmux spawned");

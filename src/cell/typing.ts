@@ -25,7 +25,8 @@ export function planCell(
   if (meta.frame.mode !== "integration" || !integration) {
     const lines = shapeCode(profile, code);
     const enters = frameMode(meta.frame.mode).extraEnters;
-    return { lines, text: typed(lines.join("\n") + "\n" + "\n".repeat(enters)), bracketed: false };
+    const text = typed(lines.join("\n") + "\n" + "\n".repeat(enters));
+    return { lines, text, bracketed: false, drain: profile.drain };
   }
   const plan = integration.typeCell(code, {
     cellId,
@@ -33,8 +34,9 @@ export function planCell(
     bracketedPaste: meta.bracketed_paste === true,
   });
   // A bracketed paste is text as it stands, followed by Enter; other text carries its own.
-  if (plan.bracketed) return { ...plan, text: plan.lines.join("\n"), bracketed: true };
-  return { ...plan, text: typed(plan.lines.join("\n") + "\n"), bracketed: false };
+  const drain = profile.drain;
+  if (plan.bracketed) return { ...plan, text: plan.lines.join("\n"), bracketed: true, drain };
+  return { ...plan, text: typed(plan.lines.join("\n") + "\n"), bracketed: false, drain };
 }
 
 /** The lines to type for `code` in a mode without markers. */

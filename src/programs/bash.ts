@@ -7,7 +7,13 @@
 
 import { endPayload, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
-import { type CellTyping, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import {
+  type CellTyping,
+  CLEAR_LINE,
+  codeLines,
+  type ProgramProfile,
+  type ScriptFiles,
+} from "./profile.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty shell integration for bash (session nonce inside; do not share)
@@ -57,6 +63,9 @@ export const bash: ProgramProfile = {
   jobControl: true,
   bracketedPaste: true,
   quotedInsert: true,
+  // readline: a terminal's reply lands in the line it reads at the prompt (`printf '\e[6n'`
+  // runs in cooked mode, the reply waits in the terminal's input until readline reads again).
+  drain: CLEAR_LINE,
   integration: {
     file: "integration.bash",
     script,

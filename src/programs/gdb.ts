@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ProgramProfile } from "./profile.ts";
+import { CLEAR_LINE, type ProgramProfile } from "./profile.ts";
 
 /** gdb. */
 export const gdb: ProgramProfile = {
@@ -14,4 +14,6 @@ export const gdb: ProgramProfile = {
   interactiveWithArguments: true,
   bracketedPaste: false,
   quotedInsert: true,
+  // readline; but a cell may be typed to the program being debugged, which may be full-screen.
+  drain: { ...CLEAR_LINE, unlessAlternateScreen: true },
 };

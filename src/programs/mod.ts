@@ -7,12 +7,12 @@
 import { bash } from "./bash.ts";
 import { gdb } from "./gdb.ts";
 import { node } from "./node.ts";
-import type { ProgramKind, ProgramProfile } from "./profile.ts";
+import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts";
 import { python } from "./python.ts";
 import { sh } from "./sh.ts";
 import { zsh } from "./zsh.ts";
 
-export type { CellContext, Integration, ProgramKind, ProgramProfile } from "./profile.ts";
+export type { CellContext, Drain, Integration, ProgramKind, ProgramProfile } from "./profile.ts";
 export { codeLines } from "./profile.ts";
 
 /** Every program ktty knows, in the order they are matched. */
@@ -24,6 +24,10 @@ const OTHER: ProgramProfile = {
   names: /$^/,
   bracketedPaste: false,
   quotedInsert: false,
+  // Best effort: nearly every line reader empties its line at Ctrl-U (readline, libedit,
+  // prompt_toolkit, Reline, linenoise, a terminal in cooked mode); a full-screen program does
+  // not read lines, and gives Ctrl-U a meaning of its own.
+  drain: { ...CLEAR_LINE, unlessAlternateScreen: true },
 };
 
 /** The profile stored under `kind` in a session's meta. */

@@ -60,6 +60,9 @@ export const node: ProgramProfile = {
   quotedInsert: false,
   // The REPL reads its history file when it starts, before the integration is loaded.
   environment: (files) => ({ NODE_REPL_HISTORY: files.history }),
+  // node's own readline: Ctrl-U deletes to the start of the line and rings no bell. (It redraws
+  // the prompt, end marker included: before the cell's code, which such a marker cannot end.)
+  drain: { keys: ["C-u"] },
   integration: {
     file: "integration.cjs",
     script,

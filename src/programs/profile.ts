@@ -20,10 +20,39 @@ export interface TypingPlan {
   keys?: string[];
   /** A file the runner reads the code from (python). */
   codeFile?: { path: string; content: string };
+  /** The keys typed before the text, in the same tmux call: the profile's {@link Drain}. */
+  drain: Drain;
 }
 
 /** What a profile says of typing one cell; the text follows from it (see `cell/typing.ts`). */
-export type CellTyping = Omit<TypingPlan, "text" | "bracketed"> & { bracketed?: boolean };
+export type CellTyping = Omit<TypingPlan, "text" | "bracketed" | "drain"> & {
+  bracketed?: boolean;
+};
+
+/**
+ * How a program's pending input is discarded before a cell is typed: what a previous cell's
+ * program left there (a terminal's reply to a query it printed, `ESC[6n` → `ESC[50;1R`; keys it
+ * was sent and did not read) would otherwise be typed in front of the code. The keys go in the
+ * tmux call that types the cell, ahead of it, so they act on whatever came before them.
+ */
+export interface Drain {
+  /** tmux key names that empty the line the program reads ([]: none). */
+  readonly keys: readonly string[];
+  /**
+   * Typed only while the pane is not on the alternate screen: a full-screen program (vim, less)
+   * gives Ctrl-U a meaning of its own (scroll up).
+   */
+  readonly unlessAlternateScreen?: boolean;
+}
+
+/**
+ * A space, then Ctrl-U: empties the line in readline (`unix-line-discard`, emacs and vi insert
+ * modes), zle, libedit, prompt_toolkit and Reline, and in a terminal's cooked mode (its VKILL
+ * character, which the terminal itself acts on: the program never sees it). The space first,
+ * because readline rings the bell at a Ctrl-U on an empty line; what the two keys print
+ * (` \b\e[K`, or the terminal's ` \b \b`) draws nothing.
+ */
+export const CLEAR_LINE: Drain = { keys: ["Space", "C-u"] };
 
 /** Where an integration script puts a session's files. */
 export interface ScriptFiles {
@@ -91,6 +120,8 @@ export interface ProgramProfile {
    * shell's job control): what holds the terminal then is a group apart from the program's.
    */
   readonly jobControl?: boolean;
+  /** How its pending input is discarded before each cell (see {@link Drain}). */
+  readonly drain: Drain;
   /** The lines to type in a mode without markers; default: the code's lines as written. */
   shapeCode?(code: string): string[];
 }

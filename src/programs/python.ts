@@ -8,7 +8,7 @@
  */
 
 import { endPayload, startMarker } from "../markers.ts";
-import { codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import { CLEAR_LINE, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty integration for the Python REPL (session nonce inside; do not share)
@@ -140,6 +140,8 @@ export const python: ProgramProfile = {
   bracketedPaste: false,
   quotedInsert: true,
   shapeCode: shapePythonCode,
+  // readline (cooked mode if python has none: Ctrl-U is the terminal's VKILL there).
+  drain: CLEAR_LINE,
   integration: {
     file: "integration.py",
     script,

@@ -7,7 +7,7 @@
 
 import { endPayload, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
-import { codeLines, type ProgramProfile } from "./profile.ts";
+import { CLEAR_LINE, codeLines, type ProgramProfile } from "./profile.ts";
 
 function script(nonce: string): string {
   const [before, after] = endPayload("$?", nonce).split("$?");
@@ -29,6 +29,10 @@ export const sh: ProgramProfile = {
   jobControl: true,
   bracketedPaste: false,
   quotedInsert: true,
+  // dash has no line editor: it reads in the terminal's cooked mode, where Ctrl-U (VKILL) makes
+  // the terminal itself erase the pending line, echoing its erasure (no text). The space keeps
+  // readline quiet where `sh` is bash, and is erased with the rest.
+  drain: CLEAR_LINE,
   integration: {
     file: "integration.sh",
     script,

@@ -35,6 +35,9 @@ export const zsh: ProgramProfile = {
   jobControl: true,
   bracketedPaste: true,
   quotedInsert: true,
+  // zle's Ctrl-U kills the whole line wherever the cursor is (vi insert mode: back to where
+  // insert began), and rings no bell on an empty line.
+  drain: { keys: ["C-u"] },
   integration: {
     file: "integration.zsh",
     script,
