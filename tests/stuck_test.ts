@@ -169,14 +169,14 @@ worldTest(
       "for i in $(seq 1 200); do git commit -q --allow-empty -m c$i; done",
     ].join(" && ");
     equal((await w.kJson(["run", "-j", "-t", "60", "s", setup])).status, "done");
-    const first = await w.kJson(["run", "-j", "-t", "1", "s", "git -c core.pager=less log"]);
+    const first = await w.kJson(["run", "-j", "-t", "1", "s", "GIT_PAGER=less git log"]);
     equal(first.status, "timeout");
     equal(first.hint, "less is a pager: k send s --keys q to leave it, or k int s");
     equal((await w.k(["send", "s", "--keys", "q"])).code, 0);
     await waitFor("the pager's cell done", async () => {
       return (await w.kJson(["poll", "s", String(first.cell_id)])).status === "done";
     });
-    const second = await w.kJson(["run", "-j", "-t", "1", "s", "git -c core.pager=less log"]);
+    const second = await w.kJson(["run", "-j", "-t", "1", "s", "GIT_PAGER=less git log"]);
     equal(second.status, "timeout");
     const int = await w.k(["int", "s"]);
     // Ctrl-C may end git (and its pager with it), or the pager outlives it and gets a signal.
