@@ -218,7 +218,7 @@ worldTest(
       onprogress: (p) => progress.push(p.message ?? ""),
     });
     deepEqual([ran.isError, ran.value.status], [false, "running"]);
-    match(String(ran.value.output), /^step1\n/);
+    match(String(ran.value.output), /^step1/);
     match(String(ran.value.next), /call wait \(session "w", cell_id "[0-9a-f]{12}"\)/);
     ok(progress.some((m) => /step\d/.test(m)), `progress: ${JSON.stringify(progress)}`);
     const cellId = String(ran.value.cell_id);
