@@ -12,6 +12,8 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { Client } from "npm:@modelcontextprotocol/client@2.4.0";
+import { StdioClientTransport } from "npm:@modelcontextprotocol/client@2.4.0/stdio";
 import { Kernel } from "../mod.ts";
 import { isFresh } from "../src/start.ts";
 import { fixed, summarize, type Summary, table } from "./_stats.ts";
@@ -712,24 +714,71 @@ async function libRun(world: World, session: string, code: string, expected?: st
   return { value: ms };
 }
 
+/**
+ * The MCP server (`deno run -A mcp.ts`, on the bench's kernel) with a real SDK client connected
+ * over stdio; started once, before its samples.
+ */
+async function mcpClient(world: World): Promise<{ client: Client; close: () => Promise<void> }> {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", "-A", `${ROOT}mcp.ts`],
+    env: world.env,
+    cwd: ROOT,
+    stderr: "inherit",
+  });
+  const client = new Client({ name: "ktty-bench", version: "1" });
+  await client.connect(transport);
+  if (transport.pid) world.spawned.add(transport.pid);
+  return { client, close: () => client.close() };
+}
+
+/** A `run` tool call through the MCP client, timed from the call to its answer; checks it. */
+async function mcpRun(client: Client, session: string, code: string, expected: string) {
+  const t0 = performance.now();
+  const result = await client.callTool({ name: "run", arguments: { session, code } });
+  const ms = performance.now() - t0;
+  const value = result.structuredContent as { status?: string; output?: string } | undefined;
+  if (result.isError || value?.status !== "done") {
+    return { value: ms, error: `status ${value?.status}: ${value?.output}` };
+  }
+  if (value.output !== expected) return { value: ms, error: `output ${value.output}` };
+  return { value: ms };
+}
+
 async function libraryCases(world: World, o: Options): Promise<CaseResult[]> {
   const n = o.runs * 2;
-  progress(`in-process run 'echo hello' in bash and 'print(6*7)' in python3, ×${n} each, in turn`);
-  const subjects = [
-    { session: "w", code: "echo hello", expected: "hello" },
-    { session: "py", code: "print(6*7)", expected: "42" },
-  ];
-  const [echo, py] = await interleaved(
-    n,
-    3,
-    subjects,
-    ({ session, code, expected }) => libRun(world, session, code, expected),
-    new PairedFloor(world, "tmux"),
+  progress(
+    `in-process run 'echo hello' in bash and 'print(6*7)' in python3, and an MCP run 'echo hello', ×${n} each, in turn`,
   );
-  return [
-    makeCase("lib_run_echo", `in-process Session.run echo hello (${BASH})`, echo!),
-    makeCase("lib_run_python", "in-process Session.run print(6*7) (python3)", py!),
-  ];
+  const mcp = await mcpClient(world);
+  try {
+    const subjects = [
+      { session: "w", code: "echo hello", expected: "hello", via: "library" },
+      { session: "py", code: "print(6*7)", expected: "42", via: "library" },
+      { session: "w", code: "echo hello", expected: "hello", via: "mcp" },
+    ];
+    const [echo, py, viaMcp] = await interleaved(
+      n,
+      3,
+      subjects,
+      ({ session, code, expected, via }) =>
+        via === "mcp"
+          ? mcpRun(mcp.client, session, code, expected)
+          : libRun(world, session, code, expected),
+      new PairedFloor(world, "tmux"),
+    );
+    return [
+      makeCase("lib_run_echo", `in-process Session.run echo hello (${BASH})`, echo!),
+      makeCase("lib_run_python", "in-process Session.run print(6*7) (python3)", py!),
+      makeCase(
+        "mcp_run_echo",
+        `MCP run echo hello: a real client over stdio to mcp.ts (${BASH})`,
+        viaMcp!,
+      ),
+    ];
+  } finally {
+    await mcp.close();
+  }
 }
 
 /** Peak RSS of one process: `/usr/bin/time -v` when present, else polling /proc VmHWM. */
@@ -986,6 +1035,11 @@ function targetsFor(cases: Map<string, CaseResult>): Target[] {
     const after = med(`${id}_after`);
     return before && after ? { value: after / before, deltaMs: after - before } : {};
   };
+  const ratio = (id: string, base: string): Pick<Target, "value" | "deltaMs"> => {
+    const over = med(id);
+    const under = med(base);
+    return over && under ? { value: over / under, deltaMs: over - under } : {};
+  };
   const list: Target[] = [
     { id: "run_echo", label: "k run echo (bash --norc)", limit: 35, unit: "ms" },
     {
@@ -1006,6 +1060,13 @@ function targetsFor(cases: Map<string, CaseResult>): Target[] {
     { id: "km_wake", label: "km -1 wake-up after cell end", limit: 30, unit: "ms" },
     { id: "lib_run_echo", label: "in-process run (bash echo)", limit: 5, unit: "ms" },
     { id: "lib_run_python", label: "in-process run (python print)", limit: 5, unit: "ms" },
+    {
+      id: "mcp_over_lib",
+      label: "MCP run echo ÷ in-process run echo (issue 17: about the same)",
+      limit: 1.5,
+      unit: "×",
+      ...ratio("mcp_run_echo", "lib_run_echo"),
+    },
     { id: "rss_300k", label: "k peak RSS, 300,000 lines", limit: 100, unit: "MB" },
     {
       id: "hist_lib_run_after",

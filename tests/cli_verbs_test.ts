@@ -27,6 +27,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
   k peek [session]                                watch the live terminal; typing is ignored
   k attach [--read-only] [session]                take over the live terminal: you type into it
   k history [-n N] [-j] [session]                 the last N (20) events, with their cells' code
+  k mcp [--max-wait N]                            serve the verbs to an agent as MCP tools (stdio)
   k version | --version | -V                      print the version
   k help [verb]                                   this overview, or a verb's usage and example
 
