@@ -83,3 +83,70 @@ Deno.test("text: a newline ends any unfinished escape sequence, CSI and charset 
   assertEquals(clean("xy\x1b\nEND\n"), { lines: ["xy", "END"], partial: "" });
   assertEquals(clean("xy\x1b(\nEND\n"), { lines: ["xy", "END"], partial: "" });
 });
+
+/** The lines, unfinished line and OSC payloads `s` gives. */
+function cleanWithOsc(s: string | Uint8Array) {
+  const lines: string[] = [];
+  const osc: string[] = [];
+  const t = new TerminalText((l) => lines.push(l), { onOsc: (p) => osc.push(p) });
+  t.push(typeof s === "string" ? enc.encode(s) : s);
+  return { lines, partial: t.finish(), osc };
+}
+
+Deno.test("text: an ESC always starts a new sequence, whatever was unfinished before it", () => {
+  // Issue 14: `printf 'x\033'` as a cell's last output hid the end marker after it (ESC ESC ]
+  // read as ESC ESC, then `]133;D;0;k=…` as text), and the cell timed out.
+  const marker = "\x1b]133;D;0;k=n\x07";
+  for (
+    const unfinished of [
+      "\x1b",
+      "\x1b\x1b",
+      "\x1b(",
+      "\x1b#",
+      "\x1b%",
+      "\x1b ",
+      "\x1b[1",
+      "\x1b]0;t",
+    ]
+  ) {
+    assertEquals(
+      cleanWithOsc(`x${unfinished}${marker}$ `),
+      { lines: [], partial: "x$ ", osc: ["133;D;0;k=n"] },
+      JSON.stringify(unfinished),
+    );
+  }
+  // A string cut by ESC that is not ST: what follows the ESC is a sequence of its own.
+  assertEquals(cleanWithOsc(`a\x1b]0;t\x1b\x1b[1mb`), { lines: [], partial: "ab", osc: [] });
+});
+
+Deno.test("text: CAN and SUB end an unfinished sequence; C0 controls inside a CSI act", () => {
+  assertEquals(cleanWithOsc("a\x1b]0;title\x18b\x1b[12\x1ac\x1bPq\x18d"), {
+    lines: [],
+    partial: "abcd",
+    osc: [],
+  });
+  // As on a VT: a carriage return or backspace inside a CSI moves the cursor, the CSI goes on.
+  assertEquals(cleanWithOsc("abc\x1b[\r1CX"), { lines: [], partial: "aXc", osc: [] });
+  assertEquals(cleanWithOsc("abc\x1b[\bK"), { lines: [], partial: "ab", osc: [] });
+});
+
+Deno.test("text: C1 controls draw nothing; as raw bytes they are invalid UTF-8", () => {
+  // U+009B and U+009D would open a CSI or an OSC on a terminal that reads 8-bit controls; in
+  // UTF-8 (tmux, every terminal emulator today) they are invisible controls. The raw bytes 0x9b
+  // and 0x9d are not UTF-8 at all.
+  assertEquals(cleanWithOsc("a\u009b31mb\u009d0;t\u0007c\u0085d"), {
+    lines: [],
+    partial: "a31mb0;tcd",
+    osc: [],
+  });
+  assertEquals(
+    cleanWithOsc(new Uint8Array([0x61, 0x9b, 0x33, 0x9d, 0x62])).partial,
+    "a\uFFFD3\uFFFDb",
+  );
+});
+
+Deno.test("text: an OSC too long for a marker is not handed on; a CSI's parameters are bounded", () => {
+  const long = "133;D;" + "0".repeat(5000) + ";k=n";
+  assertEquals(cleanWithOsc(`a\x1b]${long}\x07b`), { lines: [], partial: "ab", osc: [] });
+  assertEquals(cleanWithOsc(`a\x1b[${"1;".repeat(100_000)}mb`).partial, "ab");
+});
