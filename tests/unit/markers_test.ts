@@ -45,6 +45,51 @@ Deno.test("markers: the tail scanners find the last marker of this session", () 
   equal(lastEndMarker("no markers", NONCE), -1);
 });
 
+Deno.test("markers: only the exact format is a marker; look-alikes with the nonce are not", () => {
+  // Each of these once ended a cell (Number("") is 0, Number("1e2") is 100) or was taken by the
+  // prompt check for an end marker (no terminator, a longer nonce).
+  for (
+    const payload of [
+      `133;D;;k=${NONCE}`,
+      `133;D;+1;k=${NONCE}`,
+      `133;D;1e2;k=${NONCE}`,
+      `133;D;0x1;k=${NONCE}`,
+      `133;D; 0;k=${NONCE}`,
+      `133;D;0;k=${NONCE}0`,
+      `133;D;0;k=${NONCE};`,
+      `133;D;0;x;k=${NONCE}`,
+      `133;D;k=${NONCE}`,
+      `133;d;0;k=${NONCE}`,
+      `133;C;k=${NONCE};x`,
+      `133;C;0;k=${NONCE}`,
+      `133;D;99999999999;k=${NONCE}`,
+      `133;D;0;k=${NONCE};err=a\x01b`,
+    ]
+  ) {
+    equal(parseMarker(payload, NONCE), undefined, payload);
+    equal(lastEndMarker(`${osc(payload)}$ `, NONCE), -1, payload);
+    ok(lastMarkerIsStart(`${startMarker(NONCE)}${osc(payload)}$ `, NONCE), payload);
+  }
+  deepEqual(parseMarker(`133;D;-1;k=${NONCE};err=a.B_c`, NONCE), {
+    kind: "end",
+    exitCode: -1,
+    error: "a.B_c",
+  });
+});
+
+Deno.test("markers: the tail scanners take only a whole marker, as the terminal parser does", () => {
+  const end = `\x1b]${endPayload("0", NONCE)}`;
+  // Cut short (a newline, CAN, an ESC that is not ST): no marker; ended by BEL or ST: a marker.
+  for (const cut of ["\r\n", "\x18", "\x1b[m", "\x1b"]) {
+    equal(lastEndMarker(`${end}${cut}$ `, NONCE), -1, JSON.stringify(cut));
+    ok(lastMarkerIsStart(`${startMarker(NONCE)}x${end}${cut}$ `, NONCE), JSON.stringify(cut));
+  }
+  equal(lastEndMarker(`ab${end}\x07$ `, NONCE), 2);
+  equal(lastEndMarker(`ab${end}\x1b\\$ `, NONCE), 2);
+  ok(printedAfterLastEnd(`${end}\x1b\\$ `, NONCE));
+  ok(!printedAfterLastEnd(`${end}\x1b\\ `, NONCE));
+});
+
 /** The markers `output` carries, parsed as the watcher parses them. */
 function markersIn(output: string) {
   const seen: unknown[] = [];
