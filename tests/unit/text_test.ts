@@ -1,6 +1,11 @@
 // src/text.ts: terminal bytes to clean text lines.
-import { deepEqual as assertEquals } from "node:assert/strict";
+import { deepEqual as assertEquals, equal } from "node:assert/strict";
+import { CellText } from "../../src/cell/text.ts";
+import { OutputSink } from "../../src/cell/output.ts";
+import { createDetector } from "../../src/frame/mod.ts";
+import { endPayload, startMarker } from "../../src/markers.ts";
 import { cleanTerminalBytes, TerminalText } from "../../src/text.ts";
+import { concat, type Random, seededRandom } from "../hostile.ts";
 
 const enc = new TextEncoder();
 const clean = (s: string) => cleanTerminalBytes(enc.encode(s));
@@ -149,4 +154,46 @@ Deno.test("text: an OSC too long for a marker is not handed on; a CSI's paramete
   const long = "133;D;" + "0".repeat(5000) + ";k=n";
   assertEquals(cleanWithOsc(`a\x1b]${long}\x07b`), { lines: [], partial: "ab", osc: [] });
   assertEquals(cleanWithOsc(`a\x1b[${"1;".repeat(100_000)}mb`).partial, "ab");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Fuzz: the text pipeline of an integration cell (terminal text, markers, echo, output) fed what
+// tests/hostile.ts makes, and plain random bytes, in chunks cut anywhere.
+
+const NONCE = "00112233aabbccdd";
+
+/** A cell's pane log: prompt and echo, the start marker, `output`, then (unless `running`) the
+ * end marker with `status` and the next prompt. */
+function cellLog(output: Uint8Array, status: number | undefined): Uint8Array {
+  const end = status === undefined ? "" : `\x1b]${endPayload(String(status), NONCE)}\x07$ `;
+  return concat([
+    enc.encode(`$ cat out\r\n${startMarker(NONCE)}`),
+    output,
+    enc.encode(`${end}\x1b[?2004h`),
+  ]);
+}
+
+/** `log` through a cell's text pipeline, pushed in chunks of random sizes. */
+async function throughCell(log: Uint8Array, rand: Random) {
+  const detector = createDetector({ mode: "integration", nonce: NONCE }, 1);
+  const text = new CellText(["cat out"], new OutputSink(1_000_000), detector, 1000);
+  for (let at = 0; at < log.length;) {
+    const size = 1 + Math.floor(rand() * 64);
+    text.push(log.slice(at, at + size));
+    at += size;
+  }
+  const done = detector?.isDone("", 0) ?? false;
+  // A running cell's output is what poll shows: the output so far.
+  const result = done ? await text.finish() : await text.soFar();
+  return { done, exitCode: detector?.exitCode, output: result.output };
+}
+
+Deno.test("text: blanks at the end of a cell's last line are output, newline or not", async () => {
+  // Issue 14: `printf 'x  '` gave `x` while `printf 'x  \n'` gave `x  `.
+  const rand = seededRandom(1);
+  for (const [printed, reading] of [["x  ", "x  "], ["x\t", "x\t"], ["a\r\n  ", "a\n  "]]) {
+    const bytes = enc.encode(printed);
+    equal((await throughCell(cellLog(bytes, 0), rand)).output, reading, JSON.stringify(printed));
+    equal((await throughCell(cellLog(bytes, undefined), rand)).output, reading, "so far");
+  }
 });
