@@ -1,8 +1,9 @@
 /**
  * The integration markers, written once: how a program's integration script prints them, how the
  * watcher parses them, and the scanners that find them in the pane log's tail (the prompt check).
- * `ESC ] 133;C;k=<nonce> BEL` marks where a cell's output starts; `ESC ] 133;D;<status>;k=<nonce>
- * [;err=<type>] BEL` where it ends, before the prompt. Only a marker with the session's nonce counts.
+ * `ESC ] 133;C;k=<nonce> BEL` marks where a cell's output starts; `CAN ESC \ ESC ] 133;D;<status>;
+ * k=<nonce>[;err=<type>] BEL` where it ends, before the prompt. Only a marker with the session's
+ * nonce counts.
  * @module
  */
 
@@ -41,6 +42,38 @@ export function startPayload(nonce: string): string {
 export function endPayload(status: string, nonce: string, error?: string): string {
   const err = error === undefined ? "" : `;${ERROR_FIELD}${error}`;
   return `${OSC_NUMBER};${END_KIND};${status};${NONCE_FIELD}${nonce}${err}`;
+}
+
+/**
+ * What an end marker begins with: CAN ends whatever sequence the cell's output left unfinished (in
+ * tmux's parser and in ktty's, so an unfinished look-alike of a marker cannot be completed), and
+ * ST ends a DCS string, which tmux alone lets run on through CAN, ESC and newlines: a cell that
+ * printed `ESC P q` and no terminator would otherwise leave tmux swallowing the prompt after it
+ * (the screen stops, and so does its record of bracketed paste). Invisible to both parsers.
+ */
+export const MARKER_LEAD = "\x18\x1b\\";
+
+/**
+ * The end marker as the terminal receives it (its lead included), with the placeholders the
+ * script's language fills at run time: see {@link endPayload}.
+ */
+export function endMarker(status: string, nonce: string, error?: string): string {
+  return `${MARKER_LEAD}\x1b]${endPayload(status, nonce, error)}\x07`;
+}
+
+/**
+ * A printf format (in single quotes in a shell) that prints `text`: control characters as octal
+ * escapes, backslashes doubled; `%` is left as it is, for the caller's placeholders.
+ */
+export function printfFormat(text: string): string {
+  let format = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    if (c === "\\") format += "\\\\";
+    else if (code < 0x20 || code === 0x7f) format += `\\${code.toString(8).padStart(3, "0")}`;
+    else format += c;
+  }
+  return format;
 }
 
 /** The start marker as the terminal receives it. */

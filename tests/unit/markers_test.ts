@@ -3,12 +3,14 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
+  endMarker,
   endPayload,
   lastEndMarker,
   lastMarkerIsStart,
   newNonce,
   parseMarker,
   printedAfterLastEnd,
+  printfFormat,
   startMarker,
   startPayload,
 } from "../../src/markers.ts";
@@ -88,6 +90,29 @@ Deno.test("markers: the tail scanners take only a whole marker, as the terminal 
   equal(lastEndMarker(`ab${end}\x1b\\$ `, NONCE), 2);
   ok(printedAfterLastEnd(`${end}\x1b\\$ `, NONCE));
   ok(!printedAfterLastEnd(`${end}\x1b\\ `, NONCE));
+});
+
+Deno.test("markers: the end marker's lead ends an unfinished look-alike; printf prints it", async () => {
+  // CAN ends the string a cell left open, so the ST after it cannot complete a look-alike.
+  const term = new TerminalText(() => {}, {
+    onOsc: (payload) => seen.push(parseMarker(payload, NONCE)),
+  });
+  const seen: unknown[] = [];
+  term.push(new TextEncoder().encode(`x\x1b]133;D;0;k=${NONCE}${endMarker("5", NONCE)}$ `));
+  deepEqual(seen, [{ kind: "end", exitCode: 5 }]);
+  equal(term.finish(), "x$ ");
+  // What the shells' printf makes of the format is the marker, byte for byte.
+  const format = printfFormat(endMarker("%s", "%s"));
+  for (const shell of ["bash", "sh"]) {
+    equal(await run(shell, ["-c", `printf '${format}' 3 ${NONCE}`]), endMarker("3", NONCE), shell);
+  }
+  // sh's prompt carries it with its status.
+  const sh = programProfile("sh").integration?.script(NONCE, {
+    cells: "/nonexistent",
+    history: "/dev/null",
+  }) ?? "";
+  const prompt = await run("sh", ["-c", `${sh}\n(exit 3); eval "p=\\"$__k_d\\""; printf %s "$p"`]);
+  equal(prompt, endMarker("3", NONCE));
 });
 
 /** The markers `output` carries, parsed as the watcher parses them. */

@@ -3,7 +3,7 @@ import { deepEqual as assertEquals, equal } from "node:assert/strict";
 import { CellText } from "../../src/cell/text.ts";
 import { OutputSink } from "../../src/cell/output.ts";
 import { createDetector } from "../../src/frame/mod.ts";
-import { endPayload, startMarker } from "../../src/markers.ts";
+import { endMarker, startMarker } from "../../src/markers.ts";
 import { cleanTerminalBytes, TerminalText } from "../../src/text.ts";
 import { concat, type Random, seededRandom } from "../hostile.ts";
 
@@ -165,7 +165,7 @@ const NONCE = "00112233aabbccdd";
 /** A cell's pane log: prompt and echo, the start marker, `output`, then (unless `running`) the
  * end marker with `status` and the next prompt. */
 function cellLog(output: Uint8Array, status: number | undefined): Uint8Array {
-  const end = status === undefined ? "" : `\x1b]${endPayload(String(status), NONCE)}\x07$ `;
+  const end = status === undefined ? "" : `${endMarker(String(status), NONCE)}$ `;
   return concat([
     enc.encode(`$ cat out\r\n${startMarker(NONCE)}`),
     output,
