@@ -1,11 +1,17 @@
 // src/text.ts: terminal bytes to clean text lines.
-import { deepEqual as assertEquals, equal } from "node:assert/strict";
+import { deepEqual as assertEquals, equal, ok } from "node:assert/strict";
 import { CellText } from "../../src/cell/text.ts";
 import { OutputSink } from "../../src/cell/output.ts";
 import { createDetector } from "../../src/frame/mod.ts";
-import { endMarker, startMarker } from "../../src/markers.ts";
+import {
+  endMarker,
+  endPayload,
+  lastEndMarker,
+  lastMarkerIsStart,
+  startMarker,
+} from "../../src/markers.ts";
 import { cleanTerminalBytes, TerminalText } from "../../src/text.ts";
-import { concat, type Random, seededRandom } from "../hostile.ts";
+import { concat, hostileOutput, type Random, randomBytes, seededRandom } from "../hostile.ts";
 
 const enc = new TextEncoder();
 const clean = (s: string) => cleanTerminalBytes(enc.encode(s));
@@ -161,6 +167,7 @@ Deno.test("text: an OSC too long for a marker is not handed on; a CSI's paramete
 // tests/hostile.ts makes, and plain random bytes, in chunks cut anywhere.
 
 const NONCE = "00112233aabbccdd";
+const FUZZ_SEED = Number(Deno.env.get("K_FUZZ_SEED") ?? 14);
 
 /** A cell's pane log: prompt and echo, the start marker, `output`, then (unless `running`) the
  * end marker with `status` and the next prompt. */
@@ -195,5 +202,52 @@ Deno.test("text: blanks at the end of a cell's last line are output, newline or 
     const bytes = enc.encode(printed);
     equal((await throughCell(cellLog(bytes, 0), rand)).output, reading, JSON.stringify(printed));
     equal((await throughCell(cellLog(bytes, undefined), rand)).output, reading, "so far");
+  }
+});
+
+Deno.test("text fuzz: random bytes never hide the end marker, nor show the nonce", async () => {
+  const rand = seededRandom(FUZZ_SEED);
+  for (let i = 0; i < 3000; i++) {
+    const bytes = randomBytes(rand, Math.floor(rand() * 200));
+    const status = Math.floor(rand() * 256);
+    const log = cellLog(bytes, status);
+    const what = `seed ${FUZZ_SEED} case ${i}: ${JSON.stringify(new TextDecoder().decode(bytes))}`;
+    const cell = await throughCell(log, rand);
+    ok(cell.done, `marker not found, ${what}`);
+    equal(cell.exitCode, status, what);
+    ok(!cell.output.includes(NONCE), `nonce in output ${JSON.stringify(cell.output)}, ${what}`);
+    // The prompt check reads the raw log's tail: it finds the same end marker.
+    const raw = new TextDecoder().decode(log);
+    ok(!lastMarkerIsStart(raw, NONCE), what);
+    equal(lastEndMarker(raw, NONCE), raw.lastIndexOf(`\x1b]${endPayload(String(status), NONCE)}`));
+    // Cut before the end marker, the cell is running as both see it.
+    const running = await throughCell(cellLog(bytes, undefined), rand);
+    ok(!running.done, `ended early, ${what}`);
+    ok(lastMarkerIsStart(new TextDecoder().decode(cellLog(bytes, undefined)), NONCE), what);
+  }
+});
+
+Deno.test("text fuzz: hostile output reads as a person would read it, and ends at its marker", async () => {
+  const rand = seededRandom(FUZZ_SEED);
+  for (let i = 0; i < 3000; i++) {
+    const hostile = hostileOutput(rand, {
+      nonce: NONCE,
+      newline: rand() < 0.5 ? "\r\n" : "\n",
+      longLineChance: 0.01,
+    });
+    const what = `seed ${FUZZ_SEED} case ${i}: ${hostile.recipe.join(" ")}`;
+    const cell = await throughCell(cellLog(hostile.bytes, 3), rand);
+    ok(cell.done, `marker not found, ${what}`);
+    equal(cell.exitCode, 3, what);
+    equal(
+      cell.output,
+      hostile.reading,
+      `${what}\n got ${JSON.stringify(cell.output)}\nwant ${JSON.stringify(hostile.reading)}`,
+    );
+    ok(!cell.output.includes(NONCE), what);
+    const running = await throughCell(cellLog(hostile.bytes, undefined), rand);
+    ok(!running.done, `ended early, ${what}`);
+    equal(running.output, hostile.reading, `so far, ${what}`);
+    ok(lastMarkerIsStart(new TextDecoder().decode(cellLog(hostile.bytes, undefined)), NONCE), what);
   }
 });
