@@ -1,8 +1,9 @@
 /**
  * The integration markers, written once: how a program's integration script prints them, how the
  * watcher parses them, and the scanners that find them in the pane log's tail (the prompt check).
- * `ESC ] 133;C;k=<nonce> BEL` marks where a cell's output starts; `ESC ] 133;D;<status>;k=<nonce>
- * [;err=<type>] BEL` where it ends, before the prompt. Only a marker with the session's nonce counts.
+ * `ESC ] 133;C;k=<nonce> BEL` marks where a cell's output starts; `CAN ESC \ ESC ] 133;D;<status>;
+ * k=<nonce>[;err=<type>] BEL` where it ends, before the prompt. Only a marker with the session's
+ * nonce counts.
  * @module
  */
 
@@ -43,6 +44,38 @@ export function endPayload(status: string, nonce: string, error?: string): strin
   return `${OSC_NUMBER};${END_KIND};${status};${NONCE_FIELD}${nonce}${err}`;
 }
 
+/**
+ * What an end marker begins with: CAN ends whatever sequence the cell's output left unfinished (in
+ * tmux's parser and in ktty's, so an unfinished look-alike of a marker cannot be completed), and
+ * ST ends a DCS string, which tmux alone lets run on through CAN, ESC and newlines: a cell that
+ * printed `ESC P q` and no terminator would otherwise leave tmux swallowing the prompt after it
+ * (the screen stops, and so does its record of bracketed paste). Invisible to both parsers.
+ */
+export const MARKER_LEAD = "\x18\x1b\\";
+
+/**
+ * The end marker as the terminal receives it (its lead included), with the placeholders the
+ * script's language fills at run time: see {@link endPayload}.
+ */
+export function endMarker(status: string, nonce: string, error?: string): string {
+  return `${MARKER_LEAD}\x1b]${endPayload(status, nonce, error)}\x07`;
+}
+
+/**
+ * A printf format (in single quotes in a shell) that prints `text`: control characters as octal
+ * escapes, backslashes doubled; `%` is left as it is, for the caller's placeholders.
+ */
+export function printfFormat(text: string): string {
+  let format = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    if (c === "\\") format += "\\\\";
+    else if (code < 0x20 || code === 0x7f) format += `\\${code.toString(8).padStart(3, "0")}`;
+    else format += c;
+  }
+  return format;
+}
+
 /** The start marker as the terminal receives it. */
 export function startMarker(nonce: string): string {
   return `\x1b]${startPayload(nonce)}\x07`;
@@ -53,44 +86,83 @@ export type Marker =
   | { kind: "start" }
   | { kind: "end"; exitCode: number; error?: string };
 
-/** Parses an OSC payload; undefined unless it is a marker carrying `nonce`. */
+/** An exit status as the markers carry it: an optional minus and up to 10 digits. */
+const STATUS = /^-?[0-9]{1,10}$/;
+
+/**
+ * Parses an OSC payload; undefined unless it is exactly a marker carrying `nonce`:
+ * `133;C;k=<nonce>` or `133;D;<status>;k=<nonce>[;err=<type>]`. Nothing else counts, so a
+ * look-alike a program prints (another nonce, a field too many, a status `Number()` would take
+ * but no script prints) can never end a cell.
+ */
 export function parseMarker(payload: string, nonce: string): Marker | undefined {
-  if (!payload.startsWith(`${OSC_NUMBER};`)) return undefined;
   const parts = payload.split(";");
-  if (!parts.includes(`${NONCE_FIELD}${nonce}`)) return undefined;
-  if (parts[1] === START_KIND) return { kind: "start" };
-  if (parts[1] === END_KIND) {
-    const exitCode = Number(parts[2]);
-    if (!Number.isInteger(exitCode)) return undefined;
-    const err = parts.find((p) => p.startsWith(ERROR_FIELD))?.slice(ERROR_FIELD.length);
-    return err ? { kind: "end", exitCode, error: err } : { kind: "end", exitCode };
+  if (parts[0] !== OSC_NUMBER || hasControl(payload)) return undefined;
+  const nonceField = `${NONCE_FIELD}${nonce}`;
+  if (parts[1] === START_KIND) {
+    return parts.length === 3 && parts[2] === nonceField ? { kind: "start" } : undefined;
+  }
+  if (parts[1] !== END_KIND || !STATUS.test(parts[2] ?? "") || parts[3] !== nonceField) {
+    return undefined;
+  }
+  const exitCode = Number(parts[2]);
+  if (parts.length === 4) return { kind: "end", exitCode };
+  const err = parts.slice(4).join(";");
+  if (!err.startsWith(ERROR_FIELD)) return undefined;
+  const error = err.slice(ERROR_FIELD.length);
+  return error ? { kind: "end", exitCode, error } : { kind: "end", exitCode };
+}
+
+/** Whether `s` holds a C0 control character (a marker holds none; the tail scanners stop at one). */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) return true;
+  return false;
+}
+
+const MARKER_OPENER = `\x1b]${OSC_NUMBER};`;
+
+/** Where a marker whose `ESC ]` is at `at` in `text` ends (past its BEL or ST), and what it is;
+ * undefined unless a whole marker with `nonce` is there, as the terminal parser would read it. */
+function markerAt(
+  text: string,
+  at: number,
+  nonce: string,
+): { marker: Marker; end: number } | undefined {
+  let j = at + 2;
+  // A marker holds no control character: the first one ends it (BEL, ST) or breaks it.
+  while (j < text.length && text.charCodeAt(j) >= 0x20) j++;
+  const terminator = text.charCodeAt(j);
+  let end: number;
+  if (terminator === 0x07) end = j + 1;
+  else if (terminator === 0x1b && text[j + 1] === "\\") end = j + 2;
+  else return undefined;
+  const marker = parseMarker(text.slice(at + 2, j), nonce);
+  return marker && { marker, end };
+}
+
+/** The last whole marker of `kind` with `nonce` in `tail` (raw log text): where it starts and
+ * ends. Scans without a regular expression: the prompt check runs before every cell. */
+function lastMarker(
+  tail: string,
+  nonce: string,
+  kind: Marker["kind"],
+): { start: number; end: number } | undefined {
+  for (let i = tail.lastIndexOf(MARKER_OPENER); i >= 0;) {
+    const found = markerAt(tail, i, nonce);
+    if (found?.marker.kind === kind) return { start: i, end: found.end };
+    i = i === 0 ? -1 : tail.lastIndexOf(MARKER_OPENER, i - 1);
   }
   return undefined;
 }
 
-const END_MARKER_PREFIX = `\x1b]${OSC_NUMBER};${END_KIND};`;
-
-/**
- * Where the last end marker with `nonce` starts in `tail` (raw log text), or -1. Scans without a
- * regular expression: the prompt check runs before every cell.
- */
+/** Where the last end marker with `nonce` starts in `tail` (raw log text), or -1. */
 export function lastEndMarker(tail: string, nonce: string): number {
-  const suffix = `;${NONCE_FIELD}${nonce}`;
-  let i = tail.lastIndexOf(END_MARKER_PREFIX);
-  while (i >= 0) {
-    let j = i + END_MARKER_PREFIX.length;
-    if (tail[j] === "-") j++;
-    const digits = j;
-    while (j < tail.length && tail.charCodeAt(j) >= 48 && tail.charCodeAt(j) <= 57) j++;
-    if (j > digits && tail.startsWith(suffix, j)) return i;
-    i = i === 0 ? -1 : tail.lastIndexOf(END_MARKER_PREFIX, i - 1);
-  }
-  return -1;
+  return lastMarker(tail, nonce, "end")?.start ?? -1;
 }
 
 /** Where the last start marker with `nonce` starts in `tail`, or -1. */
 export function lastStartMarker(tail: string, nonce: string): number {
-  return tail.lastIndexOf(startMarker(nonce));
+  return lastMarker(tail, nonce, "start")?.start ?? -1;
 }
 
 /** Whether the last marker with `nonce` in `tail` is a start marker. */
@@ -98,10 +170,8 @@ export function lastMarkerIsStart(tail: string, nonce: string): boolean {
   return lastStartMarker(tail, nonce) > lastEndMarker(tail, nonce);
 }
 
-/** Whether something was printed after the last end marker (its BEL): a prompt, say. */
+/** Whether something was printed after the last end marker: a prompt, say. */
 export function printedAfterLastEnd(tail: string, nonce: string): boolean {
-  const end = lastEndMarker(tail, nonce);
-  if (end < 0) return false;
-  const bell = tail.indexOf("\x07", end);
-  return bell >= 0 && tail.slice(bell + 1).trim() !== "";
+  const end = lastMarker(tail, nonce, "end");
+  return end !== undefined && tail.slice(end.end).trim() !== "";
 }

@@ -6,6 +6,8 @@
  */
 
 const ESC = 0x1b;
+const CAN = 0x18;
+const SUB = 0x1a;
 
 /** Bracketed paste mode on / off, as a program asks its terminal for it (readline does). */
 export const PASTE_ON = "\x1b[?2004h";
@@ -13,6 +15,7 @@ export const PASTE_ON = "\x1b[?2004h";
 export const PASTE_OFF = "\x1b[?2004l";
 const DEFAULT_COLUMNS = 10_000;
 const MAX_OSC_CHARS = 4096;
+const MAX_PARAMS_CHARS = 256;
 
 /** Options of {@link TerminalText}. */
 export interface TerminalTextOptions {
@@ -22,7 +25,7 @@ export interface TerminalTextOptions {
   onOsc?: (payload: string) => void;
 }
 
-type ParseState = "text" | "esc" | "csi" | "string" | "string-esc" | "charset";
+type ParseState = "text" | "esc" | "intermediate" | "csi" | "string" | "string-esc";
 
 /**
  * A one-line terminal: keeps the current line and cursor column, and hands every finished line
@@ -79,7 +82,7 @@ export class TerminalText {
         let j = i;
         while (j < n) {
           const c = text.charCodeAt(j);
-          if (c < 0x20 || c === 0x7f) break;
+          if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) break;
           j++;
         }
         if (j > i) {
@@ -140,7 +143,7 @@ export class TerminalText {
         this.#state = "esc";
         return;
       default:
-        return; // BEL and other C0 controls draw nothing
+        return; // BEL, the other C0 controls, DEL and the C1 controls draw nothing
     }
   }
 
@@ -150,14 +153,26 @@ export class TerminalText {
       // an OSC/DCS/PM/APC string swallow every line up to the next ESC or BEL, and a CSI take it
       // as a parameter, but the sequences programs mean to send (titles, links, markers, colours)
       // hold no raw newline: binary output opened this one, and what follows it is output.
-      this.#osc = undefined;
-      this.#state = "text";
+      this.#cancel();
       this.#control(c);
+      return;
+    }
+    if (c === ESC && this.#state !== "string") {
+      // ESC starts a new sequence whatever was unfinished (as on a VT500 and in tmux): a lone ESC,
+      // a CSI with no final byte, a string cut short never swallow the marker that follows.
+      this.#cancel();
+      this.#state = "esc";
+      return;
+    }
+    if (c === CAN || c === SUB) {
+      this.#cancel(); // they abort any sequence and draw nothing
       return;
     }
     switch (this.#state) {
       case "esc":
-        if (ch === "[") {
+        if (c < 0x20) {
+          this.#control(c); // a C0 control inside a sequence acts, and the sequence goes on
+        } else if (ch === "[") {
           this.#state = "csi";
           this.#params = "";
         } else if (ch === "]") {
@@ -166,31 +181,33 @@ export class TerminalText {
         } else if (ch === "P" || ch === "X" || ch === "^" || ch === "_") {
           this.#state = "string"; // DCS, SOS, PM, APC: skipped up to BEL or ST
           this.#osc = undefined;
-        } else if (
-          ch === "(" || ch === ")" || ch === "*" || ch === "+" || ch === "#" || ch === "%"
-        ) {
-          this.#state = "charset"; // one more byte follows
+        } else if (c >= 0x20 && c <= 0x2f) {
+          this.#state = "intermediate"; // ESC ( B, ESC # 8, ESC SP F: up to a final byte
         } else {
           this.#state = "text";
         }
         return;
-      case "charset":
-        this.#state = "text";
+      case "intermediate":
+        if (c < 0x20) this.#control(c);
+        else if (c > 0x2f) this.#state = "text";
         return;
       case "csi":
         if (c >= 0x40 && c <= 0x7e) {
           this.#state = "text";
           this.#csi(ch, this.#params);
-        } else if (c === ESC) {
-          this.#state = "esc";
-        } else {
+        } else if (c < 0x20) {
+          this.#control(c);
+        } else if (c < 0x7f && this.#params.length < MAX_PARAMS_CHARS) {
           this.#params += ch;
         }
         return;
       case "string":
         if (c === 0x07) this.#endString();
         else if (c === ESC) this.#state = "string-esc";
-        else if (this.#osc !== undefined && this.#osc.length < MAX_OSC_CHARS) this.#osc += ch;
+        else if (this.#osc !== undefined) {
+          // Too long for any payload a listener waits for (a marker is ~40 characters): dropped.
+          this.#osc = this.#osc.length < MAX_OSC_CHARS ? this.#osc + ch : undefined;
+        }
         return;
       case "string-esc":
         if (ch === "\\") {
@@ -198,7 +215,7 @@ export class TerminalText {
         } else {
           // ESC inside a string cancels it (as a VT500 parser does) and starts a new sequence:
           // an unterminated title must not swallow the marker that follows.
-          this.#osc = undefined;
+          this.#cancel();
           this.#state = "esc";
           this.#escape(c, ch);
         }
@@ -206,6 +223,12 @@ export class TerminalText {
       default:
         this.#state = "text";
     }
+  }
+
+  /** Drops the unfinished sequence: back to text. */
+  #cancel(): void {
+    this.#osc = undefined;
+    this.#state = "text";
   }
 
   #endString(): void {

@@ -15,7 +15,7 @@ import {
   printedAfterLastEnd,
 } from "../markers.ts";
 import { readMetaIfAny, type SessionMeta, writeMeta } from "../session/meta.ts";
-import { terminalRaw } from "../proc.ts";
+import { foregroundGroup, processGroup, terminalRaw } from "../proc.ts";
 import { fileSize, ioError, type KernelConfig, readTailSync, type SessionPaths } from "../state.ts";
 import { PASTE_OFF, PASTE_ON } from "../text.ts";
 import { hasSession, paneTty } from "../tmux.ts";
@@ -41,6 +41,10 @@ const EDITOR_SETTLE_MS = 1000;
  * any prompt hooks that run after ktty's (`PROMPT_COMMAND[99]`, zsh's `precmd` functions); text
  * typed meanwhile meets the terminal in cooked mode, which echoes it and cuts a line at 4095
  * bytes. Usually no wait at all: the log's tail already shows it.
+ *
+ * Where no editor turns bracketed paste on (sh), waits while a job of the shell holds the
+ * terminal, until the shell prints its prompt's end marker: an end marker the cell printed itself
+ * (the nonce is in the shell's variables) or a command a person typed is no prompt.
  *
  * Bracketed paste can also have been turned off since the session began
  * (`bind 'set enable-bracketed-paste off'`): when the pane's terminal is in raw mode (an editor
@@ -69,7 +73,16 @@ export async function awaitPrompt(
       `the program in session '${name}' is still running (it has not come back to its prompt); wait, or k int ${name}, or k kill ${name}`,
     );
   }
-  if (!meta.bracketed_paste || first.editorReading) return meta;
+  if (!meta.bracketed_paste) {
+    // No line editor to say it reads again: a job of the shell's holding the terminal says it
+    // does not (the end marker was one the cell printed itself, or a person's command runs).
+    const size = await fileSize(paths.log);
+    if (jobHoldsTerminal(meta)) {
+      await awaitJobEnd(config, paths, meta, name, { size, waitMs, ownLock });
+    }
+    return meta;
+  }
+  if (first.editorReading) return meta;
   const started = Date.now();
   const deadline = started + waitMs;
   const follower = await FileFollower.open(
@@ -124,6 +137,61 @@ export async function awaitPrompt(
   }
   await assertSameSession(paths, meta, name);
   return meta;
+}
+
+/** Whether a job of the session's shell (another process group) holds its terminal. Read from
+ * /proc: no tmux call. A REPL's children share its group: for it, never. */
+function jobHoldsTerminal(meta: SessionMeta): boolean {
+  const own = processGroup(meta.pane.pid);
+  const foreground = foregroundGroup(meta.pane.pid);
+  return own !== undefined && foreground !== undefined && foreground !== own;
+}
+
+/**
+ * Waits (up to `waitMs`) until the job that held the terminal when the log was `size` bytes long
+ * has ended and the shell has printed an end marker since: its prompt. Throws `not_ready`, as for
+ * a program still running, after that.
+ */
+async function awaitJobEnd(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  name: string,
+  { size, waitMs, ownLock }: { size: number; waitMs: number; ownLock: boolean },
+): Promise<void> {
+  const nonce = meta.frame.nonce ?? "";
+  const deadline = Date.now() + waitMs;
+  const follower = await FileFollower.open(paths.log, size);
+  const decoder = new TextDecoder();
+  let tail = "";
+  // Where the tail stood when the job was last seen holding the terminal: the prompt's end
+  // marker comes after that.
+  let heldAt = 0;
+  try {
+    while (true) {
+      await follower.readAvailable((bytes) => {
+        const text = tail + decoder.decode(bytes, { stream: true });
+        const cut = Math.max(0, text.length - MARKER_TAIL_BYTES);
+        tail = text.slice(cut);
+        heldAt = Math.max(0, heldAt - cut);
+      });
+      if (jobHoldsTerminal(meta)) heldAt = tail.length;
+      else if (lastEndMarker(tail, nonce) >= heldAt) return;
+      // Another cell was started meanwhile: the lock will say busy.
+      if (!ownLock && (lockHeld(paths) || lastMarkerIsStart(tail, nonce))) return;
+      const now = Date.now();
+      if (now >= deadline) {
+        if (!(await hasSession(config, name))) throw new NoSessionError(name);
+        throw new KttyError(
+          "not_ready",
+          `the program in session '${name}' is still running (a job holds its terminal); wait, or k int ${name}, or k kill ${name}`,
+        );
+      }
+      await follower.wait(Math.min(TTY_CHECK_EVERY_MS, deadline - now));
+    }
+  } finally {
+    await follower.close();
+  }
 }
 
 /** Whether the terminal of the session's pane is in raw mode (not canonical), if tmux says. */
@@ -202,7 +270,8 @@ function logTail(log: string, bytes: number): { text: string; whole: boolean } |
 export function atPromptAndReading(paths: SessionPaths, meta: SessionMeta): boolean {
   if (meta.frame.mode !== "integration") return true;
   const state = promptState(paths.log, meta.frame.nonce ?? "");
-  return state.marker === "end" && (!meta.bracketed_paste || state.editorReading);
+  if (state.marker !== "end") return false;
+  return meta.bracketed_paste ? state.editorReading : !jobHoldsTerminal(meta);
 }
 
 /**

@@ -101,7 +101,7 @@ export class CellText {
   soFar(): Promise<BoundedOutput> {
     this.#releaseBeforeEcho();
     const partial = this.#collecting ? this.partial : "";
-    return this.#sink.finish((held) => partial.trim() === "" ? held : [...held, partial]);
+    return this.#sink.finish((held) => partial === "" ? held : [...held, partial]);
   }
 }
 
@@ -132,7 +132,7 @@ export async function readCellOutput(
   const term = new TerminalText((line) => tailLines.push(line), { columns: meta.columns });
   term.push(readRange(paths.log, size - window, size));
   tailLines.shift(); // it may have begun before the window
-  if (term.partial.trim() !== "") tailLines.push(term.partial);
+  if (term.partial !== "") tailLines.push(term.partial);
   const tail = takeChars(tailLines, half, "tail");
   const cut = size - lock.offset - 2 * window;
   const marker = `[… about ${cut} bytes of output cut; the cell is still running …]`;

@@ -62,8 +62,9 @@ export class IntegrationDetector implements FrameDetector {
 
   finish(lines: string[], partial: string): string[] {
     const out = [...lines];
+    // Blanks are output like any character, with or without a newline after them.
     const tail = this.#end ? this.#tail ?? "" : partial;
-    if (tail.trim() !== "") out.push(tail.trimEnd());
+    if (tail !== "") out.push(tail);
     return out;
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { endPayload, startPayload } from "../markers.ts";
+import { endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import {
   type CellTyping,
@@ -28,7 +28,7 @@ __k_c=$'\\e]${startPayload(nonce)}\\a'
 __k_precmd() {
   local __k_ec=$?
   history -a 2>/dev/null
-  printf '\\e]${endPayload("%s", "%s")}\\a' "$__k_ec" "$__k_nonce"
+  printf '${printfFormat(endMarker("%s", "%s"))}' "$__k_ec" "$__k_nonce"
   case "\${PS0-}" in *"$__k_c"*) ;; *) PS0="\${PS0-}$__k_c" ;; esac
   return 0
 }

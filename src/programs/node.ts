@@ -5,7 +5,7 @@
  * @module
  */
 
-import { endPayload, startMarker } from "../markers.ts";
+import { endMarker, startMarker } from "../markers.ts";
 import { codeLines, type ProgramProfile } from "./profile.ts";
 
 function script(nonce: string): string {
@@ -23,10 +23,8 @@ if (server && !server.__kttyInstalled) {
   let error = "";
   const setPrompt = () => {
     const type = String(error).replace(/[^A-Za-z0-9_.]/g, "_");
-    const mark = error ? ${
-    JSON.stringify(`\x1b]${endPayload("%d", nonce, "%e")}\x07`)
-  }.replace("%e", type)
-      : ${JSON.stringify(`\x1b]${endPayload("%d", nonce)}\x07`)};
+    const mark = error ? ${JSON.stringify(endMarker("%d", nonce, "%e"))}.replace("%e", type)
+      : ${JSON.stringify(endMarker("%d", nonce))};
     server.setPrompt(mark.replace("%d", status) + basePrompt);
   };
   const fail = (e) => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { endPayload, startMarker } from "../markers.ts";
+import { endMarker, startMarker } from "../markers.ts";
 import { CLEAR_LINE, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
@@ -46,11 +46,9 @@ def __k_install(nonce, cells, history):
             self.inner = inner
         def __str__(self):
             if state.err:
-                mark = ${
-    JSON.stringify(`\x1b]${endPayload("%d", "%s", "%s")}\x07`)
-  } % (state.ec, nonce, state.err)
+                mark = ${JSON.stringify(endMarker("%d", "%s", "%s"))} % (state.ec, nonce, state.err)
             else:
-                mark = ${JSON.stringify(`\x1b]${endPayload("%d", "%s")}\x07`)} % (state.ec, nonce)
+                mark = ${JSON.stringify(endMarker("%d", "%s"))} % (state.ec, nonce)
             return "\\x01" + mark + "\\x02" + str(self.inner)
     def ensure_prompt():
         if not isinstance(getattr(sys, "ps1", None), Prompt):

@@ -5,14 +5,14 @@
  * @module
  */
 
-import { endPayload, startPayload } from "../markers.ts";
+import { endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import { CLEAR_LINE, codeLines, type ProgramProfile } from "./profile.ts";
 
 function script(nonce: string): string {
-  const [before, after] = endPayload("$?", nonce).split("$?");
+  const [before = "", after = ""] = endMarker("$?", nonce).split("$?");
   return `# ktty shell integration for sh/dash (session nonce inside; do not share)
-__k_d="$(printf '\\033]${before}')"'$?'"$(printf '${after}\\007')"
+__k_d="$(printf '${printfFormat(before)}')"'$?'"$(printf '${printfFormat(after)}')"
 __k_c() { printf '\\033]${startPayload(nonce)}\\007'; }
 __k_r() {
   case "$PS1" in *"${nonce}"*) ;; *) PS1="$__k_d$PS1" ;; esac

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { endPayload, startPayload } from "../markers.ts";
+import { endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import { typeShellCell } from "./bash.ts";
 import type { ProgramProfile, ScriptFiles } from "./profile.ts";
@@ -17,7 +17,10 @@ fc -p ${shellQuote(files.history)} 10000 10000
 typeset -g __k_nonce='${nonce}'
 __k_precmd() {
   local __k_ec=$?
-  printf '\\e]${endPayload("%s", "%s")}\\a' "$__k_ec" "$__k_nonce"
+  printf '${printfFormat(endMarker("%s", "%s"))}' "$__k_ec" "$__k_nonce"
+  # zsh's PROMPT_SP, but after the end marker: it pads before precmd, into the cell's output. A
+  # row of blanks and a carriage return put the prompt on a line of its own after partial output.
+  [[ -o prompt_cr ]] && printf '%*s\r\r' "$COLUMNS" ''
   return 0
 }
 __k_preexec() { printf '\\e]${startPayload("%s")}\\a' "$__k_nonce"; }
@@ -25,6 +28,7 @@ typeset -ga precmd_functions preexec_functions
 precmd_functions=(__k_precmd \${precmd_functions:#__k_precmd})
 preexec_functions=(\${preexec_functions:#__k_preexec} __k_preexec)
 PROMPT_EOL_MARK=''
+setopt NO_PROMPT_SP
 `;
 }
 

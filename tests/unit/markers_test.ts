@@ -3,12 +3,14 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
+  endMarker,
   endPayload,
   lastEndMarker,
   lastMarkerIsStart,
   newNonce,
   parseMarker,
   printedAfterLastEnd,
+  printfFormat,
   startMarker,
   startPayload,
 } from "../../src/markers.ts";
@@ -43,6 +45,74 @@ Deno.test("markers: the tail scanners find the last marker of this session", () 
   ok(printedAfterLastEnd(back, NONCE));
   ok(!printedAfterLastEnd(`${tail}${end}  `, NONCE));
   equal(lastEndMarker("no markers", NONCE), -1);
+});
+
+Deno.test("markers: only the exact format is a marker; look-alikes with the nonce are not", () => {
+  // Each of these once ended a cell (Number("") is 0, Number("1e2") is 100) or was taken by the
+  // prompt check for an end marker (no terminator, a longer nonce).
+  for (
+    const payload of [
+      `133;D;;k=${NONCE}`,
+      `133;D;+1;k=${NONCE}`,
+      `133;D;1e2;k=${NONCE}`,
+      `133;D;0x1;k=${NONCE}`,
+      `133;D; 0;k=${NONCE}`,
+      `133;D;0;k=${NONCE}0`,
+      `133;D;0;k=${NONCE};`,
+      `133;D;0;x;k=${NONCE}`,
+      `133;D;k=${NONCE}`,
+      `133;d;0;k=${NONCE}`,
+      `133;C;k=${NONCE};x`,
+      `133;C;0;k=${NONCE}`,
+      `133;D;99999999999;k=${NONCE}`,
+      `133;D;0;k=${NONCE};err=a\x01b`,
+    ]
+  ) {
+    equal(parseMarker(payload, NONCE), undefined, payload);
+    equal(lastEndMarker(`${osc(payload)}$ `, NONCE), -1, payload);
+    ok(lastMarkerIsStart(`${startMarker(NONCE)}${osc(payload)}$ `, NONCE), payload);
+  }
+  deepEqual(parseMarker(`133;D;-1;k=${NONCE};err=a.B_c`, NONCE), {
+    kind: "end",
+    exitCode: -1,
+    error: "a.B_c",
+  });
+});
+
+Deno.test("markers: the tail scanners take only a whole marker, as the terminal parser does", () => {
+  const end = `\x1b]${endPayload("0", NONCE)}`;
+  // Cut short (a newline, CAN, an ESC that is not ST): no marker; ended by BEL or ST: a marker.
+  for (const cut of ["\r\n", "\x18", "\x1b[m", "\x1b"]) {
+    equal(lastEndMarker(`${end}${cut}$ `, NONCE), -1, JSON.stringify(cut));
+    ok(lastMarkerIsStart(`${startMarker(NONCE)}x${end}${cut}$ `, NONCE), JSON.stringify(cut));
+  }
+  equal(lastEndMarker(`ab${end}\x07$ `, NONCE), 2);
+  equal(lastEndMarker(`ab${end}\x1b\\$ `, NONCE), 2);
+  ok(printedAfterLastEnd(`${end}\x1b\\$ `, NONCE));
+  ok(!printedAfterLastEnd(`${end}\x1b\\ `, NONCE));
+});
+
+Deno.test("markers: the end marker's lead ends an unfinished look-alike; printf prints it", async () => {
+  // CAN ends the string a cell left open, so the ST after it cannot complete a look-alike.
+  const term = new TerminalText(() => {}, {
+    onOsc: (payload) => seen.push(parseMarker(payload, NONCE)),
+  });
+  const seen: unknown[] = [];
+  term.push(new TextEncoder().encode(`x\x1b]133;D;0;k=${NONCE}${endMarker("5", NONCE)}$ `));
+  deepEqual(seen, [{ kind: "end", exitCode: 5 }]);
+  equal(term.finish(), "x$ ");
+  // What the shells' printf makes of the format is the marker, byte for byte.
+  const format = printfFormat(endMarker("%s", "%s"));
+  for (const shell of ["bash", "sh"]) {
+    equal(await run(shell, ["-c", `printf '${format}' 3 ${NONCE}`]), endMarker("3", NONCE), shell);
+  }
+  // sh's prompt carries it with its status.
+  const sh = programProfile("sh").integration?.script(NONCE, {
+    cells: "/nonexistent",
+    history: "/dev/null",
+  }) ?? "";
+  const prompt = await run("sh", ["-c", `${sh}\n(exit 3); eval "p=\\"$__k_d\\""; printf %s "$p"`]);
+  equal(prompt, endMarker("3", NONCE));
 });
 
 /** The markers `output` carries, parsed as the watcher parses them. */
