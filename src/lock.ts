@@ -58,6 +58,12 @@ export interface CellLock {
   timeout_ms: number;
   /** The lines that were typed. */
   lines: string[];
+  /**
+   * How many continuation prompts the typing itself brings (a shell's PS2 for each typed line after
+   * the first; none for one line or one bracketed paste): one more means the code is incomplete.
+   * Absent in locks of older versions: no check.
+   */
+  continuations?: number;
   /** The output budget in characters. */
   max_output: number;
 }

@@ -2,8 +2,9 @@
  * The integration markers, written once: how a program's integration script prints them, how the
  * watcher parses them, and the scanners that find them in the pane log's tail (the prompt check).
  * `ESC ] 133;C;k=<nonce> BEL` marks where a cell's output starts; `CAN ESC \ ESC ] 133;D;<status>;
- * k=<nonce>[;err=<type>] BEL` where it ends, before the prompt. Only a marker with the session's
- * nonce counts.
+ * k=<nonce>[;err=<type>] BEL` where it ends, before the prompt; `CAN ESC \ ESC ] 133;A;k=<nonce>
+ * BEL` a shell's continuation prompt (it reads more of a command). Only a marker with the
+ * session's nonce counts.
  * @module
  */
 
@@ -15,6 +16,11 @@ const OSC_NUMBER = "133";
 const START_KIND = "C";
 /** The OSC kind of the end marker. */
 const END_KIND = "D";
+/**
+ * The OSC kind of the continuation marker, which a shell prints in its continuation prompt (PS2):
+ * it reads more of a command than the cell's code held (an unclosed quote, bracket or block).
+ */
+const MORE_KIND = "A";
 /** The field carrying the session's nonce. */
 const NONCE_FIELD = "k=";
 /** The optional field of an end marker naming the exception a REPL reported. */
@@ -76,6 +82,11 @@ export function printfFormat(text: string): string {
   return format;
 }
 
+/** The continuation marker (in a shell's PS2) as the terminal receives it, its lead included. */
+export function continuationMarker(nonce: string): string {
+  return `${MARKER_LEAD}\x1b]${OSC_NUMBER};${MORE_KIND};${NONCE_FIELD}${nonce}\x07`;
+}
+
 /** The start marker as the terminal receives it. */
 export function startMarker(nonce: string): string {
   return `\x1b]${startPayload(nonce)}\x07`;
@@ -84,6 +95,7 @@ export function startMarker(nonce: string): string {
 /** A parsed marker. */
 export type Marker =
   | { kind: "start" }
+  | { kind: "more" }
   | { kind: "end"; exitCode: number; error?: string };
 
 /** An exit status as the markers carry it: an optional minus and up to 10 digits. */
@@ -99,8 +111,9 @@ export function parseMarker(payload: string, nonce: string): Marker | undefined 
   const parts = payload.split(";");
   if (parts[0] !== OSC_NUMBER || hasControl(payload)) return undefined;
   const nonceField = `${NONCE_FIELD}${nonce}`;
-  if (parts[1] === START_KIND) {
-    return parts.length === 3 && parts[2] === nonceField ? { kind: "start" } : undefined;
+  if (parts[1] === START_KIND || parts[1] === MORE_KIND) {
+    if (parts.length !== 3 || parts[2] !== nonceField) return undefined;
+    return { kind: parts[1] === START_KIND ? "start" : "more" };
   }
   if (parts[1] !== END_KIND || !STATUS.test(parts[2] ?? "") || parts[3] !== nonceField) {
     return undefined;
@@ -165,9 +178,18 @@ export function lastStartMarker(tail: string, nonce: string): number {
   return lastMarker(tail, nonce, "start")?.start ?? -1;
 }
 
-/** Whether the last marker with `nonce` in `tail` is a start marker. */
+/**
+ * Whether the last marker with `nonce` in `tail` is a start marker, or a continuation marker (the
+ * shell reads the rest of a command): either way the program is not at its prompt.
+ */
 export function lastMarkerIsStart(tail: string, nonce: string): boolean {
-  return lastStartMarker(tail, nonce) > lastEndMarker(tail, nonce);
+  const begun = Math.max(lastStartMarker(tail, nonce), lastContinuationMarker(tail, nonce));
+  return begun > lastEndMarker(tail, nonce);
+}
+
+/** Where the last continuation marker with `nonce` starts in `tail`, or -1. */
+export function lastContinuationMarker(tail: string, nonce: string): number {
+  return lastMarker(tail, nonce, "more")?.start ?? -1;
 }
 
 /** Whether something was printed after the last end marker: a prompt, say. */

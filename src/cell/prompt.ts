@@ -9,6 +9,7 @@ import { KttyError, NoSessionError } from "../errors.ts";
 import { FileFollower } from "../follow.ts";
 import { lockHeld } from "../lock.ts";
 import {
+  lastContinuationMarker,
   lastEndMarker,
   lastMarkerIsStart,
   lastStartMarker,
@@ -244,11 +245,13 @@ export function paneLogSize(paths: SessionPaths, name: string): number {
   }
 }
 
-/** Whether the log's tail shows the line editor reading: bracketed paste turned on after the
- * last end marker, and not turned off since. Cell output cannot fake it: it comes before. */
+/** Whether the log's tail shows the line editor reading at the prompt: bracketed paste turned on
+ * after the last end marker, and not turned off since, and no continuation prompt since (it then
+ * reads the rest of a command). Cell output cannot fake it: it comes before. */
 function editorReadingIn(tail: string, nonce: string): boolean {
   const on = tail.lastIndexOf(PASTE_ON);
-  return on > tail.lastIndexOf(PASTE_OFF) && on > lastEndMarker(tail, nonce);
+  const end = lastEndMarker(tail, nonce);
+  return on > tail.lastIndexOf(PASTE_OFF) && on > end && lastContinuationMarker(tail, nonce) < end;
 }
 
 /** The last `bytes` of the log as text (`whole`: the log is no longer), or undefined. */
@@ -318,7 +321,8 @@ function promptState(log: string, nonce: string): MarkerState {
     const read = logTail(log, bytes);
     if (read === undefined) break;
     const tail = read.text;
-    const start = lastStartMarker(tail, nonce);
+    // A continuation prompt, like a start, means a command is under way.
+    const start = Math.max(lastStartMarker(tail, nonce), lastContinuationMarker(tail, nonce));
     const end = lastEndMarker(tail, nonce);
     if (start < 0 && end < 0 && !read.whole) continue; // look further back
     const marker = start < 0 && end < 0 ? undefined : start > end ? "start" : "end";

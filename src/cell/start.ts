@@ -123,6 +123,7 @@ async function startCell(
       started_ms: startedMs,
       timeout_ms: timeoutMs,
       lines: plan.lines,
+      continuations: plan.bracketed ? 0 : plan.lines.length - 1,
       max_output: maxOutput,
     };
     let acquired: boolean;

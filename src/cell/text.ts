@@ -113,9 +113,7 @@ export async function readCellOutput(
   maxOutput: number,
 ): Promise<BoundedOutput> {
   // Markers decide where output starts; a hook is never started just to look.
-  const detector = meta.frame.mode === "integration"
-    ? createDetector(meta.frame, lock.lines.length)
-    : undefined;
+  const detector = meta.frame.mode === "integration" ? createDetector(meta.frame, lock) : undefined;
   const text = new CellText(lock.lines, new OutputSink(maxOutput), detector, meta.columns);
   const size = await fileSize(paths.log);
   // Bytes read at each end of a long running output: a poll costs the same however much the cell

@@ -19,7 +19,7 @@ import { type CellLock, endCell, endClaimedCell, readLock, watchEnd } from "../l
 import type { SessionMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
-import { hasSession } from "../tmux.ts";
+import { hasSession, sendKeys } from "../tmux.ts";
 import type { BoundedOutput } from "./output.ts";
 import { OutputSink } from "./output.ts";
 import type { DoneResult, FinalResult, TimeoutResult } from "../types.ts";
@@ -96,7 +96,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   const session = meta.name;
   let detector: FrameDetector;
   try {
-    detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
+    detector = createDetector(meta.frame as FrameConfig, lock);
   } catch (e) {
     await options.follower?.close();
     throw e;
@@ -122,6 +122,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   let lastLockCheck = Date.now();
   let lastPaneCheck = Date.now();
   let lastTmuxCheck = Date.now();
+  let cancelled = false;
   try {
     while (true) {
       let n = 0;
@@ -137,6 +138,11 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
       if (n > 0) lastGrowth = now;
       const quiet = now - lastGrowth;
       if (quiet >= HOOK_PARTIAL_QUIET_MS) detector.onQuiet(text.partial);
+      if (detector.incomplete && !cancelled) {
+        // The shell waits for the rest of an incomplete command: cancel it, then await the prompt.
+        cancelled = true;
+        await sendKeys(config, session, ["C-c"]);
+      }
       if (detector.isDone(text.partial, quiet)) {
         mark("end seen");
         const result: DoneResult = {
@@ -202,7 +208,7 @@ export async function endIfDone(
   lock: CellLock,
 ): Promise<FinalResult | undefined> {
   if (meta.frame.mode === "hook") return undefined;
-  const detector = createDetector(meta.frame as FrameConfig, lock.lines.length);
+  const detector = createDetector(meta.frame as FrameConfig, lock);
   try {
     const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
     const text = new CellText(lock.lines, sink, detector, meta.columns);

@@ -34,6 +34,11 @@ export interface FrameDetector {
   readonly exitCode?: number | null;
   /** The exception type a REPL reported, where the mode knows it. */
   readonly error?: string;
+  /**
+   * True once the program asks for more of a command than the cell's code held (a shell's
+   * continuation prompt): the watcher sends Ctrl-C, and the frame ends at the prompt it brings.
+   */
+  readonly incomplete?: boolean;
   /** Settles when something outside the log ends the frame (the hook exiting). */
   readonly ended?: Promise<unknown>;
   /** Releases what the detector holds (a hook process). */

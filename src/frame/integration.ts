@@ -9,17 +9,35 @@
 import { type Marker, parseMarker } from "../markers.ts";
 import type { FrameDetector } from "./detector.ts";
 
+/**
+ * What a cell whose code was incomplete says, after what it printed: the shell's continuation
+ * prompt was cancelled with Ctrl-C. Its exit status is {@link INCOMPLETE_EXIT}.
+ */
+export const INCOMPLETE_NOTE =
+  "ktty: incomplete code: the shell asked for more (an unclosed quote, bracket, block or " +
+  "here-document); cancelled with Ctrl-C, the incomplete command did not run";
+/** The exit status of an incomplete cell: a shell's own for a syntax error (`bash -c 'echo "'`). */
+export const INCOMPLETE_EXIT = 2;
+
 /** Integration-mode detector. */
 export class IntegrationDetector implements FrameDetector {
   #nonce: string;
+  /** Continuation prompts the typing brings; undefined: not checked. */
+  #continuations: number | undefined;
+  #more = 0;
+  #incomplete = false;
   #started = false;
   #echoSeen = false;
   #end: Extract<Marker, { kind: "end" }> | undefined;
   #tail: string | undefined;
 
-  /** @param nonce the session's nonce */
-  constructor(nonce: string) {
+  /**
+   * @param nonce the session's nonce
+   * @param continuations the continuation prompts the typing itself brings (unset: no check)
+   */
+  constructor(nonce: string, continuations?: number) {
     this.#nonce = nonce;
+    this.#continuations = continuations;
   }
 
   onLine(_line: string, echo: boolean): void {
@@ -31,6 +49,15 @@ export class IntegrationDetector implements FrameDetector {
     if (this.#end) return undefined;
     const marker = parseMarker(payload, this.#nonce);
     if (!marker) return undefined;
+    if (marker.kind === "more") {
+      // One continuation prompt more than the typing brings: the shell waits for code that never
+      // comes. The output ends here; the frame, at the prompt the watcher's Ctrl-C brings.
+      if (this.#incomplete || this.#continuations === undefined) return undefined;
+      if (++this.#more <= this.#continuations) return undefined;
+      this.#incomplete = true;
+      this.#tail = partial;
+      return "end";
+    }
     if (marker.kind === "start") {
       if (this.#started) return undefined; // bash marks every command of a pasted block
       this.#started = true;
@@ -38,8 +65,9 @@ export class IntegrationDetector implements FrameDetector {
     }
     // An end marker counts once the cell's code was seen: its start marker, or (a syntax error
     // never starts) its echo. One left over from the previous prompt is neither.
-    if (!this.#started && !this.#echoSeen) return undefined;
+    if (!this.#started && !this.#echoSeen && !this.#incomplete) return undefined;
     this.#end = marker;
+    if (this.#incomplete) return undefined; // the output ended at the continuation prompt
     this.#tail = partial;
     return "end";
   }
@@ -52,7 +80,13 @@ export class IntegrationDetector implements FrameDetector {
 
   /** The exit status the end marker carried, or null before it. */
   get exitCode(): number | null {
+    if (this.#end && this.#incomplete) return INCOMPLETE_EXIT;
     return this.#end?.exitCode ?? null;
+  }
+
+  /** Whether the shell asked for more than the cell's code held. */
+  get incomplete(): boolean {
+    return this.#incomplete;
   }
 
   /** The exception type a REPL reported, if any. */
@@ -61,10 +95,14 @@ export class IntegrationDetector implements FrameDetector {
   }
 
   finish(lines: string[], partial: string): string[] {
+    // Incomplete code that never started printed nothing of its own: what came after its echo
+    // is the line editor redrawing it and the continuation prompt.
+    if (this.#incomplete && !this.#started) return [INCOMPLETE_NOTE];
     const out = [...lines];
     // Blanks are output like any character, with or without a newline after them.
-    const tail = this.#end ? this.#tail ?? "" : partial;
+    const tail = this.#end || this.#incomplete ? this.#tail ?? "" : partial;
     if (tail !== "") out.push(tail);
+    if (this.#incomplete) out.push(INCOMPLETE_NOTE);
     return out;
   }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CellLock } from "../lock.ts";
 import type { FrameDetector, FrameMode } from "./detector.ts";
 import { ExactDetector } from "./exact.ts";
 import { HookDetector } from "./hook.ts";
@@ -70,8 +71,8 @@ export interface StartSeen {
 
 /** One frame mode. */
 export interface FrameModeEntry {
-  /** A new detector for one cell of `lineCount` typed lines. */
-  detector(frame: FrameConfig, lineCount: number): FrameDetector;
+  /** A new detector for one cell (its typed lines, and the continuation prompts they bring). */
+  detector(frame: FrameConfig, cell: TypedCell): FrameDetector;
   /** Whether the program's first prompt is up. */
   ready(seen: StartSeen): boolean;
   /** How long `new` waits for {@link FrameModeEntry.ready}. */
@@ -97,7 +98,7 @@ function quietAfterOutput(seen: StartSeen): boolean {
 /** Every frame mode. */
 export const FRAME_MODES: { readonly [M in FrameMode]: FrameModeEntry } = {
   integration: {
-    detector: (frame) => new IntegrationDetector(frame.nonce ?? ""),
+    detector: (frame, cell) => new IntegrationDetector(frame.nonce ?? "", cell.continuations),
     // After the end marker, readline and zle turn bracketed paste on as they start reading.
     ready: (seen) =>
       seen.sinceEndMarkerMs !== undefined &&
@@ -116,7 +117,7 @@ export const FRAME_MODES: { readonly [M in FrameMode]: FrameModeEntry } = {
     extraEnters: REPEAT_ENTERS,
   },
   exact: {
-    detector: (frame, lineCount) => new ExactDetector(frame.prompt ?? "", lineCount),
+    detector: (frame, cell) => new ExactDetector(frame.prompt ?? "", cell.lines.length),
     ready: (seen) => seen.partial.trimEnd() === (seen.frame.prompt ?? "").trimEnd(),
     readyTimeoutMs: READY_TIMEOUT_MS,
     onNotReady: "fail",
@@ -138,7 +139,10 @@ export function frameMode(mode: FrameMode): FrameModeEntry {
   return FRAME_MODES[mode];
 }
 
-/** A new detector for one cell of `lineCount` typed lines. */
-export function createDetector(frame: FrameConfig, lineCount: number): FrameDetector {
-  return FRAME_MODES[frame.mode].detector(frame, lineCount);
+/** What a detector knows of the cell it watches (from its lock). */
+export type TypedCell = Pick<CellLock, "lines" | "continuations">;
+
+/** A new detector for one cell. */
+export function createDetector(frame: FrameConfig, cell: TypedCell): FrameDetector {
+  return FRAME_MODES[frame.mode].detector(frame, cell);
 }

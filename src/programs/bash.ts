@@ -5,7 +5,7 @@
  * @module
  */
 
-import { endMarker, printfFormat, startPayload } from "../markers.ts";
+import { continuationMarker, endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import {
   type CellTyping,
@@ -25,11 +25,14 @@ history -c
 history -r
 __k_nonce='${nonce}'
 __k_c=$'\\e]${startPayload(nonce)}\\a'
+# The continuation prompt carries a marker: a cell whose code is incomplete is cancelled at once.
+__k_p2="$(printf '${printfFormat(continuationMarker(nonce))}')"
 __k_precmd() {
   local __k_ec=$?
   history -a 2>/dev/null
   printf '${printfFormat(endMarker("%s", "%s"))}' "$__k_ec" "$__k_nonce"
   case "\${PS0-}" in *"$__k_c"*) ;; *) PS0="\${PS0-}$__k_c" ;; esac
+  case "\${PS2-}" in *"$__k_p2"*) ;; *) PS2="\\[$__k_p2\\]\${PS2-}" ;; esac
   return 0
 }
 # bash >= 5.1 runs every element of PROMPT_COMMAND, each seeing the command's $?; a high index

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { endMarker, printfFormat, startPayload } from "../markers.ts";
+import { continuationMarker, endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import { CLEAR_LINE, codeLines, type ProgramProfile } from "./profile.ts";
 
@@ -14,11 +14,15 @@ function script(nonce: string): string {
   return `# ktty shell integration for sh/dash (session nonce inside; do not share)
 __k_d="$(printf '${printfFormat(before)}')"'$?'"$(printf '${printfFormat(after)}')"
 __k_c() { printf '\\033]${startPayload(nonce)}\\007'; }
+# The continuation prompt carries a marker: a cell whose code is incomplete is cancelled at once.
+__k_p2="$(printf '${printfFormat(continuationMarker(nonce))}')"
 __k_r() {
   case "$PS1" in *"${nonce}"*) ;; *) PS1="$__k_d$PS1" ;; esac
+  case "$PS2" in *"${nonce}"*) ;; *) PS2="$__k_p2$PS2" ;; esac
   return "$1"
 }
 PS1="$__k_d\${PS1-\\$ }"
+PS2="$__k_p2\${PS2-> }"
 `;
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { endMarker, printfFormat, startPayload } from "../markers.ts";
+import { continuationMarker, endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import { typeShellCell } from "./bash.ts";
 import type { ProgramProfile, ScriptFiles } from "./profile.ts";
@@ -15,9 +15,12 @@ function script(nonce: string, files: ScriptFiles): string {
 setopt NO_BANG_HIST INC_APPEND_HISTORY
 fc -p ${shellQuote(files.history)} 10000 10000
 typeset -g __k_nonce='${nonce}'
+# The continuation prompt carries a marker: a cell whose code is incomplete is cancelled at once.
+typeset -g __k_p2="$(printf '${printfFormat(continuationMarker(nonce))}')"
 __k_precmd() {
   local __k_ec=$?
   printf '${printfFormat(endMarker("%s", "%s"))}' "$__k_ec" "$__k_nonce"
+  [[ $PS2 == *"$__k_p2"* ]] || PS2="%{$__k_p2%}$PS2"
   # zsh's PROMPT_SP, but after the end marker: it pads before precmd, into the cell's output. A
   # row of blanks and a carriage return put the prompt on a line of its own after partial output.
   [[ -o prompt_cr ]] && printf '%*s\r\r' "$COLUMNS" ''

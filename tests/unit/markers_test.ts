@@ -3,8 +3,10 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
+  continuationMarker,
   endMarker,
   endPayload,
+  lastContinuationMarker,
   lastEndMarker,
   lastMarkerIsStart,
   newNonce,
@@ -175,4 +177,15 @@ sys.stdout.write(str(sys.ps1))`;
   } finally {
     await Deno.remove(cells, { recursive: true });
   }
+});
+
+Deno.test("markers: a continuation prompt's marker means a command is under way", () => {
+  const more = continuationMarker(NONCE);
+  deepEqual(parseMarker(`133;A;k=${NONCE}`, NONCE), { kind: "more" });
+  equal(parseMarker(`133;A;k=${NONCE};x`, NONCE), undefined);
+  equal(parseMarker(`133;A;k=ffffffffffffffff`, NONCE), undefined);
+  const end = endMarker("0", NONCE);
+  ok(lastMarkerIsStart(`${end}$ echo "x\r\n${more}> `, NONCE), "continuation after the end");
+  ok(!lastMarkerIsStart(`${more}> ${end}$ `, NONCE), "an end after the continuation");
+  ok(lastContinuationMarker(`a${more}`, NONCE) > 0);
 });

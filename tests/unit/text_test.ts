@@ -182,7 +182,10 @@ function cellLog(output: Uint8Array, status: number | undefined): Uint8Array {
 
 /** `log` through a cell's text pipeline, pushed in chunks of random sizes. */
 async function throughCell(log: Uint8Array, rand: Random) {
-  const detector = createDetector({ mode: "integration", nonce: NONCE }, 1);
+  const detector = createDetector({ mode: "integration", nonce: NONCE }, {
+    lines: ["cat out"],
+    continuations: 0,
+  });
   const text = new CellText(["cat out"], new OutputSink(1_000_000), detector, 1000);
   for (let at = 0; at < log.length;) {
     const size = 1 + Math.floor(rand() * 64);
