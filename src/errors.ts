@@ -19,6 +19,7 @@ export type ErrorCode =
   | "tmux_failed"
   | "hook_invalid"
   | "not_ready"
+  | "pipe_died"
   | "io";
 
 /** Base class of every error ktty raises on purpose. */

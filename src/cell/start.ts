@@ -21,6 +21,7 @@ import {
   readLock,
 } from "../lock.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
+import { notePipeDeathBeforeCell } from "../session/pipe.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
   ioError,
@@ -170,6 +171,7 @@ async function startCell(
       dir: paths.dir,
       bracketed: plan.bracketed,
       keys: plan.keys,
+      pipeLog: paths.log, // re-armed first if it died: the cell's output must reach the log
     });
     typing.catch(() => {}); // handled below; not "unhandled" should the work meanwhile yield
     mark("tmux spawned");
@@ -181,6 +183,7 @@ async function startCell(
     announced = true;
     await Promise.all([
       writeFileAtomic(paths.last, cellId, { durable: false }),
+      notePipeDeathBeforeCell(paths, meta), // a death found idle, noted before the cell's event
       appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
     ]).catch(() => {});
     mark("fired event written");
