@@ -224,11 +224,11 @@ export function pipeSignPath(logPath: string): string {
  * reset for cat), so a `pkill -f 'cat >>'`, which matches the shell's command line and not cat's,
  * leaves the pipe alone. Its stdout is /dev/null (with `-I`, what it printed would be typed into
  * the pane), and it lets go of the pipe's socket before writing the sign, so tmux has seen the
- * pipe close by the time anyone reads the sign. The paths are quoted for sh, then `#` doubled:
- * tmux expands formats in the command (`#{pane_pid}` is one).
+ * pipe close by the time anyone reads the sign. The paths are quoted for sh, then `#` and `%`
+ * doubled: tmux expands formats (`#{pane_pid}` is one) and strftime's `%` sequences in it.
  */
 function pipeCommand(logPath: string): string {
-  const quoted = (path: string) => shellQuote(path).replaceAll("#", "##");
+  const quoted = (path: string) => shellQuote(path).replaceAll("#", "##").replaceAll("%", "%%");
   const log = quoted(logPath);
   return `exec >/dev/null; umask 077; trap : HUP INT TERM QUIT; cat >> ${log}; s=$?; ` +
     `exec 0<&-; echo "$s #{pane_pid}" > ${quoted(pipeSignPath(logPath))}; : >> ${log}`;
@@ -354,7 +354,8 @@ export async function pasteText(
     throw e;
   }
   try {
-    return (await tmuxStatus(config, paste(file))) === 0;
+    // load-buffer expands formats in its path: a `#` in the state dir's path is doubled.
+    return (await tmuxStatus(config, paste(file.replaceAll("#", "##")))) === 0;
   } finally {
     try {
       Deno.removeSync(file);

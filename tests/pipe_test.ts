@@ -15,6 +15,7 @@ import {
   type World,
   worldTest,
 } from "./harness.ts";
+import { Kernel } from "../mod.ts";
 
 /** The pid of this world's tmux server. */
 async function serverPid(w: World): Promise<number> {
@@ -211,3 +212,23 @@ worldTest("the session's end leaves the pipe's sign saying end of file, not a de
   const text = await waitFor("the sign", () => Deno.readTextFile(sign).catch(() => undefined));
   equal(text, `0 ${pane}\n`);
 });
+
+worldTest(
+  "a state dir whose path holds % and #: the pipe writes the right log, and re-arms",
+  async (w) => {
+    // tmux expands strftime's % sequences and its own #{…} formats in a pipe's command.
+    const kernel = new Kernel({ home: `${w.base}/h%s#{pane_pid}`, socket: w.socket });
+    await kernel.create("s", { cwd: w.base });
+    const s = kernel.session("s");
+    const first = await s.run("echo one", { timeoutMs: 15_000 });
+    deepEqual([first.status, first.output], ["done", "one"]);
+    const server = await serverPid(w);
+    const cats = await findProcesses((p) => p.pgrp === server && p.cmdline === "cat");
+    equal(cats.length, 1);
+    Deno.kill(cats[0]!.pid, "SIGKILL");
+    await waitFor("the cat gone", async () => !(await isRunning(cats[0]!.pid)));
+    equal((await s.status()).pipe, "re-armed");
+    const second = await s.run("echo two", { timeoutMs: 15_000 });
+    deepEqual([second.status, second.output], ["done", "two"]);
+  },
+);
