@@ -217,8 +217,10 @@ export function pipeSignPath(logPath: string): string {
  * The command `pipe-pane` runs: `cat` appends the pane's output to the log; when it ends, the
  * shell around it writes the sign ({@link pipeSignPath}) — cat's status: 0 at the end of its
  * input (tmux closed the pipe: the pane or the session ended), else the signal or error that
- * ended it (`137`: SIGKILL) — and then opens the log for writing and closes it again, a doorbell
- * for whoever watches the log (inotify's close-write), so the sign is read without polling.
+ * ended it (`137`: SIGKILL) — and then closes the log, which it opened for cat: the last close of
+ * a file open for writing is a doorbell for whoever watches the log (inotify's close-write), so
+ * the sign is read without polling. (Closing, not opening again: that would create the log anew
+ * in a state dir being removed.)
  *
  * The shell survives the signals `pkill`/`kill` send by default (`trap :`: a handled signal is
  * reset for cat), so a `pkill -f 'cat >>'`, which matches the shell's command line and not cat's,
@@ -229,9 +231,8 @@ export function pipeSignPath(logPath: string): string {
  */
 function pipeCommand(logPath: string): string {
   const quoted = (path: string) => shellQuote(path).replaceAll("#", "##").replaceAll("%", "%%");
-  const log = quoted(logPath);
-  return `exec >/dev/null; umask 077; trap : HUP INT TERM QUIT; cat >> ${log}; s=$?; ` +
-    `exec 0<&-; echo "$s #{pane_pid}" > ${quoted(pipeSignPath(logPath))}; : >> ${log}`;
+  return `umask 077; exec >/dev/null 3>>${quoted(logPath)}; trap : HUP INT TERM QUIT; ` +
+    `cat >&3; s=$?; exec 0<&-; echo "$s #{pane_pid}" > ${quoted(pipeSignPath(logPath))}; exec 3>&-`;
 }
 
 /**

@@ -163,7 +163,7 @@ worldTest("pipe killed under a timed-out cell: its background watcher ends it", 
 });
 
 worldTest(
-  "the pipe's shell outlives a TERM (pkill -f 'cat >>' matches it): the pipe lives on",
+  "the pipe's shell outlives a TERM (a pkill -f of the pipe's command line): the pipe lives on",
   async (w) => {
     await newSession(w);
     const { writer, shell } = await pipeProcesses(w);
