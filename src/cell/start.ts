@@ -183,7 +183,7 @@ async function startCell(
     announced = true;
     await Promise.all([
       writeFileAtomic(paths.last, cellId, { durable: false }),
-      notePipeDeathBeforeCell(paths, meta), // a death found idle, noted before the cell's event
+      notePipeDeathBeforeCell(paths, meta, lock.started_ms), // noted before the cell's event
       appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
     ]).catch(() => {});
     mark("fired event written");

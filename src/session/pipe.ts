@@ -146,16 +146,18 @@ export async function notePipeDeath(
 }
 
 /**
- * For the next cell, while tmux types it: a pipe death found idle is noted as by
- * {@link notePipeDeath}. The cell's own tmux call re-armed the pipe before typing (tmux saw it
- * close), so nothing is spawned here; one failed read when there was no death.
+ * For the next cell (started at `startedMs`), while tmux types it: a pipe death found idle is
+ * noted as by {@link notePipeDeath}. The cell's own tmux call re-armed the pipe before typing
+ * (tmux saw it close), so nothing is spawned here; one failed read when there was no death. A
+ * death since the cell began is its watcher's.
  */
 export async function notePipeDeathBeforeCell(
   paths: SessionPaths,
   meta: SessionMeta,
+  startedMs: number,
 ): Promise<void> {
   const end = readPipeEnd(paths, meta);
-  if (end?.kind !== "died" || !takePipeEnd(paths)) return;
+  if (end?.kind !== "died" || end.atMs >= startedMs || !takePipeEnd(paths)) return;
   await noteEvent(paths, meta.name, idleDeathMessage(meta.name, end, "the next cell re-armed it"));
 }
 
