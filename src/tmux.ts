@@ -206,21 +206,22 @@ export async function newSession(
 }
 
 /**
- * Where the pane's output pipe leaves its sign when it ends: beside the log, `<log>.ended`,
- * holding `<status> <pane pid>\n` (the status of the command that wrote the log).
+ * Where the pane's output pipe keeps its sign, beside the log (`pane.log.pipe`): `- <pane pid>\n`
+ * while it runs, `<status> <pane pid>\n` once it ended (the status of the cat that wrote the log).
  */
 export function pipeSignPath(logPath: string): string {
-  return `${logPath}.ended`;
+  return `${logPath}.pipe`;
 }
 
 /**
- * The command `pipe-pane` runs: `cat` appends the pane's output to the log; when it ends, the
- * shell around it writes the sign ({@link pipeSignPath}) — cat's status: 0 at the end of its
- * input (tmux closed the pipe: the pane or the session ended), else the signal or error that
- * ended it (`137`: SIGKILL) — and then closes the log, which it opened for cat: the last close of
- * a file open for writing is a doorbell for whoever watches the log (inotify's close-write), so
- * the sign is read without polling. (Closing, not opening again: that would create the log anew
- * in a state dir being removed.)
+ * The command `pipe-pane` runs: `cat` appends the pane's output to the log. The shell around it
+ * writes the sign ({@link pipeSignPath}) as it starts (so a reader finds a file, and never pays
+ * for a missing one's error), and again when cat ends — cat's status: 0 at the end of its input
+ * (tmux closed the pipe: the pane or the session ended), else the signal or error that ended it
+ * (`137`: SIGKILL) — and then closes the log, which it opened for cat: the last close of a file
+ * open for writing is a doorbell for whoever watches the log (inotify's close-write), so the sign
+ * is read without polling. (Closing, not opening again: that would create the log anew in a
+ * state dir being removed.)
  *
  * The shell survives the signals `pkill`/`kill` send by default (`trap :`: a handled signal is
  * reset for cat), so a `pkill -f 'cat >>'`, which matches the shell's command line and not cat's,
@@ -231,8 +232,10 @@ export function pipeSignPath(logPath: string): string {
  */
 function pipeCommand(logPath: string): string {
   const quoted = (path: string) => shellQuote(path).replaceAll("#", "##").replaceAll("%", "%%");
+  const sign = quoted(pipeSignPath(logPath));
   return `umask 077; exec >/dev/null 3>>${quoted(logPath)}; trap : HUP INT TERM QUIT; ` +
-    `cat >&3; s=$?; exec 0<&-; echo "$s #{pane_pid}" > ${quoted(pipeSignPath(logPath))}; exec 3>&-`;
+    `echo "- #{pane_pid}" > ${sign}; cat >&3; s=$?; exec 0<&-; echo "$s #{pane_pid}" > ${sign}; ` +
+    `exec 3>&-`;
 }
 
 /**

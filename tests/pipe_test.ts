@@ -207,7 +207,7 @@ worldTest("pipe and its shell both killed mid-run: the run ends with pipe_died",
 worldTest("the session's end leaves the pipe's sign saying end of file, not a death", async (w) => {
   await newSession(w);
   const pane = Number((await w.kJson(["status", "-j", "s"])).pane_pid);
-  const sign = `${w.sessionDir("s")}/pane.log.ended`;
+  const sign = `${w.sessionDir("s")}/pane.log.pipe`;
   equal((await w.tmux(["kill-session", "-t", "=s"])).code, 0);
   const text = await waitFor("the sign", () => Deno.readTextFile(sign).catch(() => undefined));
   equal(text, `0 ${pane}\n`);

@@ -21,7 +21,7 @@ import {
   readLock,
 } from "../lock.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
-import { notePipeDeathBeforeCell } from "../session/pipe.ts";
+import { noteIdlePipeDeath, takeIdlePipeDeath } from "../session/pipe.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
   ioError,
@@ -167,6 +167,7 @@ async function startCell(
     if (!ready || grown) {
       await awaitPrompt(config, paths, meta, name, waitMs, true);
     }
+    const idleDeath = takeIdlePipeDeath(paths, meta); // the paste re-arms the pipe: see it first
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -183,7 +184,7 @@ async function startCell(
     announced = true;
     await Promise.all([
       writeFileAtomic(paths.last, cellId, { durable: false }),
-      notePipeDeathBeforeCell(paths, meta, lock.started_ms), // noted before the cell's event
+      idleDeath && noteIdlePipeDeath(paths, meta, idleDeath), // before the cell's event
       appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
     ]).catch(() => {});
     mark("fired event written");

@@ -26,8 +26,6 @@ export type PipeEnd =
    */
   | { kind: "eof"; atMs: number };
 
-const SIGN_RE = /^(\d+|\?) (\d+)\n$/;
-
 /** Signal numbers (Linux) by name, for saying what ended the pipe. */
 const SIGNALS: Readonly<Record<number, string>> = {
   1: "SIGHUP",
@@ -40,33 +38,39 @@ const SIGNALS: Readonly<Record<number, string>> = {
 };
 
 /**
- * The sign the session's output pipe left when it ended, if it left one for this session's pane;
- * a sign of an earlier session of the same name is removed. One failed read when there is none
- * (tens of microseconds): cheap enough for every cell.
+ * How the session's output pipe ended, if its sign says it did for this session's pane;
+ * undefined while it runs (or with no sign). A sign of an earlier session of the same name is
+ * removed. One read of a small file, no regular expression: cheap enough for every cell.
  */
 export function readPipeEnd(paths: SessionPaths, meta: SessionMeta): PipeEnd | undefined {
   const path = pipeSignPath(paths.log);
   let text: string;
-  let atMs: number;
   try {
     text = Deno.readTextFileSync(path);
-    atMs = Deno.statSync(path).mtime?.getTime() ?? Date.now();
   } catch {
-    return undefined; // none (or unreadable: then tmux's own view serves)
+    return undefined; // none: a session made before signs, or one just taken
   }
-  const match = SIGN_RE.exec(text);
-  if (!match) return undefined; // being written: its doorbell follows
-  if (Number(match[2]) !== meta.pane.pid) {
+  if (text.startsWith("- ") || !text.endsWith("\n")) return undefined; // running, being written
+  const [status = "", pid = "", ...rest] = text.slice(0, -1).split(" ");
+  const code = status === "?" ? undefined : Number(status);
+  if (rest.length > 0 || status === "" || !Number.isInteger(code ?? 0)) return undefined;
+  if (Number(pid) !== meta.pane.pid) {
     takePipeEnd(paths); // an earlier session's pipe, ended as this one began
     return undefined;
   }
-  const status = match[1] === "?" ? undefined : Number(match[1]);
-  return status === 0 ? { kind: "eof", atMs } : { kind: "died", status, atMs };
+  let atMs: number;
+  try {
+    atMs = Deno.statSync(path).mtime?.getTime() ?? Date.now();
+  } catch {
+    return undefined; // taken meanwhile
+  }
+  return code === 0 ? { kind: "eof", atMs } : { kind: "died", status: code, atMs };
 }
 
 /**
  * Removes the sign: true for the one caller that removed it, which then answers for the death
- * (ends the cell it broke, or notes it), so a death is reported once.
+ * (ends the cell it broke, or notes it), so a death is reported once. The re-armed pipe writes
+ * its own.
  */
 export function takePipeEnd(paths: SessionPaths): boolean {
   try {
@@ -146,18 +150,20 @@ export async function notePipeDeath(
 }
 
 /**
- * For the next cell (started at `startedMs`), while tmux types it: a pipe death found idle is
- * noted as by {@link notePipeDeath}. The cell's own tmux call re-armed the pipe before typing
- * (tmux saw it close), so nothing is spawned here; one failed read when there was no death. A
- * death since the cell began is its watcher's.
+ * For the next cell, before its tmux call (which re-arms the pipe, and the re-armed pipe rewrites
+ * the sign): a pipe death found idle, taken. One read of the sign, nothing spawned.
  */
-export async function notePipeDeathBeforeCell(
+export function takeIdlePipeDeath(paths: SessionPaths, meta: SessionMeta): PipeEnd | undefined {
+  const end = readPipeEnd(paths, meta);
+  return end?.kind === "died" && takePipeEnd(paths) ? end : undefined;
+}
+
+/** A death {@link takeIdlePipeDeath} took, noted as by {@link notePipeDeath} (while tmux types). */
+export async function noteIdlePipeDeath(
   paths: SessionPaths,
   meta: SessionMeta,
-  startedMs: number,
+  end: PipeEnd,
 ): Promise<void> {
-  const end = readPipeEnd(paths, meta);
-  if (end?.kind !== "died" || end.atMs >= startedMs || !takePipeEnd(paths)) return;
   await noteEvent(paths, meta.name, idleDeathMessage(meta.name, end, "the next cell re-armed it"));
 }
 

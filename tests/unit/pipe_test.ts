@@ -34,16 +34,20 @@ dirTest(
 dirTest("pipe: the sign is read for this pane only; another pane's is removed", async (dir) => {
   const paths = pathsIn(dir);
   const meta = { name: "s", pane: { pid: 4242, start: "" } } as SessionMeta;
-  const sign = `${paths.log}.ended`;
+  const sign = `${paths.log}.pipe`;
   equal(readPipeEnd(paths, meta), undefined, "no sign");
+  await Deno.writeTextFile(sign, "- 4242\n");
+  equal(readPipeEnd(paths, meta), undefined, "running");
   await Deno.writeTextFile(sign, "137 4242\n");
   deepEqual({ ...readPipeEnd(paths, meta), atMs: 0 }, { kind: "died", status: 137, atMs: 0 });
   await Deno.writeTextFile(sign, "0 4242\n");
   equal(readPipeEnd(paths, meta)?.kind, "eof");
   await Deno.writeTextFile(sign, "? 4242\n");
   deepEqual({ ...readPipeEnd(paths, meta), atMs: 0 }, { kind: "died", status: undefined, atMs: 0 });
-  await Deno.writeTextFile(sign, "");
-  equal(readPipeEnd(paths, meta), undefined, "being written: not yet a sign");
+  for (const text of ["", "137 4242", "1x 4242\n", " 4242\n", "137 4242 9\n"]) {
+    await Deno.writeTextFile(sign, text);
+    equal(readPipeEnd(paths, meta), undefined, `not a sign (yet): ${JSON.stringify(text)}`);
+  }
   equal(takePipeEnd(paths), true);
   equal(takePipeEnd(paths), false, "taken once");
   await Deno.writeTextFile(sign, "137 999\n");
