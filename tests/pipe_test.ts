@@ -204,6 +204,33 @@ worldTest("pipe and its shell both killed mid-run: the run ends with pipe_died",
   await runs(w, "echo again", "again");
 }, { timeoutMs: 40_000 });
 
+worldTest(
+  "pipe and its shell both killed under a timed-out cell: k status tells its watcher, which ends it",
+  async (w) => {
+    await newSession(w);
+    const timedOut = await w.kJson(["run", "-j", "-t", "1", "s", "sleep 30"]);
+    equal(timedOut.status, "timeout");
+    const cell = String(timedOut.cell_id);
+    await waitFor("a background watcher", async () => (await w.watchers()).length === 1);
+    const { shell } = await pipeProcesses(w);
+    ok(shell !== undefined);
+    Deno.kill(shell, "SIGKILL");
+    await killPipe(w);
+    // The background watcher spawns no tmux: it learns of a death without a sign from k status.
+    const status = await w.kJson(["status", "-j", "s"]);
+    deepEqual([status.state, status.pipe], ["timeout", "dead"], JSON.stringify(status));
+    match(String(status.hint), /its watcher re-arms it and ends the cell/);
+    const polled = await waitFor("the cell's end", async () => {
+      const r = await w.kJson(["poll", "s", cell]);
+      return r.status === "error" ? r : undefined;
+    }, 5_000);
+    equal(polled.error_code, "pipe_died");
+    equal((await w.kJson(["status", "-j", "s"])).pipe, "ok");
+    equal((await w.k(["int", "s"])).code, 0);
+    await runs(w, "echo on", "on");
+  },
+);
+
 worldTest("the session's end leaves the pipe's sign saying end of file, not a death", async (w) => {
   await newSession(w);
   const pane = Number((await w.kJson(["status", "-j", "s"])).pane_pid);

@@ -1,9 +1,10 @@
 /**
- * A session's output pipe — tmux `pipe-pane` running `cat >> pane.log`, the source of every
- * cell's output — and its death. Its command leaves a sign when it ends (see `pipeCommand` in
- * src/tmux.ts): whoever comes next reads it — the active cell's watcher, woken by the sign's
- * doorbell on the log; `k status` and `k ls`; the next cell — and the pipe is re-armed, appending
- * to the same log. What the pane printed while it was dead is lost.
+ * A session's output pipe — tmux `pipe-pane` running a cat that appends to `pane.log`, the source
+ * of every cell's output — and its death. Its command keeps a sign beside the log and rewrites it
+ * when cat ends (see `pipeCommand` in src/tmux.ts): whoever comes next reads it — the active
+ * cell's watcher, woken by the sign's doorbell on the log; `k status` and `k ls`; the next cell —
+ * and the pipe is re-armed, appending to the same log. What the pane printed while it was dead is
+ * lost. The sign also tells a pipe closed by tmux (the pane or session ended) from one that died.
  * @module
  */
 

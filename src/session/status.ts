@@ -53,8 +53,8 @@ export interface SessionStatus {
   /**
    * The session's output pipe (what feeds the pane log, from which every cell's output is read):
    * `ok`; `re-armed` when it had died and this call re-armed it (what the pane printed meanwhile
-   * is lost; the hint says what happened); `dead` when it could not be re-armed; null when the
-   * session is dead.
+   * is lost; the hint says what happened); `dead` when it is dead now (the hint says who re-arms
+   * it: the running cell's watcher; or what to do); null when the session is dead.
    */
   pipe: "ok" | "re-armed" | "dead" | null;
   /**
@@ -235,8 +235,8 @@ async function describe(
     socket: config.socket,
     // With no cell active, a program left holding the terminal would refuse `k run`; a shell
     // without its markers never ends its cell: the hint is the way on. So is a pipe not re-armed.
-    next: pipe?.health === "dead"
-      ? pipe.hint ?? ""
+    next: pipe?.health === "dead" && pipe.hint !== undefined
+      ? pipe.hint
       : held.hint !== undefined && (state === "idle" || !foreground)
       ? held.hint
       : nextCommand(state, name, meta.command, unwatched),
@@ -264,14 +264,12 @@ async function checkPipe(
   const signed = end !== undefined;
   end ??= { kind: "died", status: undefined, atMs: Date.now() };
   if (watchedSince !== undefined && end.atMs >= watchedSince) {
+    // Not re-armed here: the new pipe would write its sign over the one the watcher reads.
     if (!piped) await signPipeClosed(paths, meta, watchedSince);
-    const state = await rearmPipe(config, meta.name, paths.log);
     return {
-      health: state === "piped" ? "re-armed" : "dead",
+      health: "dead",
       hint:
-        `the output pipe of session '${meta.name}' died under the running cell, which ends with the error pipe_died (k poll ${meta.name}); ${
-          state === "piped" ? "it was re-armed" : `k kill ${meta.name}, then k new ${meta.name}`
-        }`,
+        `the output pipe of session '${meta.name}' died under the running cell: its watcher re-arms it and ends the cell with the error pipe_died within a second (k poll ${meta.name})`,
     };
   }
   // Another reader took the sign first: it notes the death; this call still re-arms.
