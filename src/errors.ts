@@ -20,6 +20,7 @@ export type ErrorCode =
   | "hook_invalid"
   | "not_ready"
   | "foreign_session"
+  | "pipe_died"
   | "io";
 
 /** Base class of every error ktty raises on purpose. */

@@ -21,6 +21,7 @@ export class FileFollower {
   #watcher: Deno.FsWatcher | undefined;
   #pumping: Promise<void> = Promise.resolve();
   #woken = false;
+  #writerClosed = false;
   #wake: (() => void) | undefined;
   #buf = new Uint8Array(READ_CHUNK_BYTES);
   #offset: number;
@@ -66,7 +67,11 @@ export class FileFollower {
 
   async #pump(watcher: Deno.FsWatcher): Promise<void> {
     try {
-      for await (const _ of watcher) this.#notify();
+      for await (const event of watcher) {
+        // inotify's close-write: a process that had the file open for writing let go of it.
+        if (event.kind === "access") this.#writerClosed = true;
+        this.#notify();
+      }
     } catch {
       // closed
     }
@@ -75,6 +80,16 @@ export class FileFollower {
   #notify(): void {
     this.#woken = true;
     this.#wake?.();
+  }
+
+  /**
+   * Whether a process that wrote the file closed it since the last call (always false without a
+   * file watch). For a pane log: its pipe's writer ended, or its sign's doorbell rang.
+   */
+  takeWriterClosed(): boolean {
+    const closed = this.#writerClosed;
+    this.#writerClosed = false;
+    return closed;
   }
 
   /** Reads one chunk if one is available, handing it to `sink`; returns the bytes read (0: none). */

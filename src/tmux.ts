@@ -182,11 +182,7 @@ export async function newSession(
     "window-size",
     "manual",
     ";",
-    "pipe-pane",
-    "-o",
-    "-t",
-    target,
-    `exec cat >> ${shellQuote(options.logPath)}`,
+    ...pipePane(target, options.logPath),
     ";",
     "display-message",
     "-p",
@@ -215,6 +211,95 @@ export async function newSession(
   return pid;
 }
 
+/**
+ * Where the pane's output pipe keeps its sign, beside the log (`pane.log.pipe`): `- <pane pid>\n`
+ * while it runs, `<status> <pane pid>\n` once it ended (the status of the cat that wrote the log).
+ */
+export function pipeSignPath(logPath: string): string {
+  return `${logPath}.pipe`;
+}
+
+/**
+ * The command `pipe-pane` runs: `cat` appends the pane's output to the log. The shell around it
+ * writes the sign ({@link pipeSignPath}) as it starts (so a reader finds a file, and never pays
+ * for a missing one's error), and again when cat ends — cat's status: 0 at the end of its input
+ * (tmux closed the pipe: the pane or the session ended), else the signal or error that ended it
+ * (`137`: SIGKILL) — and then closes the log, which it opened for cat: the last close of a file
+ * open for writing is a doorbell for whoever watches the log (inotify's close-write), so the sign
+ * is read without polling. (Closing, not opening again: that would create the log anew in a
+ * state dir being removed.)
+ *
+ * The shell survives the signals `pkill`/`kill` send by default (`trap :`: a handled signal is
+ * reset for cat), so a `pkill -f 'cat >>'`, which matches the shell's command line and not cat's,
+ * leaves the pipe alone. Its stdout is /dev/null (with `-I`, what it printed would be typed into
+ * the pane), and it lets go of the pipe's socket before writing the sign, so tmux has seen the
+ * pipe close by the time anyone reads the sign. The paths are quoted for sh, then `#` and `%`
+ * doubled: tmux expands formats (`#{pane_pid}` is one) and strftime's `%` sequences in it.
+ */
+function pipeCommand(logPath: string): string {
+  const quoted = (path: string) => shellQuote(path).replaceAll("#", "##").replaceAll("%", "%%");
+  const sign = quoted(pipeSignPath(logPath));
+  return `umask 077; exec >/dev/null 3>>${quoted(logPath)}; trap : HUP INT TERM QUIT; ` +
+    `echo "- #{pane_pid}" > ${sign}; cat >&3; s=$?; exec 0<&-; echo "$s #{pane_pid}" > ${sign}; ` +
+    `exec 3>&-`;
+}
+
+/**
+ * The `pipe-pane` command that pipes the pane's output into `logPath`. `-I` (the command's stdout
+ * to the pane, where it writes nothing) makes tmux read from the pipe, so it sees the pipe close
+ * at once; with `-O` alone it notices only when it next writes, losing those bytes.
+ */
+function pipePane(target: string, logPath: string): string[] {
+  return ["pipe-pane", "-I", "-O", "-t", target, pipeCommand(logPath)];
+}
+
+/**
+ * tmux commands that re-arm the pane's output pipe when tmux knows it closed (`#{pane_pipe}` is
+ * 0), else do nothing: safe to add to any call on the session (`pipe-pane -o` would close a live
+ * pipe: it toggles). The pipe-pane command is given as one string in tmux's own syntax.
+ */
+function rearmPipeArgs(name: string, logPath: string): string[] {
+  const target = paneTarget(name);
+  const command = pipePane(target, logPath).map(tmuxQuote).join(" ");
+  return ["if-shell", "-F", "-t", target, "#{pane_pipe}", "", command];
+}
+
+/**
+ * Quotes one word for tmux's command parser: double quotes, `\`, `"` and `$` escaped (no regular
+ * expression: compiling one costs a fresh `k` process ~0.2 ms, and this is on every cell's path).
+ */
+function tmuxQuote(word: string): string {
+  const escaped = word.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("$", "\\$");
+  return `"${escaped}"`;
+}
+
+/** What {@link rearmPipe} found: the pipe open after it, closed, or the session gone. */
+export type PipeState = "piped" | "unpiped" | "gone";
+
+/**
+ * Re-arms session `name`'s output pipe if tmux knows it closed (appending to the same log; what
+ * the pane printed meanwhile is lost), in one tmux call; says whether a pipe is open after.
+ */
+export async function rearmPipe(
+  config: KernelConfig,
+  name: string,
+  logPath: string,
+): Promise<PipeState> {
+  const target = paneTarget(name);
+  const out = await tmux(config, [
+    ...rearmPipeArgs(name, logPath),
+    ";",
+    "display-message",
+    "-p",
+    "-t",
+    target,
+    "#{session_name}\t#{pane_pipe}",
+  ]);
+  const [session, pipe] = out.stdout.trim().split("\t");
+  if (out.code !== 0 || session !== tmuxName(name)) return "gone";
+  return pipe === "1" ? "piped" : "unpiped";
+}
+
 /** How {@link pasteText} pastes. */
 export interface PasteOptions {
   /**
@@ -229,6 +314,11 @@ export interface PasteOptions {
   keys?: string[];
   /** Keys to send before the text, in the same call: what clears the line the program reads. */
   before?: KeysBefore;
+  /**
+   * The session's pane log: first re-arm the pane's output pipe, in the same tmux call, if tmux
+   * knows it closed (a cell's output must reach the log).
+   */
+  pipeLog?: string;
 }
 
 /** Keys sent before a paste (see {@link PasteOptions.before}). */
@@ -254,9 +344,12 @@ export async function pasteText(
   // After the text: Enter to end a bracketed paste, then the keys asked for.
   const keys = [...(options.bracketed ? ["Enter"] : []), ...(options.keys ?? []).map(tmuxArg)];
   const after = keys.length > 0 ? ["send-keys", "-t", target, ...keys] : [];
+  const rearm = options.pipeLog === undefined
+    ? []
+    : [...rearmPipeArgs(name, options.pipeLog), ";"];
   // tmux makes no buffer of empty text, and pasting a missing buffer fails: send the keys alone.
   if (text === "") {
-    const alone = [...before, ...after];
+    const alone = [...rearm, ...before, ...after];
     if (alone.at(-1) === ";") alone.pop();
     return alone.length === 0 || (await tmuxStatus(config, alone)) === 0;
   }
@@ -270,7 +363,7 @@ export async function pasteText(
     // The keys before the text go after load-buffer, which waits while tmux's client reads the
     // file: right before the paste, both reach the program in one write (a program that redraws
     // at every read, such as prompt_toolkit's, draws once).
-    const args = ["load-buffer", "-b", buffer, source, ";", ...before];
+    const args = [...rearm, "load-buffer", "-b", buffer, source, ";", ...before];
     args.push("paste-buffer", "-d", "-b", buffer);
     args.push(...(options.bracketed ? ["-p"] : []), "-t", target);
     if (after.length > 0) args.push(";", ...after);
@@ -287,7 +380,8 @@ export async function pasteText(
     throw e;
   }
   try {
-    return (await tmuxStatus(config, paste(file))) === 0;
+    // load-buffer expands formats in its path: a `#` in the state dir's path is doubled.
+    return (await tmuxStatus(config, paste(file.replaceAll("#", "##")))) === 0;
   } finally {
     try {
       Deno.removeSync(file);
@@ -487,6 +581,8 @@ export interface TmuxSessionInfo {
   height: number;
   /** Whether a program in the pane switched to the alternate screen (less, vi, top). */
   alternate: boolean;
+  /** Whether the pane's output pipe is open, as tmux knows it (it sees the pipe close at once). */
+  piped: boolean;
 }
 
 // pane_current_command comes last: it is the only field a program can make contain a tab.
@@ -500,25 +596,28 @@ const SESSION_FORMAT = [
   "#{window_width}",
   "#{window_height}",
   "#{alternate_on}",
+  "#{pane_pipe}",
   "#{pane_current_command}",
 ].join("\t");
 
 function parseSessionLine(line: string): TmuxSessionInfo | undefined {
   const fields = line.split("\t");
-  if (fields.length < 10) return undefined;
-  const [session, group, attached, groupAttached, pid, activity, width, height, alternate] = fields;
+  if (fields.length < 11) return undefined;
+  const [session, group, attached, groupAttached, pid, activity, width, height, alternate, pipe] =
+    fields;
   const tmuxSessionName = session ?? "";
   return {
     tmuxName: tmuxSessionName,
     name: sessionNameOf(tmuxSessionName),
     viewOf: viewedSession(tmuxSessionName),
     panePid: Number(pid),
-    paneCommand: fields.slice(9).join("\t"),
+    paneCommand: fields.slice(10).join("\t"),
     activity: Number(activity),
     clients: Number((group ? groupAttached : attached) || 0),
     width: Number(width),
     height: Number(height),
     alternate: alternate === "1",
+    piped: pipe === "1",
   };
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { KttyError } from "./errors.ts";
+import { type ErrorCode, KttyError } from "./errors.ts";
 
 /** A cell that was handed to a background watcher. */
 export interface FiredResult {
@@ -85,6 +85,14 @@ export interface ErrorResult extends Partial<CellTiming> {
   output: string;
   /** Always false: the output is a message. */
   truncated?: boolean;
+  /**
+   * A stable code where the caller can act on the kind of error: `pipe_died` (the session's
+   * output pipe died under the cell and was re-armed: the session is usable, what was printed
+   * meanwhile is lost).
+   */
+  error_code?: ErrorCode;
+  /** With `pipe_died`: what the cell printed before, within the output budget. */
+  output_so_far?: string;
 }
 
 /** Every state a cell can be reported in. */

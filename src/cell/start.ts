@@ -21,6 +21,7 @@ import {
   readLock,
 } from "../lock.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
+import { noteIdlePipeDeath, takeIdlePipeDeath } from "../session/pipe.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
   ioError,
@@ -167,11 +168,13 @@ async function startCell(
     if (!ready || grown) {
       await awaitPrompt(config, paths, meta, name, waitMs, true);
     }
+    const idleDeath = takeIdlePipeDeath(paths, meta); // the paste re-arms the pipe: see it first
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
       keys: plan.keys,
       before: plan.drain,
+      pipeLog: paths.log, // re-armed first if it died: the cell's output must reach the log
     });
     typing.catch(() => {}); // handled below; not "unhandled" should the work meanwhile yield
     mark("tmux spawned");
@@ -183,6 +186,7 @@ async function startCell(
     announced = true;
     await Promise.all([
       writeFileAtomic(paths.last, cellId, { durable: false }),
+      idleDeath && noteIdlePipeDeath(paths, meta, idleDeath), // before the cell's event
       appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
     ]).catch(() => {});
     mark("fired event written");

@@ -19,12 +19,19 @@ import { type CellLock, endCell, endClaimedCell, readLock, watchEnd } from "../l
 import type { SessionMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
-import { hasSession, sendKeys } from "../tmux.ts";
+import { hasSession, rearmPipe, sendKeys, tmuxSessionInfo } from "../tmux.ts";
 import type { BoundedOutput } from "./output.ts";
 import { OutputSink } from "./output.ts";
-import type { DoneResult, FinalResult, TimeoutResult } from "../types.ts";
+import type { DoneResult, ErrorResult, FinalResult, TimeoutResult } from "../types.ts";
 import { KttyError } from "../errors.ts";
 import { heldBy } from "../session/foreground.ts";
+import {
+  pipeDiedMessage,
+  type PipeEnd,
+  readPipeEnd,
+  signPipeClosed,
+  takePipeEnd,
+} from "../session/pipe.ts";
 import { mark } from "../trace.ts";
 import {
   codePreview,
@@ -44,7 +51,7 @@ interface Cadence {
   lockMs: number;
   /** Whether the pane's program still runs. */
   paneMs: number;
-  /** Whether the tmux session still exists (a tmux client call). */
+  /** Whether the tmux session still exists and its output pipe is open (a tmux client call). */
   tmuxMs: number;
 }
 
@@ -86,10 +93,11 @@ export interface WatchOptions {
 }
 
 /**
- * Watches the cell until its frame ends, its session dies, or someone else ends it (`k int`,
- * `k kill`); or, at the time limit, stores the timeout and returns it (`afterTimeout: "return"`)
- * or goes on until {@link watchEnd} (`"watch"`: then the lock is left as it is and the stored
- * timeout returned). Returns the result that stands.
+ * Watches the cell until its frame ends, its session dies, its output pipe dies (then the pipe is
+ * re-armed and the cell ends as an error with code `pipe_died`: its end can no longer be seen),
+ * or someone else ends it (`k int`, `k kill`); or, at the time limit, stores the timeout and
+ * returns it (`afterTimeout: "return"`) or goes on until {@link watchEnd} (`"watch"`: then the
+ * lock is left as it is and the stored timeout returned). Returns the result that stands.
  */
 export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   const { config, paths, meta, lock } = options;
@@ -120,6 +128,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   }
   let lastGrowth = Date.now();
   let lastLockCheck = Date.now();
+  let lastPipeCheck = Date.now();
   let lastPaneCheck = Date.now();
   let lastTmuxCheck = Date.now();
   let cancelled = false;
@@ -157,6 +166,17 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         mark("result recorded");
         return ended;
       }
+      // The pipe's writer let go of the log: did the pipe end? Its sign's doorbell wakes the wait
+      // at once; the lock's cadence is the fallback (no file watch, a dropped event).
+      if (follower.takeWriterClosed() || now - lastPipeCheck >= cadence.lockMs) {
+        lastPipeCheck = now;
+        const end = readPipeEnd(paths, meta);
+        // A sign older than the cell is a death before it: its typing re-armed the pipe.
+        const ended = end && end.atMs >= lock.started_ms
+          ? await endOnPipeEnd(options, end, text)
+          : undefined;
+        if (ended) return ended;
+      }
       if (now - lastLockCheck >= cadence.lockMs) {
         lastLockCheck = now;
         const ended = await endedElsewhere(paths, lock);
@@ -177,7 +197,13 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
       }
       if (!dead && now - lastTmuxCheck >= cadence.tmuxMs) {
         lastTmuxCheck = now;
-        dead = !(await hasSession(config, session));
+        const info = await tmuxSessionInfo(config, session);
+        dead = info === undefined;
+        if (info?.piped === false) {
+          // Closed with no sign (the shell around cat was killed first): leave one, read it now.
+          await signPipeClosed(paths, meta, lock.started_ms);
+          continue;
+        }
       }
       if (dead) return await endCellOfDeadSession(paths, session, lock);
       if (options.signal?.aborted) {
@@ -193,6 +219,31 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
     await detector.close();
     mark("watch closed");
   }
+}
+
+/**
+ * The cell's end when its output pipe ended under it: when tmux closed the pipe because the
+ * session ended, the dead session's error; when the pipe died, the pipe is re-armed and the cell
+ * ends as `pipe_died`, its output so far kept. Undefined when another party answers for it.
+ */
+async function endOnPipeEnd(
+  options: WatchOptions,
+  end: PipeEnd,
+  text: CellText,
+): Promise<FinalResult | undefined> {
+  const { config, paths, meta, lock } = options;
+  const session = meta.name;
+  const gone = async () => !(await isAlive(meta.pane)) || !(await hasSession(config, session));
+  if (end.kind === "eof" && await gone()) return await endCellOfDeadSession(paths, session, lock);
+  if (!takePipeEnd(paths)) return undefined;
+  const state = await rearmPipe(config, session, paths.log);
+  if (state === "gone") return await endCellOfDeadSession(paths, session, lock);
+  const result: ErrorResult = {
+    ...errorResult(lock, pipeDiedMessage(session, lock.cell_id, end, state)),
+    error_code: "pipe_died",
+    output_so_far: (await text.soFar()).output,
+  };
+  return await endCell(paths, session, lock, result, "error");
 }
 
 /**

@@ -16,6 +16,8 @@ import { readCellRecord } from "../cell/record.ts";
 import { type Foreground, heldBy } from "./foreground.ts";
 import { whoAmI } from "./identity.ts";
 import { readMetaIfAny, type SessionMeta } from "./meta.ts";
+import { notePipeDeath, type PipeEnd, readPipeEnd, signPipeClosed, takePipeEnd } from "./pipe.ts";
+import { rearmPipe } from "../tmux.ts";
 
 /** The states a session's cell machinery can be in. */
 export type CellState = "idle" | "running" | "timeout" | "watcher-dead" | "stale";
@@ -48,7 +50,17 @@ export interface SessionStatus {
   foreground: Foreground | null;
   /** Whether a full-screen program holds the alternate screen (less, vi); null when dead. */
   alternate_screen: boolean | null;
-  /** With `foreground`: the way out of it, in k's verbs; else null. */
+  /**
+   * The session's output pipe (what feeds the pane log, from which every cell's output is read):
+   * `ok`; `re-armed` when it had died and this call re-armed it (what the pane printed meanwhile
+   * is lost; the hint says what happened); `dead` when it is dead now (the hint says who re-arms
+   * it: the running cell's watcher; or what to do); null when the session is dead.
+   */
+  pipe: "ok" | "re-armed" | "dead" | null;
+  /**
+   * With `foreground`: the way out of it, in k's verbs; with a re-armed or dead `pipe`, what
+   * happened to it; else null.
+   */
   hint: string | null;
   /** Seconds since the pane last printed anything. */
   idle_s: number;
@@ -111,6 +123,9 @@ export interface UnmanagedSession {
   /** What to do with it. */
   next: string;
 }
+
+/** What became of a session's output pipe: see {@link SessionStatus.pipe}. */
+type PipeHealth = NonNullable<SessionStatus["pipe"]>;
 
 /** One row of `k ls`: a ktty session, or a tmux session on the socket without ktty state. */
 export type FleetEntry = SessionStatus | UnmanagedSession;
@@ -182,7 +197,13 @@ async function describe(
   }
   const held = tmuxInfo ? heldBy(paths, meta, state === "idle") : {};
   const foreground = held.foreground;
-  const hint = held.hint ?? null;
+  // A live watcher of the active cell answers for a pipe death under it.
+  const watchedSince = lock && (state === "running" || (state === "timeout" && !unwatched))
+    ? lock.started_ms
+    : undefined;
+  const pipe = tmuxInfo ? await checkPipe(config, paths, meta, tmuxInfo.piped, watchedSince) : null;
+  const hints = [pipe?.hint, held.hint].filter((h) => h !== undefined);
+  const hint = hints.length > 0 ? hints.join("; ") : null;
   const last = await lastEvent(paths.events).catch(() => undefined);
   const lastMs = last ? Date.parse(last.ts) : NaN;
   const { host, user } = await whoAmI();
@@ -197,6 +218,7 @@ async function describe(
     pane_command: tmuxInfo?.paneCommand ?? null,
     foreground: foreground ?? null,
     alternate_screen: tmuxInfo?.alternate ?? null,
+    pipe: pipe?.health ?? null,
     hint,
     idle_s: idle,
     clients: tmuxInfo?.clients ?? 0,
@@ -212,11 +234,51 @@ async function describe(
     user,
     socket: config.socket,
     // With no cell active, a program left holding the terminal would refuse `k run`; a shell
-    // without its markers never ends its cell: the hint is the way on.
-    next: hint !== null && (state === "idle" || !foreground)
-      ? hint
+    // without its markers never ends its cell: the hint is the way on. So is a pipe not re-armed.
+    next: pipe?.health === "dead" && pipe.hint !== undefined
+      ? pipe.hint
+      : held.hint !== undefined && (state === "idle" || !foreground)
+      ? held.hint
       : nextCommand(state, name, meta.command, unwatched),
   };
+}
+
+/**
+ * The session's output pipe, from tmux's view (`piped`, from the status call's own tmux query)
+ * and the sign it leaves when it ends. A dead one is re-armed. A death under an active cell with
+ * a live watcher (the cell started at `watchedSince`) is the watcher's to answer for (it ends the
+ * cell as `pipe_died`), so a sign is left for it; any other death is noted here (a `notify`
+ * event) and said in the hint.
+ */
+async function checkPipe(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  piped: boolean,
+  watchedSince: number | undefined,
+): Promise<{ health: PipeHealth; hint?: string }> {
+  let end: PipeEnd | undefined = readPipeEnd(paths, meta);
+  // End of input while tmux has a pipe open: an old close (by hand), re-armed since.
+  if (end?.kind === "eof" && piped && takePipeEnd(paths)) end = undefined;
+  if (end === undefined && piped) return { health: "ok" };
+  const signed = end !== undefined;
+  end ??= { kind: "died", status: undefined, atMs: Date.now() };
+  if (watchedSince !== undefined && end.atMs >= watchedSince) {
+    // Not re-armed here: the new pipe would write its sign over the one the watcher reads.
+    if (!piped) await signPipeClosed(paths, meta, watchedSince);
+    return {
+      health: "dead",
+      hint:
+        `the output pipe of session '${meta.name}' died under the running cell: its watcher re-arms it and ends the cell with the error pipe_died within a second (k poll ${meta.name})`,
+    };
+  }
+  // Another reader took the sign first: it notes the death; this call still re-arms.
+  if (signed && !takePipeEnd(paths)) {
+    const state = await rearmPipe(config, meta.name, paths.log);
+    return { health: state === "piped" ? "ok" : "dead" };
+  }
+  const { state, message } = await notePipeDeath(config, paths, meta, end);
+  return { health: state === "piped" ? "re-armed" : "dead", hint: message };
 }
 
 /** The status of one session; {@link NoSessionError} when it has no state. */
