@@ -344,9 +344,7 @@ export async function pasteText(
   // After the text: Enter to end a bracketed paste, then the keys asked for.
   const keys = [...(options.bracketed ? ["Enter"] : []), ...(options.keys ?? []).map(tmuxArg)];
   const after = keys.length > 0 ? ["send-keys", "-t", target, ...keys] : [];
-  const rearm = options.pipeLog === undefined
-    ? []
-    : [...rearmPipeArgs(name, options.pipeLog), ";"];
+  const rearm = options.pipeLog === undefined ? [] : [...rearmPipeArgs(name, options.pipeLog), ";"];
   // tmux makes no buffer of empty text, and pasting a missing buffer fails: send the keys alone.
   if (text === "") {
     const alone = [...rearm, ...before, ...after];
