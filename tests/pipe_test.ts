@@ -236,7 +236,11 @@ worldTest("the session's end leaves the pipe's sign saying end of file, not a de
   const pane = Number((await w.kJson(["status", "-j", "s"])).pane_pid);
   const sign = `${w.sessionDir("s")}/pane.log.pipe`;
   equal((await w.tmux(["kill-session", "-t", "=s"])).code, 0);
-  const text = await waitFor("the sign", () => Deno.readTextFile(sign).catch(() => undefined));
+  // While the pipe runs the sign reads `- <pid>`; once it ended, its status.
+  const text = await waitFor("the sign of the pipe's end", async () => {
+    const now = await Deno.readTextFile(sign).catch(() => undefined);
+    return now?.startsWith("-") ? undefined : now;
+  });
   equal(text, `0 ${pane}\n`);
 });
 
