@@ -9,12 +9,15 @@ import { KttyError, NoSessionError } from "../errors.ts";
 import { appendEvent } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
+  abandonCell,
   acquireLock,
+  announceCell,
   type CellLock,
   claimLock,
   endClaimedCell,
   finishClaim,
   giveBack,
+  giveBackUnannounced,
   handOver,
   lockHeld,
   ownerGone,
@@ -140,10 +143,11 @@ async function startCell(
         if (active) await endCellOfDeadSession(paths, name, active);
         throw new NoSessionError(name);
       }
+      const ownerDead = active !== undefined && !(await isAlive(active.owner));
+      // A cell whose starter died before announcing it was never typed: given back, try again.
+      if (ownerDead && attempt < 3 && await giveBackUnannounced(paths, active)) continue;
       const busy = busyResult(active?.cell_id ?? "unknown");
-      if (active && !(await isAlive(active.owner))) {
-        busy.output += ` (${ownerGone(active)}; use k int ${name})`;
-      }
+      if (active && ownerDead) busy.output += ` (${ownerGone(active)}; use k int ${name})`;
       return busy;
     }
     // The check holds if nothing came in between (the log did not grow: no cell ran meanwhile).
@@ -157,8 +161,10 @@ async function startCell(
     }
   }
   mark("lock taken");
-  // Until tmux is asked to type, any failure gives the lock back: nothing was typed. After, the
-  // cell is announced (while tmux types), and a failure ends it as an error: it may have run.
+  // Until the cell is announced, any failure gives the lock back: nothing was typed. It is
+  // announced (`fired` in the log) before tmux is asked to type, so a process killed at any point
+  // leaves no typed cell unannounced (rule 6 of src/lock.ts); after, a failure ends it as an
+  // error: it may have run.
   let follower: FileFollower | undefined;
   let announced = false;
   try {
@@ -166,6 +172,13 @@ async function startCell(
     if (!ready || grown) {
       await awaitPrompt(config, paths, meta, name, waitMs, true);
     }
+    if (!(await announceCell(paths, name, cellId))) {
+      // Ended meanwhile (k int), or the session closed (k kill, its program exited).
+      if (!(await hasSession(config, name))) throw new NoSessionError(name);
+      throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
+    }
+    announced = true;
+    mark("fired event written");
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -178,12 +191,7 @@ async function startCell(
       follower = await FileFollower.open(paths.log, lock.offset).catch(() => undefined);
     }
     mark("log opened");
-    announced = true;
-    await Promise.all([
-      writeFileAtomic(paths.last, cellId, { durable: false }),
-      appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
-    ]).catch(() => {});
-    mark("fired event written");
+    await writeFileAtomic(paths.last, cellId, { durable: false }).catch(() => {});
     if (!(await typing)) {
       if (!(await hasSession(config, name))) throw new NoSessionError(name);
       throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
@@ -236,12 +244,18 @@ export async function runCell(
     await handOffRun(config, name).catch(() => undefined);
     throw e;
   }
-  const result = await watchCell({
-    config,
-    ...started,
-    reportTimeout: true,
-    afterTimeout: "return",
-  });
+  let result: FinalResult;
+  try {
+    result = await watchCell({ config, ...started, reportTimeout: true, afterTimeout: "return" });
+  } catch (e) {
+    // What stopped the watching (a full disk) ends the cell: this process never dies holding it.
+    const released = await abandonCell(config, started.paths, name, started.lock, e);
+    if (released && e instanceof KttyError && e.code === "io") {
+      const ended = `cell ${started.lock.cell_id} ended as an error; its lock is released`;
+      throw new KttyError("io", `${e.message} (${ended})`, { cause: e });
+    }
+    throw e;
+  }
   // A timeout ends the wait, not the cell: a background watcher takes it over and records its
   // end (it does not store a second timeout).
   if (result.status === "timeout") await handOffRun(config, name).catch(() => undefined);

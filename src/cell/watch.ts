@@ -7,7 +7,7 @@
  * @module
  */
 
-import { appendEvent } from "../events/log.ts";
+import { appendEvent, cellAnnounced } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
   createDetector,
@@ -15,7 +15,15 @@ import {
   type FrameDetector,
   HOOK_PARTIAL_QUIET_MS,
 } from "../frame/mod.ts";
-import { type CellLock, endCell, endClaimedCell, readLock, watchEnd } from "../lock.ts";
+import {
+  type CellLock,
+  endCell,
+  endClaimedCell,
+  finishClaim,
+  giveBack,
+  readLock,
+  watchEnd,
+} from "../lock.ts";
 import type { SessionMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
@@ -287,10 +295,17 @@ export async function endCellOfDeadSession(
   lock: CellLock,
   claimed = false,
 ): Promise<FinalResult> {
-  const end = claimed ? endClaimedCell : endCell;
   const output =
     `session '${session}' ended while the cell was running (its program exited or tmux died)`;
-  const result = await end(paths, session, lock, errorResult(lock, output), "error");
+  let result: FinalResult = errorResult(lock, output);
+  if (await cellAnnounced(paths.events, lock.cell_id)) {
+    const end = claimed ? endClaimedCell : endCell;
+    result = await end(paths, session, lock, result, "error");
+  } else if (claimed) {
+    await finishClaim(paths, lock.cell_id); // never typed (rule 6): no record, no event
+  } else {
+    await giveBack(paths, lock.cell_id);
+  }
   await appendEvent(paths.events, session, { status: "closed", reason: "program exited" });
   return result;
 }
