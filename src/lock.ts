@@ -174,29 +174,28 @@ export async function giveBack(paths: SessionPaths, cellId: string): Promise<boo
 
 /**
  * Appends cell `cellId`'s `fired` event if its lock is still the session's (checked under the
- * log's flock, see rule 6). False, appending nothing, when someone (`k int`, `k kill`) ended it
- * meanwhile or the session is closed: then it must not be typed. Throws when the log cannot be
- * written (then it must not be typed either).
+ * log's flock, see rule 6): `announced`. Otherwise nothing is appended and the cell must not be
+ * typed: `ended` when someone (`k int`) ended it meanwhile, `closed` when the session's log is
+ * closed or its state gone (`k kill`, its program exited). Throws when the log cannot be written
+ * (then it must not be typed either).
  */
 export async function announceCell(
   paths: SessionPaths,
   session: string,
   cellId: string,
-): Promise<boolean> {
+): Promise<"announced" | "ended" | "closed"> {
+  let ours = true;
   const stillOurs = () => {
     try {
-      return JSON.parse(Deno.readTextFileSync(paths.lock))?.cell_id === cellId;
+      ours = JSON.parse(Deno.readTextFileSync(paths.lock))?.cell_id === cellId;
     } catch {
-      return false;
+      ours = false;
     }
+    return ours;
   };
-  const event = await appendEvent(
-    paths.events,
-    session,
-    { status: "fired", cell_id: cellId },
-    stillOurs,
-  );
-  return event !== undefined;
+  const body = { status: "fired", cell_id: cellId } as const;
+  if (await appendEvent(paths.events, session, body, stillOurs)) return "announced";
+  return ours ? "closed" : "ended";
 }
 
 /**

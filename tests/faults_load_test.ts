@@ -420,3 +420,31 @@ worldTest(
   },
   { timeoutMs: 60_000, skip: MOUNT_SKIP },
 );
+
+worldTest(
+  "a watcher that notices its session's death only after k new made it again leaves the new log alone",
+  async (w, cleanup) => {
+    await w.kernel.create("w", { cwd: w.base });
+    const fired = await w.kStrictJson(["fire", "w", "sleep 30"]);
+    equal(fired.status, "fired", JSON.stringify(fired));
+    const [watcher] = await waitFor("the watcher", async () => {
+      const found = await w.watchers();
+      return found.length === 1 ? found : undefined;
+    });
+    ok(watcher);
+    // The watcher is held still (a loaded machine) while the session dies and is made again.
+    Deno.kill(watcher.pid, "SIGSTOP");
+    cleanup.add(() => Deno.kill(watcher.pid, "SIGKILL"));
+    await w.tmux(["kill-server"]);
+    equal((await w.k(["new", "w", "bash"], {}, w.base)).code, 0);
+    Deno.kill(watcher.pid, "SIGCONT");
+    await waitFor("the old watcher ends", async () => !(await isRunning(watcher.pid)), 8_000);
+    const events = await kmSnapshot(w, "w");
+    deepEqual(events.map((e) => e.status), [], "the old session's end went into the new log");
+    const run = await w.kStrictJson(["run", "-j", "w", "echo again"]);
+    deepEqual([run.status, run.output], ["done", "again"], JSON.stringify(run));
+    const after = (await kmSnapshot(w, "w")).map((e) => e.status);
+    deepEqual(after, ["fired", "done"]);
+  },
+  { timeoutMs: 30_000 },
+);

@@ -130,7 +130,7 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
   }
   if (!(await sendKeys(config, name, ["C-c"]))) {
     if (claimed !== undefined && claimed !== "corrupt") {
-      await endCellOfDeadSession(paths, name, claimed, true);
+      await endCellOfDeadSession(paths, meta, claimed, true);
     }
     throw new NoSessionError(name);
   }

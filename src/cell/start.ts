@@ -133,6 +133,10 @@ async function startCell(
       acquired = await acquireLock(paths, lock);
     } catch (e) {
       await dropCodeFile();
+      // The session's directory is gone: `k kill` removed it meanwhile.
+      if (e instanceof KttyError && e.cause instanceof Deno.errors.NotFound) {
+        throw new NoSessionError(name);
+      }
       throw e;
     }
     if (!acquired) {
@@ -140,7 +144,7 @@ async function startCell(
       const active = await readLock(paths).catch(() => undefined);
       if (!(await hasSession(config, name))) {
         // The session died under that cell: end it (whoever notices first) and say so.
-        if (active) await endCellOfDeadSession(paths, name, active);
+        if (active) await endCellOfDeadSession(paths, meta, active);
         throw new NoSessionError(name);
       }
       const ownerDead = active !== undefined && !(await isAlive(active.owner));
@@ -172,9 +176,9 @@ async function startCell(
     if (!ready || grown) {
       await awaitPrompt(config, paths, meta, name, waitMs, true);
     }
-    if (!(await announceCell(paths, name, cellId))) {
-      // Ended meanwhile (k int), or the session closed (k kill, its program exited).
-      if (!(await hasSession(config, name))) throw new NoSessionError(name);
+    const announcement = await announceCell(paths, name, cellId);
+    if (announcement === "closed") throw new NoSessionError(name); // k kill, or its program exited
+    if (announcement === "ended") {
       throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
     }
     announced = true;

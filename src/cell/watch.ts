@@ -42,6 +42,7 @@ import {
   timing,
   writeCellRecord,
 } from "./record.ts";
+import { replaced } from "./prompt.ts";
 import { CellText, readCellOutput } from "./text.ts";
 
 /** How often each check runs while the caller waits: before the time limit, and after it. */
@@ -181,7 +182,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         lastTmuxCheck = now;
         dead = !(await hasSession(config, session));
       }
-      if (dead) return await endCellOfDeadSession(paths, session, lock);
+      if (dead) return await endCellOfDeadSession(paths, meta, lock);
       if (options.signal?.aborted) {
         const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
         return record?.result ??
@@ -288,16 +289,25 @@ async function timeOut(options: WatchOptions, soFar: BoundedOutput): Promise<Tim
   return result;
 }
 
-/** Ends a cell whose session died under it, and appends `closed` (once, whoever notices first). */
+/**
+ * Ends a cell whose session died under it, and appends `closed` (once, whoever notices first).
+ * Writes nothing when a new session of the name has taken the state's place meanwhile (`k new`
+ * after the death): its log is not this session's.
+ */
 export async function endCellOfDeadSession(
   paths: SessionPaths,
-  session: string,
+  meta: SessionMeta,
   lock: CellLock,
   claimed = false,
 ): Promise<FinalResult> {
+  const session = meta.name;
   const output =
     `session '${session}' ended while the cell was running (its program exited or tmux died)`;
   let result: FinalResult = errorResult(lock, output);
+  if (await replaced(paths, meta)) {
+    if (claimed) await finishClaim(paths, lock.cell_id);
+    return result;
+  }
   if (await cellAnnounced(paths.events, lock.cell_id)) {
     const end = claimed ? endClaimedCell : endCell;
     result = await end(paths, session, lock, result, "error");

@@ -37,9 +37,9 @@ export async function appendEvent(
   }
   try {
     file.lockSync(true);
-    if (onlyIf && !onlyIf()) return undefined;
     const tail = tailOf(file);
     if (tail.last?.status === "closed") return undefined;
+    if (onlyIf && !onlyIf()) return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
       seq: (tail.last?.seq ?? 0) + 1,

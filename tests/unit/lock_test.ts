@@ -237,15 +237,19 @@ Deno.test("lock: a timed-out cell is watched until 6 h after its start, or its o
 
 Deno.test("lock: a cell is announced only while the lock is its own", () =>
   withPaths(async (paths) => {
-    ok(!(await announceCell(paths, "w", ID)), "announced without a lock");
+    equal(await announceCell(paths, "w", ID), "ended", "announced without a lock");
     ok(await acquireLock(paths, cellLock(ID)));
-    ok(!(await announceCell(paths, "w", OTHER)), "announced another cell's lock");
-    ok(await announceCell(paths, "w", ID));
+    equal(await announceCell(paths, "w", OTHER), "ended", "announced another cell's lock");
+    equal(await announceCell(paths, "w", ID), "announced");
     deepEqual((await readEvents(paths.events)).map((e) => e.status), ["fired"]);
     // Claimed meanwhile (k int): no fired, so nothing may be typed.
     ok(await claimLock(paths, ID));
-    ok(!(await announceCell(paths, "w", ID)));
+    equal(await announceCell(paths, "w", ID), "ended");
     equal((await readEvents(paths.events)).length, 1);
+    // A closed session (k kill) takes no cell, even with its lock.
+    ok(await acquireLock(paths, cellLock(OTHER)));
+    await appendEvent(paths.events, "w", { status: "closed", reason: "killed" });
+    equal(await announceCell(paths, "w", OTHER), "closed");
   }));
 
 Deno.test("lock: the active cell's fired is found past notes, never past another cell", () =>
@@ -274,7 +278,7 @@ Deno.test("lock: an unannounced cell is given back without a trace; an announced
     ok(!lockHeld(paths), "the lock of a cell never announced is left");
     equal((await readEvents(paths.events)).length, 0);
     ok(await acquireLock(paths, cellLock(OTHER)));
-    ok(await announceCell(paths, "w", OTHER));
+    equal(await announceCell(paths, "w", OTHER), "announced");
     ok(!(await giveBackUnannounced(paths, cellLock(OTHER))));
     ok(lockHeld(paths), "an announced cell was given back");
     equal((await Deno.readTextFile(paths.last)).trim(), OTHER, "last names the announced cell");
@@ -284,7 +288,7 @@ Deno.test("lock: a result that cannot be stored frees the session and says why",
   withPaths(async (paths) => {
     const lock = cellLock(ID);
     ok(await acquireLock(paths, lock));
-    ok(await announceCell(paths, "w", ID));
+    equal(await announceCell(paths, "w", ID), "announced");
     ok(await claimLock(paths, ID));
     // The record cannot be renamed into place: a directory holds its name.
     const record = `${paths.cells}/${ID}.json`;
