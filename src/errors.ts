@@ -21,7 +21,8 @@ export type ErrorCode =
   | "not_ready"
   | "foreign_session"
   | "pipe_died"
-  | "io";
+  | "io"
+  | "result_not_stored";
 
 /** Base class of every error ktty raises on purpose. */
 export class KttyError extends Error {
@@ -117,6 +118,37 @@ export class TmuxError extends KttyError {
   constructor(code: "tmux_missing" | "tmux_failed", message: string) {
     super(code, message);
     this.name = "TmuxError";
+  }
+}
+
+/**
+ * A cell ended, and its session is free, but its result could not be stored (a full disk): the
+ * event log says so in an `error` event, which `poll` reports.
+ */
+export class ResultNotStoredError extends KttyError {
+  /** The cell whose result is lost. */
+  readonly cellId: string;
+  /** How the cell ended, in words (`done (exit 0)`, `interrupted`, an error's message). */
+  readonly end: string;
+  /** Why the result could not be stored (`cannot write '…': No space left on device`). */
+  readonly reason: string;
+  /**
+   * Creates the error.
+   * @param cellId the cell
+   * @param end how it ended, in words
+   * @param reason why its result could not be stored, naming the path
+   * @param options the underlying cause
+   */
+  constructor(cellId: string, end: string, reason: string, options?: ErrorOptions) {
+    super(
+      "result_not_stored",
+      `cell ${cellId} ${end}; its lock is released, but its result could not be stored: ${reason}`,
+      options,
+    );
+    this.name = "ResultNotStoredError";
+    this.cellId = cellId;
+    this.end = end;
+    this.reason = reason;
   }
 }
 

@@ -11,7 +11,9 @@
  * 3. **Order of writes when a cell ends** ({@link endCell}, {@link endClaimedCell}): the claim,
  *    then the result record (atomic), then the claim is finished (`.closing` removed), then the
  *    event. So a reader that finds neither `lock` nor `.closing` for a cell finds its record, and
- *    a `km` follower woken by `done` reads a stored result.
+ *    a `km` follower woken by `done` reads a stored result. A result that cannot be stored (a full
+ *    disk) does not keep the lock: the claim is finished all the same and the event is an `error`
+ *    saying why ({@link ResultNotStoredError}); `poll` reports that event.
  * 4. **A timeout ends the wait, not the cell**: its owner stores a `timeout` record (once per
  *    cell), appends `timeout` and keeps the lock; the cell goes on being watched and ends as any
  *    other (rules 2 and 3: `done` follows `timeout`). Only the owner changes the owner
@@ -23,21 +25,34 @@
  *    still running); `.closing` present: its result is being written (wait for it, bounded);
  *    neither: it ended. A reader that finds the lock's owner dead may end the cell itself when the
  *    log shows its end, through {@link endCell} (so exactly one party records it).
+ * 6. **Announced before typed.** Nothing is typed before the cell's `fired` event is in the log
+ *    ({@link announceCell}: appended only while the lock is still the cell's, checked under the
+ *    log's flock). So a cell without `fired` was never typed: whoever finds one whose starter died
+ *    (or ends it with `k int`) gives it back ({@link giveBackUnannounced}): no record, no event,
+ *    and every cell that was typed is in the log.
+ * 7. **An owner that fails ends its cell** ({@link abandonCell}): a `k run` or watcher that meets
+ *    an error it cannot go on from (a full disk) ends the cell as an `error` naming it, so it never
+ *    dies holding the lock; if even that fails (a read-only file system), it leaves its reason in
+ *    the session's tmux server ({@link ownerDeathNote}), where `poll` finds it.
  * @module
  */
 
-import { codePreview, readCellRecord, writeCellRecord } from "./cell/record.ts";
-import { KttyError } from "./errors.ts";
-import { appendEvent } from "./events/log.ts";
+import { codePreview, errorResult, readCellRecord, writeCellRecord } from "./cell/record.ts";
+import { KttyError, ResultNotStoredError } from "./errors.ts";
+import { appendEvent, cellAnnounced } from "./events/log.ts";
 import type { ProcessId } from "./proc.ts";
 import {
   assertCellId,
   createExclusive,
+  ioError,
+  type KernelConfig,
+  message,
   readJsonFile,
   removeIfExists,
   type SessionPaths,
   writeFileAtomic,
 } from "./state.ts";
+import { sessionOption, setSessionOption } from "./tmux.ts";
 import { type DoneResult, type ErrorResult, type FinalResult, isRecord } from "./types.ts";
 
 /** What the lock file records about the active cell. */
@@ -164,6 +179,55 @@ export async function giveBack(paths: SessionPaths, cellId: string): Promise<boo
 }
 
 /**
+ * Appends cell `cellId`'s `fired` event if its lock is still the session's (checked under the
+ * log's flock, see rule 6): `announced`. Otherwise nothing is appended and the cell must not be
+ * typed: `ended` when someone (`k int`) ended it meanwhile, `closed` when the session's log is
+ * closed or its state gone (`k kill`, its program exited). Throws when the log cannot be written
+ * (then it must not be typed either).
+ */
+export async function announceCell(
+  paths: SessionPaths,
+  session: string,
+  cellId: string,
+): Promise<"announced" | "ended" | "closed"> {
+  let ours = true;
+  const stillOurs = () => {
+    try {
+      ours = JSON.parse(Deno.readTextFileSync(paths.lock))?.cell_id === cellId;
+    } catch {
+      ours = false;
+    }
+    return ours;
+  };
+  const body = { status: "fired", cell_id: cellId } as const;
+  if (await appendEvent(paths.events, session, body, stillOurs)) return "announced";
+  return ours ? "closed" : "ended";
+}
+
+/**
+ * For whoever finds active cell `lock` and its starter gone (a reader, a busy `run`, the watcher
+ * taking it over): if its `fired` is not in the log, it was never typed (rule 6) and is given
+ * back, with no record and no event; returns true then. Otherwise the cell stands, and the
+ * session's `last` is made to name it (its starter may have died before writing it).
+ */
+export async function giveBackUnannounced(
+  paths: SessionPaths,
+  lock: Pick<CellLock, "cell_id">,
+): Promise<boolean> {
+  if (await cellAnnounced(paths.events, lock.cell_id)) {
+    await nameLast(paths, lock.cell_id).catch(() => {});
+    return false;
+  }
+  return await giveBack(paths, lock.cell_id);
+}
+
+/** Makes the session's `last` name cell `cellId`, unless it does already. */
+export async function nameLast(paths: SessionPaths, cellId: string): Promise<void> {
+  const last = await Deno.readTextFile(paths.last).catch(() => "");
+  if (last.trim() !== cellId) await writeFileAtomic(paths.last, cellId, { durable: false });
+}
+
+/**
  * Makes `owner` the owner of cell `cellId` (a `run` handing its cell to a background watcher).
  * False when the cell is no longer the active one.
  */
@@ -198,7 +262,7 @@ export async function claimLock(paths: SessionPaths, cellId: string): Promise<bo
     Deno.linkSync(paths.lock, closing);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists) return false;
-    throw e;
+    throw ioError("write", closing, e);
   }
   let owner: string | undefined;
   try {
@@ -208,10 +272,15 @@ export async function claimLock(paths: SessionPaths, cellId: string): Promise<bo
     owner = undefined; // corrupt: whoever claims it may end it
   }
   if (owner !== undefined && owner !== cellId) {
-    await removeIfExists(closing); // another cell's lock: left as it was
+    await removeIfExists(closing).catch(() => {}); // another cell's lock: left as it was
     return false;
   }
-  await removeIfExists(paths.lock);
+  try {
+    await removeIfExists(paths.lock);
+  } catch (e) {
+    await removeIfExists(closing).catch(() => {});
+    throw ioError("remove", paths.lock, e);
+  }
   return true;
 }
 
@@ -295,7 +364,9 @@ export async function endCell(
 
 /**
  * For the holder of a claim on `lock`: stores the cell's final record, finishes the claim, then
- * appends the event (rule 3).
+ * appends the event (rule 3). When the record cannot be stored, the claim is finished all the
+ * same, the event is an `error` saying what the cell's end was and why it is not stored, and
+ * {@link ResultNotStoredError} is thrown: the session is free, the result lost.
  */
 export async function endClaimedCell(
   paths: SessionPaths,
@@ -304,14 +375,24 @@ export async function endClaimedCell(
   result: DoneResult | ErrorResult,
   event: EndEvent,
 ): Promise<FinalResult> {
-  await writeCellRecord(paths, {
-    result,
-    code: codePreview(lock.lines),
-    started_at: lock.started_at,
-    reported: true,
-  });
-  await finishClaim(paths, lock.cell_id);
   const cell_id = lock.cell_id;
+  try {
+    await writeCellRecord(paths, {
+      result,
+      code: codePreview(lock.lines),
+      started_at: lock.started_at,
+      reported: true,
+    });
+  } catch (e) {
+    const reason = message(e);
+    await finishClaim(paths, cell_id).catch(() => {});
+    const what = endInWords(result, event);
+    const note = `${what}; its result could not be stored: ${reason}`;
+    await appendEvent(paths.events, session, { status: "error", cell_id, message: note })
+      .catch(() => undefined);
+    throw new ResultNotStoredError(cell_id, what, reason, { cause: e });
+  }
+  await finishClaim(paths, cell_id);
   if (event === "done" && result.status === "done") {
     const { exit_code, duration_ms } = result;
     await appendEvent(paths.events, session, { status: "done", cell_id, exit_code, duration_ms });
@@ -321,4 +402,52 @@ export async function endClaimedCell(
     await appendEvent(paths.events, session, { status: "error", cell_id, message: result.output });
   }
   return result;
+}
+
+/** A cell's end in a few words: `done (exit 0)`, `interrupted`, `ended in error: …`. */
+function endInWords(result: DoneResult | ErrorResult, event: EndEvent): string {
+  if (event === "interrupted") return "interrupted";
+  if (result.status === "done") return `done (exit ${result.exit_code ?? "unknown"})`;
+  return `ended in error: ${result.output}`;
+}
+
+/** The tmux user option that keeps why the owner of a session's active cell died. */
+const OWNER_DEATH_OPTION = "@ktty-owner-died";
+
+/**
+ * For the owner of cell `lock` (a `k run`, a watcher) that fails with `error` and cannot go on
+ * (rule 7): ends the cell as an `error` naming it, so the lock is not left behind; returns true
+ * then (or when the cell was ended already). When even that fails (a read-only file system),
+ * leaves the reason where {@link ownerDeathNote} finds it, in the session's tmux server rather
+ * than on the file system that failed, and returns false: the lock is still held.
+ */
+export async function abandonCell(
+  config: KernelConfig,
+  paths: SessionPaths,
+  session: string,
+  lock: CellLock,
+  error: unknown,
+): Promise<boolean> {
+  if (error instanceof ResultNotStoredError) return true; // ended already, the lock released
+  const reason = message(error);
+  try {
+    await endCell(paths, session, lock, errorResult(lock, reason), "error");
+    return true;
+  } catch (e) {
+    if (e instanceof ResultNotStoredError) return true;
+  }
+  const note = `${lock.cell_id} ${lock.owner.pid} ${reason}`;
+  await setSessionOption(config, session, OWNER_DEATH_OPTION, note).catch(() => false);
+  return false;
+}
+
+/** Why the dead owner of cell `lock` died, as it left it ({@link abandonCell}); else undefined. */
+export async function ownerDeathNote(
+  config: KernelConfig,
+  session: string,
+  lock: CellLock,
+): Promise<string | undefined> {
+  const note = await sessionOption(config, session, OWNER_DEATH_OPTION).catch(() => undefined);
+  const prefix = `${lock.cell_id} ${lock.owner.pid} `;
+  return note?.startsWith(prefix) ? note.slice(prefix.length) : undefined;
 }

@@ -805,3 +805,28 @@ export async function captureScreen(
     panePid: Number(pid),
   };
 }
+
+/**
+ * Sets user option `option` (`@name`) of session `name` to `value`: a note kept in the tmux server,
+ * for as long as the session lives, off the file system. False when tmux failed.
+ */
+export async function setSessionOption(
+  config: KernelConfig,
+  name: string,
+  option: `@${string}`,
+  value: string,
+): Promise<boolean> {
+  // The target is a pane's (`=name:`): tmux resolves option targets as panes, then sets the
+  // option on that pane's session.
+  return await tmuxStatus(config, ["set-option", "-t", paneTarget(name), option, value]) === 0;
+}
+
+/** User option `option` of session `name`, as {@link setSessionOption} set it; else undefined. */
+export async function sessionOption(
+  config: KernelConfig,
+  name: string,
+  option: `@${string}`,
+): Promise<string | undefined> {
+  const out = await tmux(config, ["show-options", "-v", "-t", paneTarget(name), option]);
+  return out.code === 0 ? out.stdout.replace(/\n$/, "") : undefined;
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readLock } from "./lock.ts";
+import { abandonCell, type CellLock, giveBackUnannounced, readLock } from "./lock.ts";
 import { readMeta } from "./session/meta.ts";
 import { configFromEnv, message, sessionPaths } from "./state.ts";
 import { watchCell } from "./cell/watch.ts";
@@ -29,9 +29,12 @@ async function main(): Promise<void> {
   const config = configFromEnv();
   await drain(Deno.stdin.readable);
   const paths = sessionPaths(config, name);
+  let lock: CellLock | undefined;
   try {
-    const lock = await readLock(paths);
+    lock = await readLock(paths);
     if (!lock || lock.cell_id !== cellId || lock.owner.pid !== Deno.pid) return;
+    // `k fire` is done or dead: if it died before announcing the cell, nothing was typed.
+    if (await giveBackUnannounced(paths, lock)) return;
     const meta = await readMeta(paths, name);
     // `k int`/`k kill` send SIGTERM: stop watching and close the hook before exiting.
     const stop = new AbortController();
@@ -46,7 +49,12 @@ async function main(): Promise<void> {
       signal: stop.signal,
     });
   } catch (e) {
-    // Nobody reads our stderr; leave a trace beside the session's state if it still exists.
+    // Nobody reads our stderr: the cell ends as an error saying why (the lock is not left
+    // behind), or, if even that fails, the reason is left where poll finds it (src/lock.ts,
+    // rule 7). A trace beside the session's state too, if it can be written.
+    if (lock?.cell_id === cellId && lock.owner.pid === Deno.pid) {
+      await abandonCell(config, paths, name, lock, e);
+    }
     const line = `${new Date().toISOString()} watcher ${cellId}: ${message(e)}\n`;
     await Deno.writeTextFile(`${paths.dir}/watcher.log`, line, { append: true, mode: 0o600 })
       .catch(() => {});

@@ -178,8 +178,8 @@ worldTest("K_TRACE=1: each step of a k run on stderr, in order; stdout unchanged
     ok(Number.isFinite(Number(ms)), line);
     return step.join(" ");
   });
-  const expected = ["launcher", "args parsed", "lock taken", "tmux spawned", "log opened"];
-  expected.push("fired event written", "code typed", "end seen", "result recorded");
+  const expected = ["launcher", "args parsed", "lock taken", "fired event written"];
+  expected.push("tmux spawned", "log opened", "code typed", "end seen", "result recorded");
   expected.push("watch closed", "printed");
   assertEquals(steps.filter((s) => !s.endsWith(" loaded")), expected);
   equal(steps.filter((s) => s.endsWith(" loaded")).length, 1, steps.join(", "));

@@ -7,9 +7,10 @@
  * @module
  */
 
-import { NoSessionError } from "../errors.ts";
+import { KttyError, NoSessionError, ResultNotStoredError } from "../errors.ts";
+import { cellAnnounced } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
-import { claimAnyLock, endClaimedCell } from "../lock.ts";
+import { claimAnyLock, endClaimedCell, finishClaim, nameLast } from "../lock.ts";
 import { parseMarker } from "../markers.ts";
 import {
   commandName,
@@ -114,21 +115,47 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
   const before = await fileSize(paths.log);
   // Claim first: the watcher, seeing the prompt come back after Ctrl-C, must not end the cell as
   // done before the interrupt is recorded.
-  const claimed = await claimAnyLock(paths);
+  let claimed: Awaited<ReturnType<typeof claimAnyLock>>;
+  try {
+    claimed = await claimAnyLock(paths);
+  } catch (e) {
+    // The lock cannot be released (a read-only file system): Ctrl-C all the same, and say so.
+    if (!(e instanceof KttyError)) throw e;
+    const sent = await sendKeys(config, name, ["C-c"]);
+    throw new KttyError(
+      e.code,
+      `${e.message}; ${sent ? "sent C-c, but " : ""}the active cell's lock is not released`,
+      { cause: e },
+    );
+  }
   if (!(await sendKeys(config, name, ["C-c"]))) {
     if (claimed !== undefined && claimed !== "corrupt") {
-      await endCellOfDeadSession(paths, name, claimed, true);
+      await endCellOfDeadSession(paths, meta, claimed, true);
     }
     throw new NoSessionError(name);
   }
   const result: InterruptResult = { ended: [], prompt_back: null };
+  let unstored: ResultNotStoredError | undefined;
   const done = () => {
     if (meta.frame.mode === "integration") result.prompt_back = backAtPrompt(paths, meta);
+    // The session is back; that the interrupt could not be recorded is said last.
+    if (unstored) throw unstored;
     return result;
   };
   if (claimed !== undefined && claimed !== "corrupt") {
-    result.cell = errorResult(claimed, "interrupted");
-    await endClaimedCell(paths, name, claimed, result.cell, "interrupted");
+    if (await cellAnnounced(paths.events, claimed.cell_id)) {
+      result.cell = errorResult(claimed, "interrupted");
+      await nameLast(paths, claimed.cell_id).catch(() => {});
+      try {
+        await endClaimedCell(paths, name, claimed, result.cell, "interrupted");
+      } catch (e) {
+        if (!(e instanceof ResultNotStoredError)) throw e;
+        unstored = e;
+      }
+    } else {
+      // Its starter died before announcing it: never typed (rule 6 of src/lock.ts), no record.
+      await finishClaim(paths, claimed.cell_id);
+    }
     // A background watcher would notice on its own; stopping it ends its hook at once.
     if (claimed.owner_kind === "fire") await stopProcess(claimed.owner, WATCHER_STOP_GRACE_MS);
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { writeAll } from "../state.ts";
+import { ioError, writeAll } from "../state.ts";
 
 /** Default output budget in characters (`-o N` per call, `K_MAX_OUTPUT` for all). */
 export const DEFAULT_MAX_OUTPUT_CHARS = 50_000;
@@ -129,16 +129,20 @@ export class OutputSink {
   /** Writes buffered text to the output file (once the output has outgrown the budget). */
   async flush(): Promise<void> {
     if (!this.#spilled || this.#filePath === undefined || this.#pendingFile.length === 0) return;
-    this.#file ??= await Deno.open(this.#filePath, {
-      write: true,
-      create: true,
-      truncate: true,
-      mode: 0o600,
-    });
     const text = this.#pendingFile.join("\n") + "\n";
     this.#pendingFile = [];
     this.#pendingChars = 0;
-    await writeAll(this.#file, new TextEncoder().encode(text));
+    try {
+      this.#file ??= await Deno.open(this.#filePath, {
+        write: true,
+        create: true,
+        truncate: true,
+        mode: 0o600,
+      });
+      await writeAll(this.#file, new TextEncoder().encode(text));
+    } catch (e) {
+      throw ioError("write", this.#filePath, e); // a full disk: named, not a bare OS error
+    }
   }
 
   /**

@@ -7,7 +7,16 @@
  */
 
 import { KttyError } from "../errors.ts";
-import { awaitClaim, isClosing, pastWatchEnd, readLock, WATCH_BOUND_TEXT } from "../lock.ts";
+import { eventsBackwards } from "../events/log.ts";
+import {
+  awaitClaim,
+  giveBackUnannounced,
+  isClosing,
+  ownerDeathNote,
+  pastWatchEnd,
+  readLock,
+  WATCH_BOUND_TEXT,
+} from "../lock.ts";
 import { readMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import { assertCellId, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
@@ -52,16 +61,31 @@ export async function pollCell(
     const ended = await readCellRecord(paths, id);
     if (ended) return ended.result;
     if (closing) return { cell_id: id, status: "running", output: "", truncated: false };
+    // Ended, but its result could not be stored (a full disk): the log says so.
+    const unstored = await unstoredEnd(paths, id);
+    if (unstored) return { cell_id: id, status: "error", output: unstored };
     throw new KttyError("no_cell", `no cell '${id}' in session '${name}'`);
   }
   // Until it ends, a timed-out cell is reported as `timeout`, a cell within its limit `running`.
   const status = record ? "timeout" : "running";
   if (!(await isAlive(lock.owner))) {
+    // Its starter died before announcing it: never typed, given back (rule 6 of src/lock.ts).
+    if (await giveBackUnannounced(paths, lock)) {
+      if (cellId === undefined) return await pollCell(config, name, undefined, options);
+      throw new KttyError(
+        "no_cell",
+        `cell '${id}' of session '${name}' was never typed (the process starting it died first); the session is free`,
+      );
+    }
     // It may have finished between the two reads: a stored result wins.
     const late = await readCellRecord(paths, id);
     if (late && late.result.status !== "timeout") return late.result;
-    // Nobody watches it: the log itself may show the program back at its prompt.
-    const ended = await endIfDone(paths, meta, lock);
+    // Nobody watches it: the log itself may show the program back at its prompt (recording that
+    // may fail, say on a read-only file system: then the owner's death is what there is to say).
+    const ended = await endIfDone(paths, meta, lock).catch((e) => {
+      if (e instanceof KttyError) return undefined;
+      throw e;
+    });
     if (ended) return ended;
     if (late && pastWatchEnd(lock)) {
       return {
@@ -74,10 +98,12 @@ export async function pollCell(
     const who = lock.owner_kind === "run"
       ? "the k run process watching it"
       : "its background watcher";
+    const reason = await ownerDeathNote(config, name, lock) ??
+      `${who} (pid ${lock.owner.pid}) is gone`;
     return {
       cell_id: id,
       status: "error",
-      output: `watcher died: ${who} (pid ${lock.owner.pid}) is gone; use k int ${name} to recover`,
+      output: `watcher died: ${reason}; use k int ${name} to recover`,
     };
   }
   if (!(await isAlive(meta.pane)) || !(await hasSession(config, name))) {
@@ -90,6 +116,24 @@ export async function pollCell(
   }
   const output = await readCellOutput(paths, meta, lock, maxOutput);
   return { cell_id: id, status, ...output, ...heldBy(paths, meta) };
+}
+
+/** How many events back {@link unstoredEnd} looks for a cell's end. */
+const UNSTORED_SCAN_EVENTS = 1000;
+
+/**
+ * The message of cell `cellId`'s `error` event when it ended without a stored result (rule 3 of
+ * src/lock.ts); undefined when its last event is another, or none is found near the log's end.
+ */
+async function unstoredEnd(paths: SessionPaths, cellId: string): Promise<string | undefined> {
+  let seen = 0;
+  for await (const { event } of eventsBackwards(paths.events)) {
+    if ("cell_id" in event && event.cell_id === cellId) {
+      return event.status === "error" ? event.message : undefined;
+    }
+    if (++seen >= UNSTORED_SCAN_EVENTS) break;
+  }
+  return undefined;
 }
 
 async function readLast(paths: SessionPaths): Promise<string | undefined> {

@@ -9,12 +9,15 @@ import { KttyError, NoSessionError } from "../errors.ts";
 import { appendEvent } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
+  abandonCell,
   acquireLock,
+  announceCell,
   type CellLock,
   claimLock,
   endClaimedCell,
   finishClaim,
   giveBack,
+  giveBackUnannounced,
   handOver,
   lockHeld,
   ownerGone,
@@ -132,6 +135,10 @@ async function startCell(
       acquired = await acquireLock(paths, lock);
     } catch (e) {
       await dropCodeFile();
+      // The session's directory is gone: `k kill` removed it meanwhile.
+      if (e instanceof KttyError && e.cause instanceof Deno.errors.NotFound) {
+        throw new NoSessionError(name);
+      }
       throw e;
     }
     if (!acquired) {
@@ -139,13 +146,14 @@ async function startCell(
       const active = await readLock(paths).catch(() => undefined);
       if (!(await hasSession(config, name))) {
         // The session died under that cell: end it (whoever notices first) and say so.
-        if (active) await endCellOfDeadSession(paths, name, active);
+        if (active) await endCellOfDeadSession(paths, meta, active);
         throw new NoSessionError(name);
       }
+      const ownerDead = active !== undefined && !(await isAlive(active.owner));
+      // A cell whose starter died before announcing it was never typed: given back, try again.
+      if (ownerDead && attempt < 3 && await giveBackUnannounced(paths, active)) continue;
       const busy = busyResult(active?.cell_id ?? "unknown");
-      if (active && !(await isAlive(active.owner))) {
-        busy.output += ` (${ownerGone(active)}; use k int ${name})`;
-      }
+      if (active && ownerDead) busy.output += ` (${ownerGone(active)}; use k int ${name})`;
       return busy;
     }
     // The check holds if nothing came in between (the log did not grow: no cell ran meanwhile).
@@ -159,8 +167,10 @@ async function startCell(
     }
   }
   mark("lock taken");
-  // Until tmux is asked to type, any failure gives the lock back: nothing was typed. After, the
-  // cell is announced (while tmux types), and a failure ends it as an error: it may have run.
+  // Until the cell is announced, any failure gives the lock back: nothing was typed. It is
+  // announced (`fired` in the log) before tmux is asked to type, so a process killed at any point
+  // leaves no typed cell unannounced (rule 6 of src/lock.ts); after, a failure ends it as an
+  // error: it may have run.
   let follower: FileFollower | undefined;
   let announced = false;
   try {
@@ -169,6 +179,14 @@ async function startCell(
       await awaitPrompt(config, paths, meta, name, waitMs, true);
     }
     const idleDeath = takeIdlePipeDeath(paths, meta); // the paste re-arms the pipe: see it first
+    if (idleDeath) await noteIdlePipeDeath(paths, meta, idleDeath).catch(() => {}); // before `fired`
+    const announcement = await announceCell(paths, name, cellId);
+    if (announcement === "closed") throw new NoSessionError(name); // k kill, or its program exited
+    if (announcement === "ended") {
+      throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
+    }
+    announced = true;
+    mark("fired event written");
     const typing = pasteText(config, name, plan.text, {
       dir: paths.dir,
       bracketed: plan.bracketed,
@@ -183,13 +201,7 @@ async function startCell(
       follower = await FileFollower.open(paths.log, lock.offset).catch(() => undefined);
     }
     mark("log opened");
-    announced = true;
-    await Promise.all([
-      writeFileAtomic(paths.last, cellId, { durable: false }),
-      idleDeath && noteIdlePipeDeath(paths, meta, idleDeath), // before the cell's event
-      appendEvent(paths.events, name, { status: "fired", cell_id: cellId }),
-    ]).catch(() => {});
-    mark("fired event written");
+    await writeFileAtomic(paths.last, cellId, { durable: false }).catch(() => {});
     if (!(await typing)) {
       if (!(await hasSession(config, name))) throw new NoSessionError(name);
       throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
@@ -242,12 +254,18 @@ export async function runCell(
     await handOffRun(config, name).catch(() => undefined);
     throw e;
   }
-  const result = await watchCell({
-    config,
-    ...started,
-    reportTimeout: true,
-    afterTimeout: "return",
-  });
+  let result: FinalResult;
+  try {
+    result = await watchCell({ config, ...started, reportTimeout: true, afterTimeout: "return" });
+  } catch (e) {
+    // What stopped the watching (a full disk) ends the cell: this process never dies holding it.
+    const released = await abandonCell(config, started.paths, name, started.lock, e);
+    if (released && e instanceof KttyError && e.code === "io") {
+      const ended = `cell ${started.lock.cell_id} ended as an error; its lock is released`;
+      throw new KttyError("io", `${e.message} (${ended})`, { cause: e });
+    }
+    throw e;
+  }
   // A timeout ends the wait, not the cell: a background watcher takes it over and records its
   // end (it does not store a second timeout).
   if (result.status === "timeout") await handOffRun(config, name).catch(() => undefined);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { appendEvent } from "../events/log.ts";
+import { appendEvent, cellAnnounced } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
   createDetector,
@@ -15,7 +15,15 @@ import {
   type FrameDetector,
   HOOK_PARTIAL_QUIET_MS,
 } from "../frame/mod.ts";
-import { type CellLock, endCell, endClaimedCell, readLock, watchEnd } from "../lock.ts";
+import {
+  type CellLock,
+  endCell,
+  endClaimedCell,
+  finishClaim,
+  giveBack,
+  readLock,
+  watchEnd,
+} from "../lock.ts";
 import type { SessionMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
@@ -41,6 +49,7 @@ import {
   timing,
   writeCellRecord,
 } from "./record.ts";
+import { replaced } from "./prompt.ts";
 import { CellText, readCellOutput } from "./text.ts";
 
 /** How often each check runs while the caller waits: before the time limit, and after it. */
@@ -205,7 +214,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
           continue;
         }
       }
-      if (dead) return await endCellOfDeadSession(paths, session, lock);
+      if (dead) return await endCellOfDeadSession(paths, meta, lock);
       if (options.signal?.aborted) {
         const record = await readCellRecord(paths, lock.cell_id).catch(() => undefined);
         return record?.result ??
@@ -234,10 +243,10 @@ async function endOnPipeEnd(
   const { config, paths, meta, lock } = options;
   const session = meta.name;
   const gone = async () => !(await isAlive(meta.pane)) || !(await hasSession(config, session));
-  if (end.kind === "eof" && await gone()) return await endCellOfDeadSession(paths, session, lock);
+  if (end.kind === "eof" && await gone()) return await endCellOfDeadSession(paths, meta, lock);
   if (!takePipeEnd(paths)) return undefined;
   const state = await rearmPipe(config, session, paths.log);
-  if (state === "gone") return await endCellOfDeadSession(paths, session, lock);
+  if (state === "gone") return await endCellOfDeadSession(paths, meta, lock);
   const result: ErrorResult = {
     ...errorResult(lock, pipeDiedMessage(session, lock.cell_id, end, state)),
     error_code: "pipe_died",
@@ -337,17 +346,33 @@ async function timeOut(options: WatchOptions, soFar: BoundedOutput): Promise<Tim
   return result;
 }
 
-/** Ends a cell whose session died under it, and appends `closed` (once, whoever notices first). */
+/**
+ * Ends a cell whose session died under it, and appends `closed` (once, whoever notices first).
+ * Writes nothing when a new session of the name has taken the state's place meanwhile (`k new`
+ * after the death): its log is not this session's.
+ */
 export async function endCellOfDeadSession(
   paths: SessionPaths,
-  session: string,
+  meta: SessionMeta,
   lock: CellLock,
   claimed = false,
 ): Promise<FinalResult> {
-  const end = claimed ? endClaimedCell : endCell;
+  const session = meta.name;
   const output =
     `session '${session}' ended while the cell was running (its program exited or tmux died)`;
-  const result = await end(paths, session, lock, errorResult(lock, output), "error");
+  let result: FinalResult = errorResult(lock, output);
+  if (await replaced(paths, meta)) {
+    if (claimed) await finishClaim(paths, lock.cell_id);
+    return result;
+  }
+  if (await cellAnnounced(paths.events, lock.cell_id)) {
+    const end = claimed ? endClaimedCell : endCell;
+    result = await end(paths, session, lock, result, "error");
+  } else if (claimed) {
+    await finishClaim(paths, lock.cell_id); // never typed (rule 6): no record, no event
+  } else {
+    await giveBack(paths, lock.cell_id);
+  }
   await appendEvent(paths.events, session, { status: "closed", reason: "program exited" });
   return result;
 }

@@ -17,13 +17,15 @@ import {
 /**
  * Appends one event and returns it. Returns undefined, appending nothing, when the log already
  * ends with `closed` (a closed session takes no more events, so whoever notices a death first
- * writes `closed` and the rest are no-ops), or when the session's state is gone.
+ * writes `closed` and the rest are no-ops), when the session's state is gone, or when `onlyIf`
+ * (asked under the log's flock, so no {@link cellAnnounced} runs meanwhile) says no.
  */
 // deno-lint-ignore require-await -- async for its callers; synchronous inside the flock (tailOf)
 export async function appendEvent(
   path: string,
   session: string,
   body: EventBody,
+  onlyIf?: () => boolean,
 ): Promise<KttyEvent | undefined> {
   // Synchronous file calls: an append is a few hundred bytes, paid by every cell (see state.ts).
   let file: Deno.FsFile;
@@ -37,6 +39,7 @@ export async function appendEvent(
     file.lockSync(true);
     const tail = tailOf(file);
     if (tail.last?.status === "closed") return undefined;
+    if (onlyIf && !onlyIf()) return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
       seq: (tail.last?.seq ?? 0) + 1,
@@ -55,6 +58,41 @@ export async function appendEvent(
   }
 }
 
+/** How far back {@link cellAnnounced} looks for a cell's `fired` before it assumes it is there. */
+const ANNOUNCED_SCAN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Whether the log holds cell `cellId`'s `fired` event, as the active cell's: looked for backwards
+ * from the end, past notes and `closed`, up to the first event of another cell (then false). Reads
+ * under the log's flock, so an append made under a condition ({@link appendEvent}'s `onlyIf`) is
+ * either in the log or never will be. A log longer than {@link ANNOUNCED_SCAN_BYTES} of notes
+ * since is assumed to hold it (recording an end for a cell never announced is the lesser harm).
+ */
+// deno-lint-ignore require-await -- async for its callers; synchronous inside the flock (scanBack)
+export async function cellAnnounced(path: string, cellId: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw ioError("read", path, e);
+  }
+  try {
+    file.lockSync(false);
+    let found = false;
+    const scanned = scanBack(file, (event) => {
+      const id = "cell_id" in event ? event.cell_id : undefined;
+      if (id === cellId && event.status === "fired") found = true;
+      return found || (id !== undefined && id !== cellId);
+    }, ANNOUNCED_SCAN_BYTES);
+    return found || !scanned.complete;
+  } catch (e) {
+    throw ioError("read", path, e);
+  } finally {
+    file.close();
+  }
+}
+
 interface Tail {
   /** The last event in the log, if any. */
   last: KttyEvent | undefined;
@@ -66,26 +104,54 @@ interface Tail {
 const TAIL_FIRST_READ_BYTES = 4096;
 const TAIL_MAX_READ_BYTES = 256 * 1024;
 
-/**
- * The log's last event, read backwards from its end: 4 KiB first, then growing reads as far as
- * the last event's line reaches (a huge notify), skipping torn or foreign lines. Synchronous on
- * purpose: `appendEvent` holds the log's flock meanwhile, and an `await` there would let another
- * append in this process block the thread on the same flock for good.
- */
+/** The log's last event, and whether it ends mid-line (see {@link scanBack}). */
 function tailOf(file: Deno.FsFile): Tail {
+  let last: KttyEvent | undefined;
+  const { endsMidLine } = scanBack(file, (event) => {
+    last = event;
+    return true;
+  });
+  return { last, endsMidLine };
+}
+
+/** What {@link scanBack} saw. */
+interface Scanned {
+  /** True when the file's last byte is not a newline. */
+  endsMidLine: boolean;
+  /** False when the scan stopped at its byte limit, before `visit` said stop or the file began. */
+  complete: boolean;
+}
+
+/**
+ * Visits the log's events newest first, read backwards from its end (4 KiB first, then growing
+ * reads, as far as a long line reaches), skipping torn or foreign lines, until `visit` returns
+ * true, the file begins, or `maxBytes` were read. Synchronous on purpose: `appendEvent` holds the
+ * log's flock meanwhile, and an `await` there would let another append in this process block the
+ * thread on the same flock for good.
+ */
+function scanBack(
+  file: Deno.FsFile,
+  visit: (event: KttyEvent) => boolean,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Scanned {
   const size = file.statSync().size;
-  if (size === 0) return { last: undefined, endsMidLine: false };
+  if (size === 0) return { endsMidLine: false, complete: true };
   let end = size;
   let chunk = TAIL_FIRST_READ_BYTES;
   let rest = new Uint8Array(0); // the start of a line whose beginning lies further back
   let endsMidLine: boolean | undefined;
   const decoder = new TextDecoder();
   while (end > 0) {
+    if (size - end >= maxBytes) return { endsMidLine: endsMidLine ?? false, complete: false };
     const start = Math.max(0, end - chunk);
     const read = readRangeSync(file, start, end);
-    const bytes = new Uint8Array(read.length + rest.length);
-    bytes.set(read);
-    bytes.set(rest, read.length);
+    // Every `fired` pays this read before its cell is typed: no copy unless a line spans reads.
+    let bytes = read;
+    if (rest.length > 0) {
+      bytes = new Uint8Array(read.length + rest.length);
+      bytes.set(read);
+      bytes.set(rest, read.length);
+    }
     endsMidLine ??= bytes[bytes.length - 1] !== 0x0a;
     let lineEnd = bytes.length;
     for (let i = bytes.length - 1; i >= -1; i--) {
@@ -94,17 +160,19 @@ function tailOf(file: Deno.FsFile): Tail {
       const line = decoder.decode(bytes.subarray(i + 1, lineEnd));
       lineEnd = i;
       if (line === "") continue;
+      let event: KttyEvent;
       try {
-        return { last: decodeEvent(line), endsMidLine };
+        event = decodeEvent(line);
       } catch {
-        // a torn or foreign line: keep looking backwards
+        continue; // a torn or foreign line: keep looking backwards
       }
+      if (visit(event)) return { endsMidLine, complete: true };
     }
     rest = bytes.slice(0, Math.max(0, lineEnd));
     end = start;
     chunk = Math.min(chunk * 2, TAIL_MAX_READ_BYTES);
   }
-  return { last: undefined, endsMidLine: endsMidLine ?? false };
+  return { endsMidLine: endsMidLine ?? false, complete: true };
 }
 
 /**

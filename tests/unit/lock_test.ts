@@ -1,17 +1,21 @@
 // The lock protocol on plain files, without tmux: acquire, claim, give back, hand over and end
 // raced in one process and across processes; exactly one party wins each race.
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { readCellRecord } from "../../src/cell/record.ts";
-import { readEvents } from "../../src/events/log.ts";
+import { ResultNotStoredError } from "../../src/errors.ts";
+import { appendEvent, cellAnnounced, readEvents } from "../../src/events/log.ts";
 import {
   acquireLock,
+  announceCell,
   type CellLock,
   claimAnyLock,
   claimLock,
   endCell,
+  endClaimedCell,
   finishClaim,
   giveBack,
+  giveBackUnannounced,
   handOver,
   isClosing,
   lockHeld,
@@ -228,3 +232,85 @@ Deno.test("lock: a timed-out cell is watched until 6 h after its start, or its o
     ["its watcher died", "no longer watched after 6 h"],
   );
 });
+
+// Rule 6: announced before typed; rule 3: a result that cannot be stored still frees the session.
+
+Deno.test("lock: a cell is announced only while the lock is its own", () =>
+  withPaths(async (paths) => {
+    equal(await announceCell(paths, "w", ID), "ended", "announced without a lock");
+    ok(await acquireLock(paths, cellLock(ID)));
+    equal(await announceCell(paths, "w", OTHER), "ended", "announced another cell's lock");
+    equal(await announceCell(paths, "w", ID), "announced");
+    deepEqual((await readEvents(paths.events)).map((e) => e.status), ["fired"]);
+    // Claimed meanwhile (k int): no fired, so nothing may be typed.
+    ok(await claimLock(paths, ID));
+    equal(await announceCell(paths, "w", ID), "ended");
+    equal((await readEvents(paths.events)).length, 1);
+    // A closed session (k kill) takes no cell, even with its lock.
+    ok(await acquireLock(paths, cellLock(OTHER)));
+    await appendEvent(paths.events, "w", { status: "closed", reason: "killed" });
+    equal(await announceCell(paths, "w", OTHER), "closed");
+  }));
+
+Deno.test("lock: the active cell's fired is found past notes, never past another cell", () =>
+  withPaths(async (paths) => {
+    ok(!(await cellAnnounced(paths.events, ID)), "no log: not announced");
+    await appendEvent(paths.events, "w", { status: "fired", cell_id: OTHER });
+    const end = { status: "done", cell_id: OTHER, exit_code: 0, duration_ms: 1 } as const;
+    await appendEvent(paths.events, "w", end);
+    ok(!(await cellAnnounced(paths.events, ID)));
+    await appendEvent(paths.events, "w", { status: "fired", cell_id: ID });
+    for (let i = 0; i < 200; i++) {
+      await appendEvent(paths.events, "w", { status: "notify", from: "t", message: `note ${i}` });
+    }
+    await appendEvent(paths.events, "w", { status: "timeout", cell_id: ID, duration_ms: 5 });
+    ok(await cellAnnounced(paths.events, ID), "fired behind 200 notes and a timeout");
+    ok(!(await cellAnnounced(paths.events, OTHER)), "an earlier cell is not the active one");
+    // A torn last line (a writer killed mid-write) hides nothing.
+    await Deno.writeTextFile(paths.events, '{"schema_version":1,"seq":', { append: true });
+    ok(await cellAnnounced(paths.events, ID));
+  }));
+
+Deno.test("lock: an unannounced cell is given back without a trace; an announced one stays", () =>
+  withPaths(async (paths) => {
+    ok(await acquireLock(paths, cellLock(ID)));
+    ok(await giveBackUnannounced(paths, cellLock(ID)));
+    ok(!lockHeld(paths), "the lock of a cell never announced is left");
+    equal((await readEvents(paths.events)).length, 0);
+    ok(await acquireLock(paths, cellLock(OTHER)));
+    equal(await announceCell(paths, "w", OTHER), "announced");
+    ok(!(await giveBackUnannounced(paths, cellLock(OTHER))));
+    ok(lockHeld(paths), "an announced cell was given back");
+    equal((await Deno.readTextFile(paths.last)).trim(), OTHER, "last names the announced cell");
+  }));
+
+Deno.test("lock: a result that cannot be stored frees the session and says why", () =>
+  withPaths(async (paths) => {
+    const lock = cellLock(ID);
+    ok(await acquireLock(paths, lock));
+    equal(await announceCell(paths, "w", ID), "announced");
+    ok(await claimLock(paths, ID));
+    // The record cannot be renamed into place: a directory holds its name.
+    const record = `${paths.cells}/${ID}.json`;
+    await Deno.mkdir(record);
+    const result = {
+      cell_id: ID,
+      status: "error" as const,
+      output: "interrupted",
+      truncated: false,
+    };
+    await rejects(endClaimedCell(paths, "w", lock, result, "interrupted"), (e: unknown) => {
+      ok(e instanceof ResultNotStoredError, String(e));
+      equal(e.cellId, ID);
+      ok(e.message.includes(record), e.message);
+      return true;
+    });
+    ok(!(await isClosing(paths, ID)), "the claim was left");
+    ok(!lockHeld(paths));
+    const last = (await readEvents(paths.events)).at(-1);
+    ok(
+      last?.status === "error" &&
+        last.message.startsWith("interrupted; its result could not be stored: "),
+      JSON.stringify(last),
+    );
+  }));
