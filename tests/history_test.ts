@@ -56,3 +56,14 @@ worldTest(
     deepEqual(await stamp(`${home}/.python_history`), before, "~/.python_history was written");
   },
 );
+
+worldTest("history: a bash in repeat mode never writes the user's history either", async (w) => {
+  const home = `${w.base}/home-dir`;
+  await Deno.mkdir(home);
+  const made = await w.k(["new", "--prompt=repeat", "s", "bash", "--norc"], { HOME: home }, w.base);
+  equal(made.code, 0, made.stderr);
+  const r = await w.kJson(["run", "-j", "s", "echo $HISTFILE"]);
+  deepEqual([r.status, r.output], ["done", `${w.sessionDir("s")}/history`]);
+  equal((await w.k(["kill", "s"])).code, 0); // bash writes its history as the hangup ends it
+  ok(!(await Deno.stat(`${home}/.bash_history`).catch(() => undefined)), "~/.bash_history written");
+});

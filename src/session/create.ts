@@ -151,6 +151,8 @@ export async function createSession(
         K_SESSION: name,
         K_HOME: config.home,
         K_SOCKET: config.socket,
+        // A shell in any mode (repeat mode too, a nested one) keeps its history in the session.
+        HISTFILE: paths.history,
         ...programProfile(kind).environment?.(paths),
       },
       explicit: options.env ?? {},
