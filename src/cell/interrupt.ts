@@ -16,7 +16,11 @@ import {
   commandName,
   descendants,
   groupMembers,
+  isAlive,
   processGone,
+  type ProcessId,
+  processId,
+  signalProcess,
   stopProcess,
   WATCHER_STOP_GRACE_MS,
 } from "../proc.ts";
@@ -100,8 +104,11 @@ interface Holder {
   command: string;
   /** The group's leader, or the first process. */
   pid: number;
-  /** Every process to signal: the group's members in the pane's tree, or the children. */
-  pids: number[];
+  /**
+   * Every process to signal: the group's members in the pane's tree, or the children, each with
+   * its start time (a pid reused meanwhile is never signalled).
+   */
+  processes: ProcessId[];
 }
 
 /**
@@ -204,30 +211,31 @@ async function terminalHolder(pane: number, children: boolean): Promise<Holder |
     const pids = groupMembers(foreground.group).filter((pid) => tree.has(pid));
     if (pids.length === 0) return undefined;
     const pid = pids.includes(foreground.pid) ? foreground.pid : pids[0]!;
-    return { command: commandName(pid), pid, pids };
+    return { command: commandName(pid), pid, processes: await identify(pids) };
   }
   if (!children) return undefined;
   // A REPL's children run in its own group: only they are signalled, one by one.
   const pids = [...tree].filter((pid) => !processGone(pid));
   if (pids.length === 0) return undefined;
-  return { command: commandName(pids[0]!), pid: pids[0]!, pids };
+  return { command: commandName(pids[0]!), pid: pids[0]!, processes: await identify(pids) };
+}
+
+/** `pids` with their start times; those gone meanwhile are left out. */
+async function identify(pids: number[]): Promise<ProcessId[]> {
+  const ids = await Promise.all(pids.map(processId));
+  return ids.filter((id): id is ProcessId => id !== undefined);
 }
 
 /** Signals `holder`; true when all of it is gone within the signal's grace. */
 async function signalAndWait(holder: Holder, signal: EscalationSignal): Promise<boolean> {
-  for (const pid of holder.pids) {
-    try {
-      Deno.kill(pid, signal);
-    } catch {
-      // gone meanwhile
-    }
-  }
+  await Promise.all(holder.processes.map((id) => signalProcess(id, signal)));
+  const allGone = async () => !(await Promise.all(holder.processes.map(isAlive))).includes(true);
   const deadline = Date.now() + SIGNAL_GRACE_MS[signal];
   while (Date.now() < deadline) {
-    if (holder.pids.every(processGone)) return true;
+    if (await allGone()) return true;
     await new Promise((resolve) => setTimeout(resolve, GONE_CHECK_MS));
   }
-  return holder.pids.every(processGone);
+  return await allGone();
 }
 
 /**
@@ -311,7 +319,7 @@ async function reinstallMarkers(
   if (!integration || !shellOfSessionKind(meta)) return false;
   // A new shell in the foreground must be alone in its group (not a pipeline of shells).
   const holder = await stuck();
-  if (holder && holder.pids.length !== 1) return false;
+  if (holder && holder.processes.length !== 1) return false;
   const offset = await fileSize(paths.log);
   const loader = integration.installLine(`${paths.dir}/${integration.file}`);
   if (!(await pasteText(config, meta.name, loader + "\n", { dir: paths.dir }))) return false;
