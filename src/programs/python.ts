@@ -9,10 +9,12 @@
 
 import { endMarker, startMarker } from "../markers.ts";
 import { CLEAR_LINE, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import { debuggerHolds, debuggerScript, heldPath, pdbLine } from "./python_debugger.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty integration for the Python REPL (session nonce inside; do not share)
-def __k_install(nonce, cells, history):
+${debuggerScript(nonce)}
+def __k_install(nonce, cells, history, held):
     import ast, linecache, os, sys, traceback, __main__
     try:
         # The session's own history: the REPL read ~/.python_history at start and writes it at
@@ -88,16 +90,21 @@ def __k_install(nonce, cells, history):
             traceback.print_exception(type(e), e, tb)
         finally:
             try:
+                os.unlink(held)  # a debugger a breakpoint() reached is gone with the call
+            except OSError:
+                pass
+            try:
                 sys.stdout.flush()
                 sys.stderr.flush()
             finally:
                 ensure_prompt()
     ensure_prompt()
     return run
+__k_debugger_install(${JSON.stringify(nonce)}, ${heldPath(files)})
 __k = __k_install(${JSON.stringify(nonce)}, ${JSON.stringify(files.cells)}, ${
     JSON.stringify(files.history)
-  })
-del __k_install
+  }, ${heldPath(files)})
+del __k_install, __k_debugger_install
 `;
 }
 
@@ -131,22 +138,43 @@ export function shapePythonCode(code: string): string[] {
   return out;
 }
 
+/**
+ * Whether python, given `args`, reads at its prompt: `-i`, or neither a script nor `-c`.
+ * (`-m NAME` is read by the registry: a module's own profile, or none.)
+ */
+export function pythonInteractive(args: readonly string[]): boolean {
+  let inspect = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "-" || !arg.startsWith("-")) return inspect; // a script (or stdin's)
+    if (arg === "-X" || arg === "-W") i++;
+    else if (arg === "-c") return inspect;
+    else if (/^-[a-zA-Z]*i/.test(arg) && !/^-[XWc]/.test(arg)) inspect = true;
+  }
+  return true;
+}
+
 /** python, python3, python3.11. */
 export const python: ProgramProfile = {
   kind: "python",
   names: /^python[0-9.]*$/,
+  interactive: pythonInteractive,
   bracketedPaste: false,
   quotedInsert: true,
   shapeCode: shapePythonCode,
+  // Python 3.13 reads and writes its history file (PYTHON_HISTORY) before and after the
+  // integration can say; 3.11 ignores the variable (the integration moves its history).
+  environment: (files) => ({ PYTHON_HISTORY: files.history }),
   // readline (cooked mode if python has none: Ctrl-U is the terminal's VKILL there).
   drain: CLEAR_LINE,
   integration: {
     file: "integration.py",
     script,
     installLine: (path) => `exec(open(${JSON.stringify(path)}, encoding="utf-8").read())`,
-    typeCell: (code, cell) => ({
-      lines: [`__k('${cell.cellId}')`],
-      codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
-    }),
+    typeCell: (code, cell) =>
+      debuggerHolds(cell.cellsDir) ? { lines: pdbLine(code) } : {
+        lines: [`__k('${cell.cellId}')`],
+        codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
+      },
   },
 };
