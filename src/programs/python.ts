@@ -43,15 +43,20 @@ def __k_install(nonce, cells, history, held):
         ec = 0
         err = ""
     state = State()
+    def end_mark():
+        if state.err:
+            return ${JSON.stringify(endMarker("%d", "%s", "%s"))} % (state.ec, nonce, state.err)
+        return ${JSON.stringify(endMarker("%d", "%s"))} % (state.ec, nonce)
+    # Python 3.13's REPL (pyrepl, unless PYTHON_BASIC_REPL) moves up a line and prints a newline
+    # before its prompt: the cell's output would end with a blank line its prompt drew. The
+    # runner prints the end marker itself, before that (the prompt's marker comes after it).
+    pyrepl = sys.version_info >= (3, 13) and not os.environ.get("PYTHON_BASIC_REPL") and \\
+        getattr(sys.modules.get("_pyrepl.main"), "CAN_USE_PYREPL", False)
     class Prompt:
         def __init__(self, inner):
             self.inner = inner
         def __str__(self):
-            if state.err:
-                mark = ${JSON.stringify(endMarker("%d", "%s", "%s"))} % (state.ec, nonce, state.err)
-            else:
-                mark = ${JSON.stringify(endMarker("%d", "%s"))} % (state.ec, nonce)
-            return "\\x01" + mark + "\\x02" + str(self.inner)
+            return "\\x01" + end_mark() + "\\x02" + str(self.inner)
     def ensure_prompt():
         if not isinstance(getattr(sys, "ps1", None), Prompt):
             sys.ps1 = Prompt(getattr(sys, "ps1", ">>> "))
@@ -96,6 +101,9 @@ def __k_install(nonce, cells, history, held):
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()
+                if pyrepl:
+                    sys.stdout.write(end_mark())
+                    sys.stdout.flush()
             finally:
                 ensure_prompt()
     ensure_prompt()
