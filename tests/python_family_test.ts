@@ -49,7 +49,8 @@ worldTest("python3: definition, use, error, empty cell, each at once", async (w)
   await definitionUseError(w, "py", "ZeroDivisionError");
 });
 
-const NO_IPYTHON = !hasProgram("ipython") && "ipython is not installed (setup.sh installs it)";
+const NO_IPYTHON = !hasProgram("ipython") &&
+  "ipython is not installed (pip install ipython, or apt install ipython3)";
 
 worldTest("ipython: definition, use, error, empty cell, magics; no blank lines", async (w) => {
   const created = await w.kernel.create("ip", { command: "ipython", cwd: w.base });
@@ -60,8 +61,6 @@ worldTest("ipython: definition, use, error, empty cell, magics; no blank lines",
   equal((await cell(w, "ip", "%time y = 2")).exit_code, 0);
   equal((await cell(w, "ip", "!echo shell")).output, "shell");
   // Its history is the session's own (IPYTHONDIR in the session's directory).
-  const dir = (await w.kernel.session("ip").status()).session;
-  equal(dir, "ip");
   const history = await w.kernel.session("ip").run(
     "import IPython; IPython.get_ipython().history_manager.hist_file",
   ) as FinalResult;
