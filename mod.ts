@@ -22,7 +22,7 @@
  * @module
  */
 
-export { Kernel } from "./src/kernel.ts";
+export { Kernel, type KernelOptions } from "./src/kernel.ts";
 export type { Session } from "./src/kernel.ts";
 export type { CellOptions, PollOptions } from "./src/cell/options.ts";
 export type { SendOptions, SendResult } from "./src/cell/send.ts";
@@ -43,7 +43,14 @@ export type { HistoryEntry } from "./src/session/history.ts";
 export type { SessionInfo } from "./src/session/meta.ts";
 export type { Foreground } from "./src/session/foreground.ts";
 export type { Screen } from "./src/session/screen.ts";
-export type { ProgramKind } from "./src/programs/mod.ts";
+export type {
+  CellContext,
+  ProgramDefinition,
+  ProgramIntegration,
+  ProgramKind,
+  ScriptFiles,
+} from "./src/programs/mod.ts";
+export { endMarker, startMarker } from "./src/markers.ts";
 export type { FrameMode } from "./src/frame/mod.ts";
 export type { KernelConfig } from "./src/state.ts";
 export type { EventStreamOptions } from "./src/events/stream.ts";

@@ -746,6 +746,34 @@ async function mcpRun(client: Client, session: string, code: string, expected: s
   return { value: ms };
 }
 
+/**
+ * The python family's profiles (issue 15): an in-process cell in ipython and in pdb
+ * (`python3 -m pdb`), each with its markers, so each profile's cost is visible.
+ */
+async function pythonFamilyCases(world: World, o: Options): Promise<CaseResult[]> {
+  const n = o.runs * 2;
+  progress(`in-process run 'print(6*7)' in ipython and 'p 6*7' in pdb, ×${n} each, in turn`);
+  const prog = `${world.base}/prog.py`;
+  await Deno.writeTextFile(prog, "x = 1\n");
+  await world.kernel.create("ip", { command: "ipython", cwd: world.base });
+  await world.kernel.create("pdb", { command: `python3 -m pdb ${prog}`, cwd: world.base });
+  const subjects = [
+    { session: "ip", code: "print(6*7)" },
+    { session: "pdb", code: "p 6*7" },
+  ];
+  const [ip, pdb] = await interleaved(
+    n,
+    3,
+    subjects,
+    ({ session, code }) => libRun(world, session, code, "42"),
+    new PairedFloor(world, "tmux"),
+  );
+  return [
+    makeCase("lib_run_ipython", "in-process Session.run print(6*7) (ipython)", ip!),
+    makeCase("lib_run_pdb", "in-process Session.run p 6*7 (python3 -m pdb)", pdb!),
+  ];
+}
+
 async function libraryCases(world: World, o: Options): Promise<CaseResult[]> {
   const n = o.runs * 2;
   progress(
@@ -776,6 +804,7 @@ async function libraryCases(world: World, o: Options): Promise<CaseResult[]> {
         `MCP run echo hello: a real client over stdio to mcp.ts (${BASH})`,
         viaMcp!,
       ),
+      ...await pythonFamilyCases(world, o),
     ];
   } finally {
     await mcp.close();

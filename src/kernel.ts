@@ -19,6 +19,7 @@ import {
 import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
 import { type KillResult, killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
 import { resolveSessionName } from "./session/resolve.ts";
+import { type ProgramDefinition, registerProgram } from "./programs/mod.ts";
 import { type FleetEntry, listFleet, type SessionStatus, sessionStatus } from "./session/status.ts";
 import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
 import { type FollowItem, type FollowOptions, followSession } from "./session/follow.ts";
@@ -40,6 +41,12 @@ import type {
   StalledEvent,
 } from "./types.ts";
 
+/** What a {@link Kernel} is made with: its state dir and socket, and programs to add. */
+export interface KernelOptions extends Partial<KernelConfig> {
+  /** Profiles of programs ktty does not know (see {@link Kernel.register}). */
+  programs?: readonly ProgramDefinition[];
+}
+
 /** One ktty kernel: a state directory and a tmux socket. Creating one touches nothing. */
 export class Kernel {
   /** Where state lives and which socket is driven. */
@@ -49,7 +56,8 @@ export class Kernel {
   /**
    * Makes a kernel handle; nothing is created until a session is used.
    *
-   * @param config state dir and socket; each defaults to `K_HOME`/`K_SOCKET` or their defaults
+   * @param config state dir and socket; each defaults to `K_HOME`/`K_SOCKET` or their defaults;
+   *   `programs`: profiles of programs to add (see {@link Kernel.register})
    *
    * @example
    * ```ts
@@ -57,13 +65,34 @@ export class Kernel {
    * const kernel = new Kernel({ home: "/tmp/k-demo", socket: "demo" });
    * ```
    */
-  constructor(config: Partial<KernelConfig> = {}) {
+  constructor(config: KernelOptions = {}) {
+    for (const program of config.programs ?? []) registerProgram(program);
     const defaults = config.home && config.socket ? undefined : configFromEnv();
     this.config = {
       home: config.home ?? defaults?.home ?? "",
       socket: config.socket ?? defaults?.socket ?? "ktty",
     };
     assertSessionName(this.config.socket);
+  }
+
+  /**
+   * Adds a program's profile: sessions whose command line runs it (or made with `program: kind`)
+   * get it. Profiles are known to the whole process (a session's meta names its profile by
+   * `kind`); a `k` that does not know the kind types that session's cells as written, and says
+   * so in `k status`. Registering a kind again replaces it.
+   *
+   * @param program the profile
+   * @throws {UsageError} a malformed kind, or a built-in one's
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const kernel = new Kernel();
+   * kernel.register({ kind: "calc", names: /^calc$/, prompt: "calc>" });
+   * ```
+   */
+  register(program: ProgramDefinition): void {
+    registerProgram(program);
   }
 
   /**

@@ -25,6 +25,11 @@ const MORE_KIND = "A";
 const NONCE_FIELD = "k=";
 /** The optional field of an end marker naming the exception a REPL reported. */
 const ERROR_FIELD = "err=";
+/**
+ * The optional last field of an end marker naming the program nested in the session's own that
+ * now reads its cells (a debugger a cell reached: `in=pdb`).
+ */
+const NESTED_FIELD = "in=";
 
 /** A fresh per-session nonce: 16 hex characters. */
 export function newNonce(): string {
@@ -44,10 +49,17 @@ export function startPayload(nonce: string): string {
  * @param status the exit status, or the placeholder that prints it
  * @param nonce the nonce, or the placeholder that prints it
  * @param error the exception type, or a placeholder; omitted: no error field
+ * @param nested the nested program now reading cells, or a placeholder; omitted: none
  */
-export function endPayload(status: string, nonce: string, error?: string): string {
+export function endPayload(
+  status: string,
+  nonce: string,
+  error?: string,
+  nested?: string,
+): string {
   const err = error === undefined ? "" : `;${ERROR_FIELD}${error}`;
-  return `${OSC_NUMBER};${END_KIND};${status};${NONCE_FIELD}${nonce}${err}`;
+  const held = nested === undefined ? "" : `;${NESTED_FIELD}${nested}`;
+  return `${OSC_NUMBER};${END_KIND};${status};${NONCE_FIELD}${nonce}${err}${held}`;
 }
 
 /**
@@ -63,8 +75,13 @@ export const MARKER_LEAD = "\x18\x1b\\";
  * The end marker as the terminal receives it (its lead included), with the placeholders the
  * script's language fills at run time: see {@link endPayload}.
  */
-export function endMarker(status: string, nonce: string, error?: string): string {
-  return `${MARKER_LEAD}\x1b]${endPayload(status, nonce, error)}\x07`;
+export function endMarker(
+  status: string,
+  nonce: string,
+  error?: string,
+  nested?: string,
+): string {
+  return `${MARKER_LEAD}\x1b]${endPayload(status, nonce, error, nested)}\x07`;
 }
 
 /**
@@ -96,14 +113,15 @@ export function startMarker(nonce: string): string {
 export type Marker =
   | { kind: "start" }
   | { kind: "more" }
-  | { kind: "end"; exitCode: number; error?: string };
+  | { kind: "end"; exitCode: number; error?: string; nested?: string };
 
 /** An exit status as the markers carry it: an optional minus and up to 10 digits. */
 const STATUS = /^-?[0-9]{1,10}$/;
 
 /**
  * Parses an OSC payload; undefined unless it is exactly a marker carrying `nonce`:
- * `133;C;k=<nonce>` or `133;D;<status>;k=<nonce>[;err=<type>]`. Nothing else counts, so a
+ * `133;C;k=<nonce>` or `133;D;<status>;k=<nonce>[;err=<type>][;in=<program>]`. Nothing else
+ * counts, so a
  * look-alike a program prints (another nonce, a field too many, a status `Number()` would take
  * but no script prints) can never end a cell.
  */
@@ -118,12 +136,21 @@ export function parseMarker(payload: string, nonce: string): Marker | undefined 
   if (parts[1] !== END_KIND || !STATUS.test(parts[2] ?? "") || parts[3] !== nonceField) {
     return undefined;
   }
-  const exitCode = Number(parts[2]);
-  if (parts.length === 4) return { kind: "end", exitCode };
-  const err = parts.slice(4).join(";");
+  const end: Extract<Marker, { kind: "end" }> = { kind: "end", exitCode: Number(parts[2]) };
+  const rest = parts.slice(4);
+  const last = rest[rest.length - 1];
+  if (last?.startsWith(NESTED_FIELD)) {
+    rest.pop();
+    const nested = last.slice(NESTED_FIELD.length);
+    if (!/^[a-z][a-z0-9_-]{0,31}$/.test(nested)) return undefined;
+    end.nested = nested;
+  }
+  if (rest.length === 0) return end;
+  const err = rest.join(";");
   if (!err.startsWith(ERROR_FIELD)) return undefined;
   const error = err.slice(ERROR_FIELD.length);
-  return error ? { kind: "end", exitCode, error } : { kind: "end", exitCode };
+  if (error) end.error = error;
+  return end;
 }
 
 /** Whether `s` holds a C0 control character (a marker holds none; the tail scanners stop at one). */

@@ -60,6 +60,12 @@ export interface DoneResult extends CellOutput, CellTiming {
   exit_code: number | null;
   /** For Python and node cells that raised: the exception's type (`ZeroDivisionError`). */
   error?: string;
+  /**
+   * The program nested in the session's own that now reads its cells: `pdb` when a python or
+   * ipython cell reached a `breakpoint()` (the cell ended at the debugger's prompt; the next
+   * cells are debugger commands). Absent when the session's own program is back at its prompt.
+   */
+  nested?: string;
 }
 
 /**

@@ -171,6 +171,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
           ...timing(lock),
         };
         if (detector.error !== undefined) result.error = detector.error;
+        if (detector.nested !== undefined) result.nested = detector.nested;
         const ended = await endCell(paths, session, lock, result, "done");
         mark("result recorded");
         return ended;
@@ -294,6 +295,7 @@ export async function endIfDone(
       ...timing(lock, Math.max(lock.started_ms, grewAt)),
     };
     if (detector.error !== undefined) result.error = detector.error;
+    if (detector.nested !== undefined) result.nested = detector.nested;
     return await endCell(paths, meta.name, lock, result, "done");
   } finally {
     await detector.close();

@@ -16,11 +16,15 @@ interface NewArguments {
   name: string;
   command: string[];
   prompt?: string;
+  program?: string;
   env: string[];
   agentDefaults: boolean;
 }
 
-/** Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--] <session> [cmd…]`. */
+/**
+ * Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--program NAME] [--] <session>
+ * [cmd…]`.
+ */
 export function parseNewArguments(argv: readonly string[]): NewArguments {
   const parsed: Omit<NewArguments, "name"> = { command: [], env: [], agentDefaults: true };
   let i = 0;
@@ -40,6 +44,8 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
     if (arg === "--env" || arg.startsWith("--env=")) parsed.env.push(valueOf("--env", arg));
     else if (arg === "--prompt" || arg.startsWith("--prompt=")) {
       parsed.prompt = valueOf("--prompt", arg);
+    } else if (arg === "--program" || arg.startsWith("--program=")) {
+      parsed.program = valueOf("--program", arg);
     } else if (arg === "--no-agent-defaults") parsed.agentDefaults = false;
     else throw new UsageError(`unknown flag '${arg}'; k new [flags] <session> [cmd…]`);
   }
@@ -52,16 +58,22 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
   return { name, ...parsed };
 }
 
-/** `k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]` */
+/**
+ * `k new [--env K=V]… [--no-agent-defaults] [--program=NAME] <session> [cmd…]
+ * [--prompt=STR|./hook|repeat]`
+ */
 export const newVerb: Verb = {
   name: "new",
-  usage: "k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]",
+  usage:
+    "k new [--env K=V]… [--no-agent-defaults] [--program=NAME] <session> [cmd…] [--prompt=STR|./hook|repeat]",
   summary: "start a program (default bash) in a session",
   details: [
     "Returns once the program shows its first prompt. On a live session: OK s (alive), or",
     "what is wrong with it and the repair (a shell without ktty's markers: k int s).",
     "--prompt: STR = exact mode (a line equal to STR ends a cell), ./hook = hook mode,",
-    "repeat = repeat mode; default: shell integration for bash, zsh, sh, python3, node.",
+    "repeat = repeat mode; default: the program's profile (integration for bash, zsh, sh,",
+    "python3, ipython, pdb, node, …: README, Programs), recognised past env, uv run, exec, …;",
+    "--program=NAME picks the profile when the command line hides it (a wrapper, docker).",
     "Everything after the name is the program's command line, run through the shell;",
     "k's flags stand before the name (--prompt=… may also follow the command).",
     "Environment: the caller's (less TERM, TMUX, COLUMNS, LINES, PWD), K_SESSION, K_HOME,",
@@ -73,6 +85,7 @@ export const newVerb: Verb = {
     "k new py python3",
     'k new g gdb -q ./a.out --prompt="(gdb)"',
     "k new --env DEBUG=1 --env PAGER=less dev",
+    "k new --program=ipython nb ./my-ipython-wrapper",
   ],
   flags: [{
     name: "env",
@@ -82,6 +95,10 @@ export const newVerb: Verb = {
     name: "no-agent-defaults",
     type: "boolean",
     description: "leave out the agent defaults (pagers, git editor, prompts)",
+  }, {
+    name: "program",
+    type: "string",
+    description: "NAME: the program's profile (ipython, pdb, …), when not recognised",
   }, {
     name: "prompt",
     type: "string",
@@ -94,6 +111,7 @@ export const newVerb: Verb = {
     const result = await kernel.create(args.name, {
       command: args.command.join(" ") || undefined,
       prompt: args.prompt,
+      ...(args.program !== undefined ? { program: args.program } : {}),
       env: parseAssignments(args.env),
       agentDefaults: args.agentDefaults,
     });

@@ -31,6 +31,7 @@ export const status: Verb = {
 /** A record's value as one line of text: `less (pid 123)` for the foreground program. */
 function textOf(value: unknown): string {
   if (value === null || value === undefined) return "-";
+  if (Array.isArray(value)) return value.join(" → "); // the program stack: python → pdb
   if (typeof value === "object" && "command" in value && "pid" in value) {
     return `${value.command} (pid ${value.pid})`;
   }

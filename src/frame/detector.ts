@@ -34,6 +34,8 @@ export interface FrameDetector {
   readonly exitCode?: number | null;
   /** The exception type a REPL reported, where the mode knows it. */
   readonly error?: string;
+  /** The nested program (a debugger) the end marker says now reads the cells. */
+  readonly nested?: string;
   /**
    * True once the program asks for more of a command than the cell's code held (a shell's
    * continuation prompt): the watcher sends Ctrl-C, and the frame ends at the prompt it brings.

@@ -94,6 +94,11 @@ export class IntegrationDetector implements FrameDetector {
     return this.#end?.error;
   }
 
+  /** The nested program (a debugger) now reading the cells, if the end marker names one. */
+  get nested(): string | undefined {
+    return this.#end?.nested;
+  }
+
   finish(lines: string[], partial: string): string[] {
     // Incomplete code that never started printed nothing of its own: what came after its echo
     // is the line editor redrawing it and the continuation prompt.

@@ -5,8 +5,12 @@
  * @module
  */
 
-/** The program families the kernel knows. Those with an integration get shell integration. */
-export type ProgramKind = "bash" | "zsh" | "sh" | "python" | "node" | "gdb" | "other";
+/**
+ * A program family's name, as a session's meta stores it: one of the built-in profiles (`bash`,
+ * `zsh`, `sh`, `python`, `ipython`, `pdb`, `node`, `gdb`, …), one an embedder registered, or
+ * `other` (a program no profile knows).
+ */
+export type ProgramKind = string;
 
 /** How one cell is typed. */
 export interface TypingPlan {
@@ -56,6 +60,8 @@ export const CLEAR_LINE: Drain = { keys: ["Space", "C-u"] };
 
 /** Where an integration script puts a session's files. */
 export interface ScriptFiles {
+  /** The session's directory (a program's own files that ktty keeps for it go there). */
+  dir: string;
   /** The directory of cell files (python reads each cell's code from there). */
   cells: string;
   /** The session's own history file. */
@@ -91,20 +97,35 @@ export interface Integration {
 export interface ProgramProfile {
   /** The family's name, as stored in a session's meta. */
   readonly kind: ProgramKind;
-  /** Matches the program's file name (the first word of its command line, without a path). */
+  /**
+   * Matches the program's file name: the first word of its command line past the launchers in
+   * front of it (`env X=1`, `uv run`, `docker exec -it db`), without a directory.
+   */
   readonly names: RegExp;
+  /** Matches the module a python runs it as (`python3 -m pdb` → `pdb`); absent: none. */
+  readonly modules?: RegExp;
   /**
    * Whether the program stays interactive with a non-option argument (`gdb ./a.out`); for the
    * others, an argument is a script to run, and the session gets no profile.
    */
   readonly interactiveWithArguments?: boolean;
   /**
+   * Whether the program, given `args` (the words after its name, or after `-m NAME`), reads at
+   * its prompt; default: `interactiveWithArguments`, else no argument but options.
+   */
+  interactive?(args: readonly string[]): boolean;
+  /**
    * Variables the program needs in its environment from its start (whatever the mode), such as
    * where it keeps its history: never the user's own history file.
    */
   environment?(files: ScriptFiles): Record<string, string>;
-  /** Its shell integration; absent: the session uses repeat mode (or `--prompt`). */
+  /** Its shell integration; absent: the session uses {@link prompt}, or repeat mode. */
   readonly integration?: Integration;
+  /**
+   * Without an integration: the prompt that ends a cell in exact mode (a line equal to it), as
+   * `--prompt` would give it; absent: repeat mode. An explicit `--prompt` wins.
+   */
+  readonly prompt?: string;
   /**
    * Whether its line editor turns bracketed paste on as it starts reading a line (readline,
    * zle): `new` waits a moment for it, and cells are typed only once it is on.
@@ -129,4 +150,64 @@ export interface ProgramProfile {
 /** Splits code into lines (`\r\n` → `\n`) without the trailing newlines. */
 export function codeLines(code: string): string[] {
   return code.replace(/\r\n?/g, "\n").replace(/\n+$/, "").split("\n");
+}
+
+/**
+ * A program profile as an embedder writes it (`new Kernel({ programs: [profile] })`): what the
+ * kernel needs to recognise the program and to know where each cell ends. Everything but `kind`
+ * and `names` is optional; without `integration` or `prompt` the program's cells use repeat mode.
+ */
+export interface ProgramDefinition {
+  /**
+   * The family's name, stored in each session's meta: lowercase letters, digits, `-` and `_`,
+   * not a built-in one's.
+   */
+  readonly kind: string;
+  /** Matches the program's file name (the command line's program, past `env`, `uv run`, …). */
+  readonly names: RegExp;
+  /** Matches the module a python runs it as (`python3 -m NAME`); absent: none. */
+  readonly modules?: RegExp;
+  /**
+   * Whether the program, given `args` (the words after its name), reads at its prompt; default:
+   * when no argument is a plain word (a plain word is a script it runs).
+   */
+  interactive?(args: readonly string[]): boolean;
+  /**
+   * Variables the program needs from its start, such as where it keeps its history (`files`
+   * names the session's own history file).
+   */
+  environment?(files: ScriptFiles): Record<string, string>;
+  /** Markers it prints: see {@link Integration}. */
+  readonly integration?: ProgramIntegration;
+  /** Without an integration: the prompt that ends a cell (exact mode). */
+  readonly prompt?: string;
+  /** Whether its line editor takes bracketed pastes. Default false. */
+  readonly bracketedPaste?: boolean;
+  /** Whether a tab must be typed after Ctrl-V (readline would complete it). Default false. */
+  readonly quotedInsert?: boolean;
+  /** The lines to type for `code` in a mode without markers; default: as written. */
+  shapeCode?(code: string): string[];
+}
+
+/**
+ * An embedder's integration: the script that makes the program print ktty's markers (see
+ * `markers` in the README: a start marker before a cell's output, an end marker with its status
+ * before the prompt, each carrying the session's nonce), the line that loads it, and the lines
+ * that type one cell.
+ */
+export interface ProgramIntegration {
+  /** The script file's name inside the session directory. */
+  readonly file: string;
+  /** The script, for a session with `nonce`. */
+  script(nonce: string, files: ScriptFiles): string;
+  /** The line to type to load it (given the script's absolute path). */
+  installLine(path: string): string;
+  /**
+   * The lines to type so that the program runs `code` as one input, and optionally a file to
+   * write first (the lines then name it).
+   */
+  typeCell(
+    code: string,
+    cell: CellContext,
+  ): { lines: string[]; codeFile?: { path: string; content: string } };
 }

@@ -9,10 +9,12 @@
 
 import { endMarker, startMarker } from "../markers.ts";
 import { CLEAR_LINE, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import { debuggerHolds, debuggerScript, heldPath, pdbLine } from "./python_debugger.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty integration for the Python REPL (session nonce inside; do not share)
-def __k_install(nonce, cells, history):
+${debuggerScript(nonce)}
+def __k_install(nonce, cells, history, held):
     import ast, linecache, os, sys, traceback, __main__
     try:
         # The session's own history: the REPL read ~/.python_history at start and writes it at
@@ -41,15 +43,20 @@ def __k_install(nonce, cells, history):
         ec = 0
         err = ""
     state = State()
+    def end_mark():
+        if state.err:
+            return ${JSON.stringify(endMarker("%d", "%s", "%s"))} % (state.ec, nonce, state.err)
+        return ${JSON.stringify(endMarker("%d", "%s"))} % (state.ec, nonce)
+    # Python 3.13's REPL (pyrepl, unless PYTHON_BASIC_REPL) moves up a line and prints a newline
+    # before its prompt: the cell's output would end with a blank line its prompt drew. The
+    # runner prints the end marker itself, before that (the prompt's marker comes after it).
+    pyrepl = sys.version_info >= (3, 13) and not os.environ.get("PYTHON_BASIC_REPL") and \\
+        getattr(sys.modules.get("_pyrepl.main"), "CAN_USE_PYREPL", False)
     class Prompt:
         def __init__(self, inner):
             self.inner = inner
         def __str__(self):
-            if state.err:
-                mark = ${JSON.stringify(endMarker("%d", "%s", "%s"))} % (state.ec, nonce, state.err)
-            else:
-                mark = ${JSON.stringify(endMarker("%d", "%s"))} % (state.ec, nonce)
-            return "\\x01" + mark + "\\x02" + str(self.inner)
+            return "\\x01" + end_mark() + "\\x02" + str(self.inner)
     def ensure_prompt():
         if not isinstance(getattr(sys, "ps1", None), Prompt):
             sys.ps1 = Prompt(getattr(sys, "ps1", ">>> "))
@@ -88,16 +95,24 @@ def __k_install(nonce, cells, history):
             traceback.print_exception(type(e), e, tb)
         finally:
             try:
+                os.unlink(held)  # a debugger a breakpoint() reached is gone with the call
+            except OSError:
+                pass
+            try:
                 sys.stdout.flush()
                 sys.stderr.flush()
+                if pyrepl:
+                    sys.stdout.write(end_mark())
+                    sys.stdout.flush()
             finally:
                 ensure_prompt()
     ensure_prompt()
     return run
+__k_debugger_install(${JSON.stringify(nonce)}, ${heldPath(files)})
 __k = __k_install(${JSON.stringify(nonce)}, ${JSON.stringify(files.cells)}, ${
     JSON.stringify(files.history)
-  })
-del __k_install
+  }, ${heldPath(files)})
+del __k_install, __k_debugger_install
 `;
 }
 
@@ -131,22 +146,43 @@ export function shapePythonCode(code: string): string[] {
   return out;
 }
 
+/**
+ * Whether python, given `args`, reads at its prompt: `-i`, or neither a script nor `-c`.
+ * (`-m NAME` is read by the registry: a module's own profile, or none.)
+ */
+export function pythonInteractive(args: readonly string[]): boolean {
+  let inspect = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "-" || !arg.startsWith("-")) return inspect; // a script (or stdin's)
+    if (arg === "-X" || arg === "-W") i++;
+    else if (arg === "-c") return inspect;
+    else if (/^-[a-zA-Z]*i/.test(arg) && !/^-[XWc]/.test(arg)) inspect = true;
+  }
+  return true;
+}
+
 /** python, python3, python3.11. */
 export const python: ProgramProfile = {
   kind: "python",
   names: /^python[0-9.]*$/,
+  interactive: pythonInteractive,
   bracketedPaste: false,
   quotedInsert: true,
   shapeCode: shapePythonCode,
+  // Python 3.13 reads and writes its history file (PYTHON_HISTORY) before and after the
+  // integration can say; 3.11 ignores the variable (the integration moves its history).
+  environment: (files) => ({ PYTHON_HISTORY: files.history }),
   // readline (cooked mode if python has none: Ctrl-U is the terminal's VKILL there).
   drain: CLEAR_LINE,
   integration: {
     file: "integration.py",
     script,
     installLine: (path) => `exec(open(${JSON.stringify(path)}, encoding="utf-8").read())`,
-    typeCell: (code, cell) => ({
-      lines: [`__k('${cell.cellId}')`],
-      codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
-    }),
+    typeCell: (code, cell) =>
+      debuggerHolds(cell.cellsDir) ? { lines: pdbLine(code) } : {
+        lines: [`__k('${cell.cellId}')`],
+        codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
+      },
   },
 };

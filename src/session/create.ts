@@ -5,7 +5,7 @@
  */
 
 import { newNonce } from "../markers.ts";
-import { type ProgramKind, programKind, programProfile } from "../programs/mod.ts";
+import { chosenProfile, profileOf, type ProgramProfile } from "../programs/mod.ts";
 import { KttyError, UsageError } from "../errors.ts";
 import {
   type FrameConfig,
@@ -62,6 +62,12 @@ export interface NewSessionOptions {
    * (`(gdb)`) for exact mode, a path with a `/` (`./detect`) for hook mode.
    */
   prompt?: string;
+  /**
+   * The program's profile by name (`psql`, `ipython`, or one registered with the kernel), for a
+   * command line it is not recognised in (`docker exec -it db psql` is; a wrapper script is
+   * not); default: recognised from the command line. An explicit `prompt` wins over it.
+   */
+  program?: string;
   /** The program's working directory (default: this process's). */
   cwd?: string;
   /**
@@ -91,12 +97,11 @@ export interface NewSessionResult extends SessionInfo {
 async function frameFor(
   prompt: string | undefined,
   cwd: string,
-  kind: ProgramKind,
+  profile: ProgramProfile,
 ): Promise<FrameConfig> {
   if (prompt === undefined) {
-    return programProfile(kind).integration
-      ? { mode: "integration", nonce: newNonce() }
-      : { mode: "repeat" };
+    if (profile.integration) return { mode: "integration", nonce: newNonce() };
+    return profile.prompt ? { mode: "exact", prompt: profile.prompt } : { mode: "repeat" };
   }
   if (prompt === "repeat") return { mode: "repeat" };
   if (prompt === "") throw new UsageError("--prompt needs a value");
@@ -116,8 +121,8 @@ export async function createSession(
   const paths = sessionPaths(config, name);
   const cwd = options.cwd ?? Deno.cwd();
   const command = options.command?.trim() || "bash";
-  const kind = programKind(command);
-  const frame = await frameFor(options.prompt, cwd, kind);
+  const profile = options.program ? chosenProfile(options.program) : profileOf(command);
+  const frame = await frameFor(options.prompt, cwd, profile);
   await ensureStateDir(config);
   await assertTmuxVersion(config);
   // One creator per name at a time: a second `new` waits for the first and finds it alive.
@@ -153,11 +158,11 @@ export async function createSession(
         K_SOCKET: config.socket,
         // A shell in any mode (repeat mode too, a nested one) keeps its history in the session.
         HISTFILE: paths.history,
-        ...programProfile(kind).environment?.(paths),
+        ...profile.environment?.(paths),
       },
       explicit: options.env ?? {},
     });
-    return await createFresh(config, name, paths, { command, kind, frame, cwd, env });
+    return await createFresh(config, name, paths, { command, profile, frame, cwd, env });
   } finally {
     await removeIfExists(creating);
   }
@@ -207,7 +212,7 @@ async function liveSession(
 /** What {@link createFresh} starts. */
 interface Fresh {
   command: string;
-  kind: ProgramKind;
+  profile: ProgramProfile;
   frame: FrameConfig;
   cwd: string;
   env: Record<string, string>;
@@ -218,7 +223,7 @@ async function createFresh(
   config: KernelConfig,
   name: string,
   paths: SessionPaths,
-  { command, kind, frame, cwd, env }: Fresh,
+  { command, profile, frame, cwd, env }: Fresh,
 ): Promise<NewSessionResult> {
   // Stale state (program gone) or a stray tmux session of ktty's without state: start over.
   // A tmux session someone else made on the socket is theirs: never end it.
@@ -248,7 +253,7 @@ async function createFresh(
     // The integration loader is typed in the same tmux call that starts the program: the
     // terminal holds it until the program first reads a line.
     let loader: string | undefined;
-    const integration = programProfile(kind).integration;
+    const integration = profile.integration;
     if (frame.mode === "integration" && integration) {
       const scriptPath = `${paths.dir}/${integration.file}`;
       const script = integration.script(frame.nonce ?? "", paths);
@@ -269,7 +274,7 @@ async function createFresh(
     const meta: SessionMeta = {
       name,
       command,
-      kind,
+      kind: profile.kind,
       frame,
       columns,
       pane: await processId(panePid) ?? { pid: panePid, start: "" },

@@ -13,6 +13,8 @@ import { type KernelConfig, type SessionPaths, sessionPaths, socketDir } from ".
 import { listTmuxSessions, type TmuxSessionInfo, tmuxSessionInfo } from "../tmux.ts";
 import type { KttyEvent } from "../types.ts";
 import { readCellRecord } from "../cell/record.ts";
+import { knownProfile } from "../programs/mod.ts";
+import { nestedFile } from "../programs/python_debugger.ts";
 import { type Foreground, heldBy } from "./foreground.ts";
 import { whoAmI } from "./identity.ts";
 import { readMetaIfAny, type SessionMeta } from "./meta.ts";
@@ -66,6 +68,11 @@ export interface SessionStatus {
   idle_s: number;
   /** Terminals showing the session (`k peek`, `k attach`, a direct tmux attach); 0 when dead. */
   clients: number;
+  /**
+   * The program stack reading the cells: the session's own profile (`python`, `other`…), then a
+   * program nested in it that reads them now (`["python", "pdb"]`: a cell reached a debugger).
+   */
+  program: string[];
   /** The frame mode. */
   mode: FrameMode;
   /** Why shell integration is not in use where it was expected, else null. */
@@ -122,6 +129,18 @@ export interface UnmanagedSession {
   socket: string;
   /** What to do with it. */
   next: string;
+}
+
+/** The program nested in the session's own that reads its cells now (a debugger), if any. */
+async function nestedProgram(paths: SessionPaths): Promise<string[]> {
+  const nested = await Deno.readTextFile(nestedFile(paths.dir)).catch(() => "");
+  return /^[a-z][a-z0-9_-]{0,31}$/.test(nested) ? [nested] : [];
+}
+
+/** What a session made with an embedder's profile, unknown to this process, does. */
+function unknownProfileHint(kind: string): string {
+  return `program profile '${kind}' is not known to this process (a library registered it): ` +
+    `cells are typed as written, and end where the program's own markers or prompt say`;
 }
 
 /** What became of a session's output pipe: see {@link SessionStatus.pipe}. */
@@ -202,7 +221,8 @@ async function describe(
     ? lock.started_ms
     : undefined;
   const pipe = tmuxInfo ? await checkPipe(config, paths, meta, tmuxInfo.piped, watchedSince) : null;
-  const hints = [pipe?.hint, held.hint].filter((h) => h !== undefined);
+  const unknown = knownProfile(meta.kind) ? undefined : unknownProfileHint(meta.kind);
+  const hints = [pipe?.hint, held.hint, unknown].filter((h) => h !== undefined);
   const hint = hints.length > 0 ? hints.join("; ") : null;
   const last = await lastEvent(paths.events).catch(() => undefined);
   const lastMs = last ? Date.parse(last.ts) : NaN;
@@ -222,6 +242,7 @@ async function describe(
     hint,
     idle_s: idle,
     clients: tmuxInfo?.clients ?? 0,
+    program: [meta.kind, ...await nestedProgram(paths)],
     mode: meta.frame.mode,
     fallback: meta.frame.fallback ?? null,
     command: meta.command,

@@ -110,6 +110,7 @@ Deno.test("markers: the end marker's lead ends an unfinished look-alike; printf 
   }
   // sh's prompt carries it with its status.
   const sh = programProfile("sh").integration?.script(NONCE, {
+    dir: "/nonexistent",
     cells: "/nonexistent",
     history: "/dev/null",
   }) ?? "";
@@ -139,6 +140,7 @@ async function run(program: string, args: string[]): Promise<string> {
 Deno.test("markers: bash's and zsh's scripts print what the watcher parses", async () => {
   for (const kind of ["bash", "zsh"] as const) {
     const script = programProfile(kind).integration?.script(NONCE, {
+      dir: "/nonexistent",
       cells: "/nonexistent",
       history: "/dev/null",
     }) ?? "";
@@ -149,6 +151,7 @@ Deno.test("markers: bash's and zsh's scripts print what the watcher parses", asy
     ], kind);
   }
   const bash = programProfile("bash").integration?.script(NONCE, {
+    dir: "/nonexistent",
     cells: "/nonexistent",
     history: "/dev/null",
   }) ?? "";
@@ -160,9 +163,12 @@ Deno.test("markers: bash's and zsh's scripts print what the watcher parses", asy
 Deno.test("markers: python's script prints what the watcher parses, with the error type", async () => {
   const cells = await Deno.makeTempDir();
   try {
-    const script =
-      programProfile("python").integration?.script(NONCE, { cells, history: `${cells}/history` }) ??
-        "";
+    const script = programProfile("python").integration?.script(NONCE, {
+      dir: cells,
+      cells,
+      history: `${cells}/history`,
+    }) ??
+      "";
     await Deno.writeTextFile(`${cells}/0123456789ab.py`, "1/0");
     const driver = `${script}
 import sys
