@@ -8,6 +8,7 @@ import { bash } from "./bash.ts";
 import { gdb } from "./gdb.ts";
 import { node } from "./node.ts";
 import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts";
+import { psql } from "./psql.ts";
 import { python } from "./python.ts";
 import { sh } from "./sh.ts";
 import { zsh } from "./zsh.ts";
@@ -16,7 +17,15 @@ export type { CellContext, Drain, Integration, ProgramKind, ProgramProfile } fro
 export { codeLines } from "./profile.ts";
 
 /** Every program ktty knows, in the order they are matched. */
-export const PROGRAMS: readonly ProgramProfile[] = [bash, zsh, sh, python, node, gdb];
+export const PROGRAMS: readonly ProgramProfile[] = [
+  bash,
+  zsh,
+  sh,
+  python,
+  node,
+  gdb,
+  psql,
+];
 
 /** The profile of a program ktty knows nothing about: typed as written, repeat mode. */
 const OTHER: ProgramProfile = {

@@ -6,7 +6,20 @@
  */
 
 /** The program families the kernel knows. Those with an integration get shell integration. */
-export type ProgramKind = "bash" | "zsh" | "sh" | "python" | "node" | "gdb" | "other";
+export type ProgramKind =
+  | "bash"
+  | "zsh"
+  | "sh"
+  | "python"
+  | "node"
+  | "gdb"
+  | "psql"
+  | "sqlite3"
+  | "lua"
+  | "r"
+  | "irb"
+  | "pry"
+  | "other";
 
 /** How one cell is typed. */
 export interface TypingPlan {
