@@ -127,6 +127,25 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: "sqlite3",
+  program: "sqlite3",
+  command: () => Promise.resolve(["sqlite3"]),
+  cells: [
+    { code: "create table t (a int, b text);", output: "" },
+    {
+      code: "insert into t values (1, 'one'), (2, 'two');\n.mode list\nselect b from t where a = 2",
+      output: "two",
+    },
+    {
+      code: "select * from missing;",
+      output: /^Parse error.*no such table: missing$/,
+      exitCode: 1,
+    },
+    { code: "select count(*) from t;", output: "2" },
+  ],
+});
+
 for (const c of CASES) {
   const available = installed(c.program);
   if (!available) console.log(`repls_test: skipping ${c.name}: '${c.program}' is not installed`);

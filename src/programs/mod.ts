@@ -11,6 +11,7 @@ import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts"
 import { psql } from "./psql.ts";
 import { python } from "./python.ts";
 import { sh } from "./sh.ts";
+import { sqlite3 } from "./sqlite3.ts";
 import { zsh } from "./zsh.ts";
 
 export type { CellContext, Drain, Integration, ProgramKind, ProgramProfile } from "./profile.ts";
@@ -25,6 +26,7 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   node,
   gdb,
   psql,
+  sqlite3,
 ];
 
 /** The profile of a program ktty knows nothing about: typed as written, repeat mode. */

@@ -20,16 +20,17 @@ export function promptEndMarker(status: string, nonce: string, error?: string): 
 
 /**
  * `text` as the body of a quoted string with C-style escapes (psql's and sqlite3's quoted
- * arguments, Lua, R and Ruby strings): control characters as two-digit hex escapes, backslashes
- * and quotes escaped.
+ * arguments, Lua, R and Ruby strings): control characters as two-digit hex escapes (three-digit
+ * octal ones for sqlite3, which knows no hex), backslashes and quotes escaped.
  */
-export function escapedString(text: string): string {
+export function escapedString(text: string, escapes: "hex" | "octal" = "hex"): string {
   let out = "";
   for (const c of text) {
     const code = c.charCodeAt(0);
     if (c === "\\" || c === "'" || c === '"') out += `\\${c}`;
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += c;
+    else if (code >= 0x20 && code !== 0x7f) out += c;
+    else if (escapes === "octal") out += `\\${code.toString(8).padStart(3, "0")}`;
+    else out += `\\x${code.toString(16).padStart(2, "0")}`;
   }
   return out;
 }
