@@ -146,6 +146,40 @@ CASES.push({
   ],
 });
 
+const C_PROGRAM = `#include <stdio.h>
+int sq(int x) { return x * x; }
+int main(void) {
+  int x = 42;
+  printf("x=%d\\n", sq(x));
+  return 0;
+}
+`;
+
+CASES.push({
+  name: "gdb",
+  program: installed("cc") ? "gdb" : "cc",
+  command: async (dir) => {
+    await Deno.writeTextFile(`${dir}/t.c`, C_PROGRAM);
+    const cc = await runCommand("cc", ["-g", "-O0", "-o", `${dir}/t`, `${dir}/t.c`]);
+    equal(cc.code, 0, cc.stderr);
+    return ["gdb", "-q", "-nx", `${dir}/t`];
+  },
+  cells: [
+    { code: "break sq", output: /^Breakpoint 1 at 0x[0-9a-f]+: file .*t\.c, line 2\.$/ },
+    { code: "run", output: /Breakpoint 1, sq \(x=42\) at .*t\.c:2/ },
+    // Three commands, one cell: one step each, never repeated by an empty Enter.
+    { code: "up\nprint x\nprint x * 3", output: /main \(\) at [^]*\n\$1 = 42\n\$2 = 126$/ },
+    {
+      code: "print nosuch",
+      output: 'No symbol "nosuch" in current context.',
+      exitCode: 1,
+      error: "gdb.error",
+    },
+    { code: "set var $k = 1", output: "" },
+    { code: "continue", output: /x=1764\n\[Inferior 1 \(process [0-9]+\) exited normally\]$/ },
+  ],
+});
+
 for (const c of CASES) {
   const available = installed(c.program);
   if (!available) console.log(`repls_test: skipping ${c.name}: '${c.program}' is not installed`);
