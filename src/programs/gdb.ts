@@ -24,7 +24,9 @@ def __k_install(nonce, cells):
     state = {"ec": 0, "err": ""}
     def prompt_hook():
         if state["err"]:
-            mark = ${JSON.stringify(endMarker("%d", "%s", "%s"))} % (state["ec"], nonce, state["err"])
+            mark = ${
+    JSON.stringify(endMarker("%d", "%s", "%s"))
+  } % (state["ec"], nonce, state["err"])
         else:
             mark = ${JSON.stringify(endMarker("%d", "%s"))} % (state["ec"], nonce)
         sys.stdout.write(mark)
