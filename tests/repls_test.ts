@@ -146,6 +146,23 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: "lua",
+  program: "lua5.4",
+  command: () => Promise.resolve(["lua5.4"]),
+  cells: [
+    { code: "function sq(x)\n  return x * x\nend", output: "" },
+    { code: "sq(7), 'seven'", output: "49\tseven" },
+    {
+      code: "nosuch()",
+      output: /^stdin:1: attempt to call a nil value \(global 'nosuch'\)\nstack traceback:/,
+      exitCode: 1,
+      error: "runtime",
+    },
+    { code: "local y = sq(2)", output: "" },
+  ],
+});
+
 const C_PROGRAM = `#include <stdio.h>
 int sq(int x) { return x * x; }
 int main(void) {

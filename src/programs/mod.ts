@@ -6,6 +6,7 @@
 
 import { bash } from "./bash.ts";
 import { gdb } from "./gdb.ts";
+import { lua } from "./lua.ts";
 import { node } from "./node.ts";
 import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts";
 import { psql } from "./psql.ts";
@@ -27,6 +28,7 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   gdb,
   psql,
   sqlite3,
+  lua,
 ];
 
 /** The profile of a program ktty knows nothing about: typed as written, repeat mode. */
