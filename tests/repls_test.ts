@@ -163,6 +163,23 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: "R",
+  program: "R",
+  command: () => Promise.resolve(["R"]),
+  cells: [
+    { code: "sq <- function(x) {\n  x * x\n}", output: "" },
+    { code: "sq(7)\ninvisible(8)\nsq(1:2)", output: "[1] 49\n[1] 1 4" },
+    {
+      code: "sq('a')\nprint('not reached')",
+      output: "Error in x * x : non-numeric argument to binary operator",
+      exitCode: 1,
+      error: "simpleError",
+    },
+    { code: "y <- sq(2)", output: "" },
+  ],
+});
+
 const C_PROGRAM = `#include <stdio.h>
 int sq(int x) { return x * x; }
 int main(void) {

@@ -11,6 +11,7 @@ import { node } from "./node.ts";
 import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts";
 import { psql } from "./psql.ts";
 import { python } from "./python.ts";
+import { r } from "./r.ts";
 import { sh } from "./sh.ts";
 import { sqlite3 } from "./sqlite3.ts";
 import { zsh } from "./zsh.ts";
@@ -29,6 +30,7 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   psql,
   sqlite3,
   lua,
+  r,
 ];
 
 /** The profile of a program ktty knows nothing about: typed as written, repeat mode. */
