@@ -180,6 +180,23 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: "irb",
+  program: "irb",
+  command: () => Promise.resolve(["irb"]),
+  cells: [
+    { code: "def sq(x)\n  x * x\nend", output: "=> :sq" },
+    { code: "sq(7)", output: "=> 49" },
+    {
+      code: "nosuch(1)",
+      output: /^\(irb\):1:in .*undefined method .nosuch' for main:Object \(NoMethodError\)$/,
+      exitCode: 1,
+      error: "NoMethodError",
+    },
+    { code: "# a comment only", output: "" },
+  ],
+});
+
 const C_PROGRAM = `#include <stdio.h>
 int sq(int x) { return x * x; }
 int main(void) {

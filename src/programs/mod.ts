@@ -6,6 +6,7 @@
 
 import { bash } from "./bash.ts";
 import { gdb } from "./gdb.ts";
+import { irb } from "./irb.ts";
 import { lua } from "./lua.ts";
 import { node } from "./node.ts";
 import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts";
@@ -31,6 +32,7 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   sqlite3,
   lua,
   r,
+  irb,
 ];
 
 /** The profile of a program ktty knows nothing about: typed as written, repeat mode. */
