@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ktty needs on a Debian machine with Node's npm, then runs a demo cell.
-#   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh, less, vi for the tests)
-#   from apt.
+#   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh, less, vi, and the REPLs
+#   with integration profiles: psql with a PostgreSQL server, sqlite3, lua, R, irb, pry, for the
+#   tests) from apt.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +15,14 @@ for tool in tmux python3 gdb zsh less; do
 done
 command -v vi >/dev/null 2>&1 || missing+=(vim-tiny)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
+# The REPLs of tests/repls_test.ts (a test whose program is missing is skipped, and says so).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
+command -v R >/dev/null 2>&1 || missing+=(r-base-core)
+command -v irb >/dev/null 2>&1 || missing+=(ruby)
+command -v pry >/dev/null 2>&1 || missing+=(pry)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"
   $sudo apt-get update -qq

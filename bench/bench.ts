@@ -805,10 +805,49 @@ async function libraryCases(world: World, o: Options): Promise<CaseResult[]> {
         viaMcp!,
       ),
       ...await pythonFamilyCases(world, o),
+      ...await replCases(world, n),
     ];
   } finally {
     await mcp.close();
   }
+}
+
+/**
+ * The REPLs with integration profiles (issue 15), where installed: one in-process cell each, so
+ * the cost of each profile is visible (psql is left out: it needs a server).
+ */
+const REPLS = [
+  { id: "sqlite3", command: ["sqlite3"], code: "select 6*7;", expected: "42" },
+  { id: "lua", command: ["lua5.4"], code: "6*7", expected: "42" },
+  { id: "r", command: ["R", "--vanilla", "-q"], code: "6*7", expected: "[1] 42" },
+  { id: "irb", command: ["irb"], code: "6*7", expected: "=> 42" },
+  { id: "gdb", command: ["gdb", "-q", "-nx"], code: "print 6*7", expected: "$1 = 42" },
+] as const;
+
+async function replCases(world: World, n: number): Promise<CaseResult[]> {
+  const present = [];
+  for (const repl of REPLS) {
+    const made = await world.k(["new", `repl_${repl.id}`, ...repl.command]).catch(() => undefined);
+    if (made?.code === 0 && made.stdout.includes("integration mode")) present.push(repl);
+    else progress(`skipping ${repl.id}: '${repl.command[0]}' is not installed or not integrated`);
+  }
+  if (present.length === 0) return [];
+  progress(`in-process run in ${present.map((r) => r.id).join(", ")}, ×${n} each, in turn`);
+  // gdb's value history numbers each print: only its first output is known.
+  const series = await interleaved(
+    n,
+    3,
+    present,
+    (r) => libRun(world, `repl_${r.id}`, r.code, r.id === "gdb" ? undefined : r.expected),
+    new PairedFloor(world, "tmux"),
+  );
+  return present.map((r, i) =>
+    makeCase(
+      `lib_run_${r.id}`,
+      `in-process Session.run ${r.code} (${r.command.join(" ")})`,
+      series[i]!,
+    )
+  );
 }
 
 /** Peak RSS of one process: `/usr/bin/time -v` when present, else polling /proc VmHWM. */
@@ -1090,6 +1129,12 @@ function targetsFor(cases: Map<string, CaseResult>): Target[] {
     { id: "km_wake", label: "km -1 wake-up after cell end", limit: 30, unit: "ms" },
     { id: "lib_run_echo", label: "in-process run (bash echo)", limit: 5, unit: "ms" },
     { id: "lib_run_python", label: "in-process run (python print)", limit: 5, unit: "ms" },
+    ...REPLS.filter((r) => cases.has(`lib_run_${r.id}`)).map((r): Target => ({
+      id: `lib_run_${r.id}`,
+      label: `in-process run (${r.id}: ${r.code})`,
+      limit: 10,
+      unit: "ms",
+    })),
     {
       id: "mcp_over_lib",
       label: "MCP run echo ÷ in-process run echo (issue 17: about the same)",

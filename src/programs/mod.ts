@@ -10,8 +10,11 @@ import { bash } from "./bash.ts";
 import { onlyOptions, programWords } from "./command_line.ts";
 import { gdb } from "./gdb.ts";
 import { ipython } from "./ipython.ts";
+import { irb } from "./irb.ts";
+import { lua } from "./lua.ts";
 import { node } from "./node.ts";
 import { pdb } from "./pdb.ts";
+import { psql } from "./psql.ts";
 import {
   CLEAR_LINE,
   type ProgramDefinition,
@@ -19,7 +22,9 @@ import {
   type ProgramProfile,
 } from "./profile.ts";
 import { python } from "./python.ts";
+import { r } from "./r.ts";
 import { sh } from "./sh.ts";
+import { sqlite3 } from "./sqlite3.ts";
 import { zsh } from "./zsh.ts";
 
 export type {
@@ -44,6 +49,11 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   pdb,
   node,
   gdb,
+  psql,
+  sqlite3,
+  lua,
+  r,
+  irb,
 ];
 
 /** The kind of a program no profile knows. */
