@@ -15,7 +15,7 @@ import type { Verb } from "./verb.ts";
 interface NewArguments {
   name: string;
   command: string[];
-  prompt?: string;
+  prompt?: string | RegExp;
   env: string[];
   agentDefaults: boolean;
 }
@@ -40,6 +40,8 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
     if (arg === "--env" || arg.startsWith("--env=")) parsed.env.push(valueOf("--env", arg));
     else if (arg === "--prompt" || arg.startsWith("--prompt=")) {
       parsed.prompt = valueOf("--prompt", arg);
+    } else if (arg === "--prompt-re" || arg.startsWith("--prompt-re=")) {
+      parsed.prompt = promptPattern(valueOf("--prompt-re", arg));
     } else if (arg === "--no-agent-defaults") parsed.agentDefaults = false;
     else throw new UsageError(`unknown flag '${arg}'; k new [flags] <session> [cmd…]`);
   }
@@ -52,6 +54,17 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
   return { name, ...parsed };
 }
 
+/** A `--prompt-re` value as a regular expression; a clear error when it is none. */
+function promptPattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(
+      `--prompt-re '${source}' is no regular expression: ${(e as Error).message}`,
+    );
+  }
+}
+
 /** `k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]` */
 export const newVerb: Verb = {
   name: "new",
@@ -61,6 +74,7 @@ export const newVerb: Verb = {
     "Returns once the program shows its first prompt. On a live session: OK s (alive), or",
     "what is wrong with it and the repair (a shell without ktty's markers: k int s).",
     "--prompt: STR = exact mode (a line equal to STR ends a cell), ./hook = hook mode,",
+    "--prompt-re RE: exact mode, the prompt a regular expression (counters, a /),",
     "repeat = repeat mode; default: shell integration for bash, zsh, sh, python3, node.",
     "Everything after the name is the program's command line, run through the shell;",
     "k's flags stand before the name (--prompt=… may also follow the command).",
@@ -86,6 +100,10 @@ export const newVerb: Verb = {
     name: "prompt",
     type: "string",
     description: "how a cell's end is seen: STR (exact), ./hook (hook) or repeat",
+  }, {
+    name: "prompt-re",
+    type: "string",
+    description: "exact mode with a prompt matched by this regular expression",
   }],
   args: "raw",
   json: "never",

@@ -1,6 +1,6 @@
 /**
- * gdb: no integration (use `--prompt="(gdb)"`, exact mode: gdb repeats the last command on an
- * empty Enter). Known only so that a tab is typed literally and `gdb ./a.out` is not taken for a
+ * gdb: no integration; repeat mode without empty Enters (gdb repeats the last command on one),
+ * or `--prompt="(gdb)"` for exact mode. Known only so that a tab is typed literally and `gdb ./a.out` is not taken for a
  * script run.
  * @module
  */
@@ -12,6 +12,7 @@ export const gdb: ProgramProfile = {
   kind: "gdb",
   names: /^gdb$/,
   interactiveWithArguments: true,
+  noEmptyEnters: true,
   bracketedPaste: false,
   quotedInsert: true,
   // readline; but a cell may be typed to the program being debugged, which may be full-screen.

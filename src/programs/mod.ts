@@ -5,6 +5,8 @@
  */
 
 import { bash } from "./bash.ts";
+import { pdb, perl } from "./debuggers.ts";
+import { deno } from "./deno.ts";
 import { gdb } from "./gdb.ts";
 import { node } from "./node.ts";
 import { CLEAR_LINE, type ProgramKind, type ProgramProfile } from "./profile.ts";
@@ -16,7 +18,17 @@ export type { CellContext, Drain, Integration, ProgramKind, ProgramProfile } fro
 export { codeLines } from "./profile.ts";
 
 /** Every program ktty knows, in the order they are matched. */
-export const PROGRAMS: readonly ProgramProfile[] = [bash, zsh, sh, python, node, gdb];
+export const PROGRAMS: readonly ProgramProfile[] = [
+  bash,
+  zsh,
+  sh,
+  python,
+  node,
+  gdb,
+  deno,
+  pdb,
+  perl,
+];
 
 /** The profile of a program ktty knows nothing about: typed as written, repeat mode. */
 const OTHER: ProgramProfile = {

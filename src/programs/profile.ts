@@ -6,7 +6,17 @@
  */
 
 /** The program families the kernel knows. Those with an integration get shell integration. */
-export type ProgramKind = "bash" | "zsh" | "sh" | "python" | "node" | "gdb" | "other";
+export type ProgramKind =
+  | "bash"
+  | "zsh"
+  | "sh"
+  | "python"
+  | "node"
+  | "gdb"
+  | "deno"
+  | "pdb"
+  | "perl"
+  | "other";
 
 /** How one cell is typed. */
 export interface TypingPlan {
@@ -120,6 +130,12 @@ export interface ProgramProfile {
    * shell's job control): what holds the terminal then is a group apart from the program's.
    */
   readonly jobControl?: boolean;
+  /**
+   * Whether no empty Enter may follow a cell's code in repeat mode: the program repeats its last
+   * command on one (pdb, gdb, perl's debugger) or drops typed-ahead input (deno's REPL). A cell
+   * then ends when the program's first prompt is back.
+   */
+  readonly noEmptyEnters?: boolean;
   /** How its pending input is discarded before each cell (see {@link Drain}). */
   readonly drain: Drain;
   /** The lines to type in a mode without markers; default: the code's lines as written. */
