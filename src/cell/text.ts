@@ -54,7 +54,7 @@ export class CellText {
   }
 
   #line(line: string): void {
-    const echo = this.#echo.isEcho(line) || this.detector?.echoOfEnter?.(line) === true;
+    const echo = this.#echo.isEcho(line);
     if (echo && !this.#sawEcho) {
       // Nothing the cell printed can come before its code was read: what came first was left
       // over from before (a prompt redrawn late under load).

@@ -20,7 +20,7 @@ interface NewArguments {
   agentDefaults: boolean;
 }
 
-/** Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--] <session> [cmd…]`. */
+/** Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--prompt-re RE] [--] <session> [cmd…]`. */
 export function parseNewArguments(argv: readonly string[]): NewArguments {
   const parsed: Omit<NewArguments, "name"> = { command: [], env: [], agentDefaults: true };
   let i = 0;
@@ -65,10 +65,11 @@ function promptPattern(source: string): RegExp {
   }
 }
 
-/** `k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]` */
+/** `k new [--env K=V]… [--no-agent-defaults] [--prompt-re=RE] <session> [cmd…] [--prompt=STR|./hook|repeat]` */
 export const newVerb: Verb = {
   name: "new",
-  usage: "k new [--env K=V]… [--no-agent-defaults] <session> [cmd…] [--prompt=STR|./hook|repeat]",
+  usage:
+    "k new [--env K=V]… [--no-agent-defaults] [--prompt-re=RE] <session> [cmd…] [--prompt=STR|./hook|repeat]",
   summary: "start a program (default bash) in a session",
   details: [
     "Returns once the program shows its first prompt. On a live session: OK s (alive), or",

@@ -13,11 +13,6 @@ export type FrameMode = "integration" | "repeat" | "exact" | "hook";
 export interface FrameDetector {
   /** Sees each finished line; `echo` is true for the echo of typed code. */
   onLine(line: string, echo: boolean): void;
-  /**
-   * True (and counted) when `line`, not the echo of a code line, is the echo of an empty Enter
-   * typed after the code (repeat mode, a terminal in cooked mode): it is no output either.
-   */
-  echoOfEnter?(line: string): boolean;
   /** Called when the log has been quiet for a moment, with the unfinished last line. */
   onQuiet(partial: string): void;
   /**

@@ -35,7 +35,11 @@ export class RepeatDetector implements FrameDetector {
   #codeLines: number;
   #prompt: string | undefined;
   #echoes = 0;
-  #enterEchoes = 0;
+  /** Output lines (not echo) since the first echo, and how many came before the last echo. */
+  #output = 0;
+  #outputBeforeLastEcho = 0;
+  /** Blank lines right after the echo of the last code line. */
+  #blanksAfterEcho = 0;
   #onlyBlanksSinceEcho = false;
   /** The last non-blank output line, how many same-prompt lines end with it, the one before. */
   #last: string | undefined;
@@ -52,31 +56,26 @@ export class RepeatDetector implements FrameDetector {
     this.#prompt = prompt === "" ? undefined : prompt;
   }
 
-  /**
-   * True (and counted) when `line` is a cooked-mode terminal's echo of one of the empty Enters:
-   * a blank line right after the echo of the last code line, at most one per Enter.
-   */
-  echoOfEnter(line: string): boolean {
-    if (this.#enterEchoes >= this.#enters || line.trim() !== "") return false;
-    if (this.#echoes < this.#codeLines || !this.#onlyBlanksSinceEcho) return false;
-    this.#enterEchoes++;
-    return true;
-  }
-
   onLine(line: string, echo: boolean): void {
     if (this.#prompt !== undefined && this.#echoes > 0 && this.#startsWithPrompt(line)) {
       this.#returns++;
     }
     if (echo) {
       this.#echoes++;
+      this.#outputBeforeLastEcho = this.#output;
+      this.#blanksAfterEcho = 0;
       this.#onlyBlanksSinceEcho = true;
       this.#last = undefined;
       this.#run = 0;
       this.#before = undefined;
       return;
     }
+    if (this.#echoes > 0) this.#output++;
     const t = line.trimEnd();
-    if (t === "") return; // a blank between redrawn prompts (ipython) breaks no run
+    if (t === "") {
+      if (this.#onlyBlanksSinceEcho) this.#blanksAfterEcho++;
+      return; // a blank between redrawn prompts (ipython) breaks no run
+    }
     this.#onlyBlanksSinceEcho = false;
     if (this.#last !== undefined && samePrompt(t, this.#last)) this.#run++;
     else {
@@ -115,7 +114,7 @@ export class RepeatDetector implements FrameDetector {
   }
 
   finish(lines: string[], partial: string): string[] {
-    const out = [...lines];
+    const out = this.#withoutEnterEchoes(lines);
     const glued = repeatedTail(partial);
     if (glued && this.#enters > 0 && glued.count >= this.#enters) {
       if (glued.head !== "") out.push(glued.head);
@@ -136,6 +135,20 @@ export class RepeatDetector implements FrameDetector {
     const last = out[out.length - 1];
     const at = last === undefined ? -1 : gluedPromptAt(last, partial);
     if (last !== undefined && at > 0) out[out.length - 1] = last.slice(0, at);
+    return out;
+  }
+
+  /** Drops what a cooked terminal echoed of the Enters, if it is among the held lines. */
+  #withoutEnterEchoes(lines: string[]): string[] {
+    const out = [...lines];
+    // A terminal in cooked mode echoes every Enter before the program reads it: as many blank
+    // lines right after the code's echo. A line editor echoes them behind the prompt, later;
+    // fewer blank lines there are the program's own.
+    if (this.#enters === 0 || this.#echoes === 0 || this.#blanksAfterEcho < this.#enters) {
+      return out;
+    }
+    const at = this.#outputBeforeLastEcho - (this.#output - lines.length);
+    if (at >= 0) out.splice(at, this.#enters);
     return out;
   }
 

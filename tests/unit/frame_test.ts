@@ -52,11 +52,19 @@ Deno.test("repeat detector: numbers alone are output, never a prompt with a coun
 });
 
 Deno.test("repeat detector: a cooked terminal's echo of the Enters is no output", () => {
+  const prompts = ["$ ", "$ ", "$ ", "$ ", "$ "];
+  // Cooked: five blank lines right after the code's echo, then the output.
   const d = new RepeatDetector({ enters: 5, codeLines: 1 });
-  assertEquals(d.echoOfEnter(""), false); // before the code's echo: output
-  d.onLine("print 1", true);
-  const taken = ["", "", "", "", "", "", ""].map((l) => d.echoOfEnter(l));
-  assertEquals(taken, [true, true, true, true, true, false, false]);
+  const cooked = ["", "", "", "", "", "", "x", ...prompts];
+  d.onLine("echo; echo x", true);
+  for (const line of cooked) d.onLine(line, false);
+  assertEquals(d.finish(cooked, "$ "), ["", "x"]);
+  // A line editor: fewer blank lines there are the program's own.
+  const e = new RepeatDetector({ enters: 5, codeLines: 1 });
+  const edited = ["", "x", ...prompts];
+  e.onLine("echo; echo x", true);
+  for (const line of edited) e.onLine(line, false);
+  assertEquals(e.finish(edited, "$ "), ["", "x"]);
 });
 
 Deno.test("repeat detector: prompts glued on one line (dash in cooked mode)", () => {
