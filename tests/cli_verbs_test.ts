@@ -10,7 +10,7 @@ import { VERBS } from "../src/cli/verbs.ts";
 
 const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION})
 
-  k new [--env K=V]… [--no-agent-defaults] [--program=NAME] <session> [cmd…] [--prompt=STR|./hook|repeat]
+  k new [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] <session> [cmd…] [--prompt=STR|./hook|repeat]
                                                   start a program (default bash) in a session
   k run [-j] [-t N] [-o N] [session] <code>       run a cell, wait (default 30 s); alias: await
   k fire [-t N] [-o N] [session] <code>           run a cell in the background (default 300 s); code '-' is read from stdin

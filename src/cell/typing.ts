@@ -24,7 +24,7 @@ export function planCell(
   const typed = (text: string) => quoteTabs(text, profile);
   if (meta.frame.mode !== "integration" || !integration) {
     const lines = shapeCode(profile, code);
-    const enters = frameMode(meta.frame.mode).extraEnters;
+    const enters = frameMode(meta.frame.mode).extraEnters(meta.frame);
     const text = typed(lines.join("\n") + "\n" + "\n".repeat(enters));
     return { lines, text, bracketed: false, drain: profile.drain };
   }

@@ -15,15 +15,15 @@ import type { Verb } from "./verb.ts";
 interface NewArguments {
   name: string;
   command: string[];
-  prompt?: string;
+  prompt?: string | RegExp;
   program?: string;
   env: string[];
   agentDefaults: boolean;
 }
 
 /**
- * Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--program NAME] [--] <session>
- * [cmd…]`.
+ * Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--prompt-re RE] [--program NAME] [--]
+ * <session> [cmd…]`.
  */
 export function parseNewArguments(argv: readonly string[]): NewArguments {
   const parsed: Omit<NewArguments, "name"> = { command: [], env: [], agentDefaults: true };
@@ -46,6 +46,8 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
       parsed.prompt = valueOf("--prompt", arg);
     } else if (arg === "--program" || arg.startsWith("--program=")) {
       parsed.program = valueOf("--program", arg);
+    } else if (arg === "--prompt-re" || arg.startsWith("--prompt-re=")) {
+      parsed.prompt = promptPattern(valueOf("--prompt-re", arg));
     } else if (arg === "--no-agent-defaults") parsed.agentDefaults = false;
     else throw new UsageError(`unknown flag '${arg}'; k new [flags] <session> [cmd…]`);
   }
@@ -58,14 +60,25 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
   return { name, ...parsed };
 }
 
+/** A `--prompt-re` value as a regular expression; a clear error when it is none. */
+function promptPattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(
+      `--prompt-re '${source}' is no regular expression: ${(e as Error).message}`,
+    );
+  }
+}
+
 /**
- * `k new [--env K=V]… [--no-agent-defaults] [--program=NAME] <session> [cmd…]
+ * `k new [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] <session> [cmd…]
  * [--prompt=STR|./hook|repeat]`
  */
 export const newVerb: Verb = {
   name: "new",
   usage:
-    "k new [--env K=V]… [--no-agent-defaults] [--program=NAME] <session> [cmd…] [--prompt=STR|./hook|repeat]",
+    "k new [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] <session> [cmd…] [--prompt=STR|./hook|repeat]",
   summary: "start a program (default bash) in a session",
   details: [
     "Returns once the program shows its first prompt. On a live session: OK s (alive), or",
@@ -74,6 +87,7 @@ export const newVerb: Verb = {
     "repeat = repeat mode; default: the program's profile (integration for bash, zsh, sh,",
     "python3, ipython, pdb, node, …: README, Programs), recognised past env, uv run, exec, …;",
     "--program=NAME picks the profile when the command line hides it (a wrapper, docker).",
+    "--prompt-re RE: exact mode, the prompt a regular expression (counters, a /).",
     "Everything after the name is the program's command line, run through the shell;",
     "k's flags stand before the name (--prompt=… may also follow the command).",
     "Environment: the caller's (less TERM, TMUX, COLUMNS, LINES, PWD), K_SESSION, K_HOME,",
@@ -103,6 +117,10 @@ export const newVerb: Verb = {
     name: "prompt",
     type: "string",
     description: "how a cell's end is seen: STR (exact), ./hook (hook) or repeat",
+  }, {
+    name: "prompt-re",
+    type: "string",
+    description: "exact mode with a prompt matched by this regular expression",
   }],
   args: "raw",
   json: "never",

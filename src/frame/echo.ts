@@ -16,7 +16,7 @@ export class EchoFilter {
 
   /** @param code the lines that were typed */
   constructor(code: string[]) {
-    this.#code = code.map((line) => normalize(line));
+    this.#code = code.map((line) => normalizeEcho(line));
   }
 
   /** How many code lines have been seen echoed. */
@@ -28,7 +28,7 @@ export class EchoFilter {
   isEcho(line: string): boolean {
     const want = this.#code[this.#next];
     if (want === undefined) return false;
-    const got = normalize(line);
+    const got = normalizeEcho(line);
     if (want.trim() === "") {
       const bare = got.trim();
       if ((this.#next === 0 && bare === "") || (bare !== "" && this.#prompts.has(bare))) {
@@ -48,6 +48,6 @@ export class EchoFilter {
 }
 
 /** Whitespace runs as one space, none at the end: a terminal shows a typed tab as spaces. */
-function normalize(line: string): string {
+export function normalizeEcho(line: string): string {
   return line.replace(/[ \t]+/g, " ").trimEnd();
 }

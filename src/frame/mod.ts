@@ -7,7 +7,7 @@
 
 import type { CellLock } from "../lock.ts";
 import type { FrameDetector, FrameMode } from "./detector.ts";
-import { ExactDetector } from "./exact.ts";
+import { ExactDetector, isExactPrompt } from "./exact.ts";
 import { HookDetector } from "./hook.ts";
 import { IntegrationDetector } from "./integration.ts";
 import { REPEAT_ENTERS, RepeatDetector } from "./repeat.ts";
@@ -20,8 +20,18 @@ export { EchoFilter } from "./echo.ts";
 export interface FrameConfig {
   /** The mode. */
   mode: FrameMode;
-  /** The prompt (exact mode) or the hook's absolute path (hook mode). */
+  /**
+   * The prompt (exact mode: its text, or a regular expression's source with `pattern`), the
+   * hook's absolute path (hook mode), or the program's first prompt as `new` saw it (repeat mode).
+   */
   prompt?: string;
+  /** Exact mode: `prompt` is a regular expression (`--prompt-re`). */
+  pattern?: boolean;
+  /**
+   * Repeat mode: no empty Enters follow a cell's code (the program repeats its last command on
+   * one, or drops them); a cell ends when the first prompt is back.
+   */
+  noEmptyEnters?: boolean;
   /** The session's marker nonce (integration mode). */
   nonce?: string;
   /** Why shell integration is not used, when it was expected and failed. */
@@ -85,7 +95,7 @@ export interface FrameModeEntry {
   /** The pane's width in columns. */
   readonly columns: number;
   /** Empty Enters typed after a cell's code. */
-  readonly extraEnters: number;
+  extraEnters(frame: FrameConfig): number;
 }
 
 /** Output followed by a quiet spell: the program waits at some prompt. */
@@ -106,23 +116,28 @@ export const FRAME_MODES: { readonly [M in FrameMode]: FrameModeEntry } = {
     readyTimeoutMs: INTEGRATION_TIMEOUT_MS,
     onNotReady: "fall back",
     columns: INTEGRATION_COLUMNS,
-    extraEnters: 0,
+    extraEnters: () => 0,
   },
   repeat: {
-    detector: () => new RepeatDetector(),
+    detector: (frame, cell) =>
+      new RepeatDetector({
+        enters: repeatEnters(frame),
+        codeLines: cell.lines.length,
+        prompt: frame.prompt,
+      }),
     ready: quietAfterOutput,
     readyTimeoutMs: READY_TIMEOUT_MS,
     onNotReady: "fail",
     columns: WIDE_COLUMNS,
-    extraEnters: REPEAT_ENTERS,
+    extraEnters: repeatEnters,
   },
   exact: {
-    detector: (frame, cell) => new ExactDetector(frame.prompt ?? "", cell.lines.length),
-    ready: (seen) => seen.partial.trimEnd() === (seen.frame.prompt ?? "").trimEnd(),
+    detector: (frame, cell) => new ExactDetector(exactPrompt(frame), cell.lines),
+    ready: (seen) => isExactPrompt(exactPrompt(seen.frame), seen.partial),
     readyTimeoutMs: READY_TIMEOUT_MS,
     onNotReady: "fail",
     columns: WIDE_COLUMNS,
-    extraEnters: 0,
+    extraEnters: () => 0,
   },
   hook: {
     detector: (frame) => new HookDetector(frame.prompt ?? ""),
@@ -130,9 +145,26 @@ export const FRAME_MODES: { readonly [M in FrameMode]: FrameModeEntry } = {
     readyTimeoutMs: READY_TIMEOUT_MS,
     onNotReady: "fail",
     columns: WIDE_COLUMNS,
-    extraEnters: 0,
+    extraEnters: () => 0,
   },
 };
+
+function repeatEnters(frame: FrameConfig): number {
+  return frame.noEmptyEnters ? 0 : REPEAT_ENTERS;
+}
+
+function exactPrompt(frame: FrameConfig) {
+  return { prompt: frame.prompt ?? "", pattern: frame.pattern };
+}
+
+/**
+ * The frame once the program's first prompt is up: in repeat mode it keeps that prompt (the
+ * unfinished line `new` saw), which ends a cell where the redrawn prompts cannot.
+ */
+export function withFirstPrompt(frame: FrameConfig, partial: string): FrameConfig {
+  if (frame.mode !== "repeat" || partial.trim() === "") return frame;
+  return { ...frame, prompt: partial };
+}
 
 /** The entry of `mode`. */
 export function frameMode(mode: FrameMode): FrameModeEntry {

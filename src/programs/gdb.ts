@@ -63,6 +63,7 @@ export const gdb: ProgramProfile = {
   kind: "gdb",
   names: /^gdb$/,
   interactiveWithArguments: true,
+  noEmptyEnters: true,
   bracketedPaste: false,
   quotedInsert: true,
   // readline; but a cell may be typed to the program being debugged, which may be full-screen.

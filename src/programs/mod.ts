@@ -8,6 +8,8 @@
 import { UsageError } from "../errors.ts";
 import { bash } from "./bash.ts";
 import { onlyOptions, programWords } from "./command_line.ts";
+import { perl } from "./debuggers.ts";
+import { deno } from "./deno.ts";
 import { gdb } from "./gdb.ts";
 import { ipython } from "./ipython.ts";
 import { irb } from "./irb.ts";
@@ -54,6 +56,8 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   lua,
   r,
   irb,
+  deno,
+  perl,
 ];
 
 /** The kind of a program no profile knows. */

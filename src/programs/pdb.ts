@@ -31,6 +31,7 @@ export const pdb: ProgramProfile = {
   kind: "pdb",
   names: /^pdb3?$/,
   modules: /^pdb$/,
+  noEmptyEnters: true, // pdb repeats its last command on an empty Enter
   interactive: () => true,
   bracketedPaste: false,
   quotedInsert: true,

@@ -141,6 +141,12 @@ export interface ProgramProfile {
    * shell's job control): what holds the terminal then is a group apart from the program's.
    */
   readonly jobControl?: boolean;
+  /**
+   * Whether no empty Enter may follow a cell's code in repeat mode: the program repeats its last
+   * command on one (pdb, gdb, perl's debugger) or drops typed-ahead input (deno's REPL). A cell
+   * then ends when the program's first prompt is back.
+   */
+  readonly noEmptyEnters?: boolean;
   /** How its pending input is discarded before each cell (see {@link Drain}). */
   readonly drain: Drain;
   /** The lines to type in a mode without markers; default: the code's lines as written. */

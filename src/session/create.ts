@@ -13,6 +13,7 @@ import {
   INTEGRATION_TIMEOUT_MS,
   READY_TIMEOUT_MS,
   resolveHook,
+  withFirstPrompt,
 } from "../frame/mod.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
@@ -59,9 +60,10 @@ export interface NewSessionOptions {
   /**
    * How to tell a cell ended: unset for shell integration where the program has it (bash, zsh,
    * sh, python3, node; repeat mode otherwise), `repeat` for repeat mode, a prompt string
-   * (`(gdb)`) for exact mode, a path with a `/` (`./detect`) for hook mode.
+   * (`(gdb)`) for exact mode, a path with a `/` (`./detect`) for hook mode, a regular
+   * expression (`/^In \[\d+\]: $/`) for exact mode with a prompt that varies.
    */
-  prompt?: string;
+  prompt?: string | RegExp;
   /**
    * The program's profile by name (`psql`, `ipython`, or one registered with the kernel), for a
    * command line it is not recognised in (`docker exec -it db psql` is; a wrapper script is
@@ -95,15 +97,19 @@ export interface NewSessionResult extends SessionInfo {
 }
 
 async function frameFor(
-  prompt: string | undefined,
+  prompt: string | RegExp | undefined,
   cwd: string,
   profile: ProgramProfile,
 ): Promise<FrameConfig> {
+  const repeat: FrameConfig = profile.noEmptyEnters
+    ? { mode: "repeat", noEmptyEnters: true }
+    : { mode: "repeat" };
   if (prompt === undefined) {
     if (profile.integration) return { mode: "integration", nonce: newNonce() };
-    return profile.prompt ? { mode: "exact", prompt: profile.prompt } : { mode: "repeat" };
+    return profile.prompt ? { mode: "exact", prompt: profile.prompt } : repeat;
   }
-  if (prompt === "repeat") return { mode: "repeat" };
+  if (prompt instanceof RegExp) return { mode: "exact", prompt: prompt.source, pattern: true };
+  if (prompt === "repeat") return repeat;
   if (prompt === "") throw new UsageError("--prompt needs a value");
   if (prompt.includes("/")) return { mode: "hook", prompt: await resolveHook(prompt, cwd) };
   return { mode: "exact", prompt };
@@ -281,14 +287,15 @@ async function createFresh(
       created_at: new Date().toISOString(),
     };
     await writeMeta(paths, meta);
-    const ready = await waitReady(config, paths, meta);
+    let ready = await waitReady(config, paths, meta);
     if (ready.fallback) {
       // Without markers the echo must be recognised: widen the pane so typed code never wraps.
-      meta.frame = { mode: "repeat", fallback: ready.fallback };
+      meta.frame = { ...await frameFor("repeat", cwd, profile), fallback: ready.fallback };
       meta.columns = frameMode("repeat").columns;
       await resizeWindow(config, name, meta.columns);
-      await waitReady(config, paths, meta);
+      ready = { ...await waitReady(config, paths, meta), bracketedPaste: ready.bracketedPaste };
     }
+    meta.frame = withFirstPrompt(meta.frame, ready.partial);
     meta.bracketed_paste = ready.bracketedPaste;
     await writeMeta(paths, meta);
     await removeIfExists(envPath); // the launcher removed it, unless its PATH had no `rm`

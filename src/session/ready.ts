@@ -24,6 +24,8 @@ export interface Readiness {
   bracketedPaste: boolean;
   /** Set when integration markers never came: why (the session falls back to repeat mode). */
   fallback?: string;
+  /** The unfinished last line when the program was ready: its prompt, if it shows one. */
+  partial: string;
 }
 
 /**
@@ -80,7 +82,7 @@ export async function waitReady(
         pasteOn,
         editorPastes,
       });
-      if (ready) return { bracketedPaste: pasteOn };
+      if (ready) return { bracketedPaste: pasteOn, partial };
       // /proc answers every time; tmux is asked at most every 250 ms.
       let alive = await isAlive(meta.pane);
       if (alive && Date.now() - lastTmuxCheck >= READY_TMUX_CHECK_MS) {
@@ -100,6 +102,7 @@ export async function waitReady(
           return {
             bracketedPaste: pasteOn,
             fallback: `no shell-integration marker within ${seconds} s`,
+            partial,
           };
         }
         const what = frame.mode === "exact" ? `the prompt '${frame.prompt}'` : "a prompt";

@@ -28,3 +28,76 @@ Deno.test("exact detector: the prompt must return once per typed line", () => {
 Deno.test("strip prompt: trailing prompt lines and a prompt glued to output", () => {
   assertEquals(stripTrailingPrompt(["a", "hi$ ", "$ ", "$ "], "$ "), ["a", "hi"]);
 });
+
+Deno.test("repeat detector: a counter in the prompt and blank lines between (ipython)", () => {
+  const d = new RepeatDetector({ enters: 5, codeLines: 1 });
+  d.onLine("In [1]: 6*7", true);
+  const lines = ["Out[1]: 42", ""];
+  for (let i = 0; i < 5; i++) lines.push("In [2]: ", "");
+  for (const line of lines) d.onLine(line, false);
+  assertEquals(d.isDone("In [2]: ", 0), true);
+  assertEquals(d.finish(lines, "In [2]: "), ["Out[1]: 42"]);
+  // irb counts every line: irb(main):002:0> … irb(main):007:0> are one prompt.
+  const r = new RepeatDetector({ enters: 5, codeLines: 1 });
+  r.onLine("x = 1", true);
+  for (let i = 2; i < 7; i++) r.onLine(`irb(main):00${i}:0> `, false);
+  assertEquals(r.isDone("irb(main):007:0> ", 0), true);
+});
+
+Deno.test("repeat detector: numbers alone are output, never a prompt with a counter", () => {
+  const d = new RepeatDetector({ enters: 5, codeLines: 1 });
+  d.onLine("seq 9", true);
+  for (let i = 1; i < 9; i++) d.onLine(String(i), false);
+  assertEquals(d.isDone("9", 1000), false);
+});
+
+Deno.test("repeat detector: a cooked terminal's echo of the Enters is no output", () => {
+  const prompts = ["$ ", "$ ", "$ ", "$ ", "$ "];
+  // Cooked: five blank lines right after the code's echo, then the output.
+  const d = new RepeatDetector({ enters: 5, codeLines: 1 });
+  const cooked = ["", "", "", "", "", "", "x", ...prompts];
+  d.onLine("echo; echo x", true);
+  for (const line of cooked) d.onLine(line, false);
+  assertEquals(d.finish(cooked, "$ "), ["", "x"]);
+  // A line editor: fewer blank lines there are the program's own.
+  const e = new RepeatDetector({ enters: 5, codeLines: 1 });
+  const edited = ["", "x", ...prompts];
+  e.onLine("echo; echo x", true);
+  for (const line of edited) e.onLine(line, false);
+  assertEquals(e.finish(edited, "$ "), ["", "x"]);
+});
+
+Deno.test("repeat detector: prompts glued on one line (dash in cooked mode)", () => {
+  const d = new RepeatDetector({ enters: 5, codeLines: 1 });
+  d.onLine("echo hi", true);
+  d.onLine("hi", false);
+  assertEquals(d.isDone("# # # ", 0), false);
+  assertEquals(d.isDone("# # # # # # ", 0), true);
+  assertEquals(d.finish(["hi"], "# # # # # # "), ["hi"]);
+  assertEquals(d.isDone("......", 1000), false); // progress dots are no prompts
+});
+
+Deno.test("repeat detector without Enters: the first prompt back once per line", () => {
+  const d = new RepeatDetector({ enters: 0, codeLines: 2, prompt: "  DB<1> " });
+  d.onLine("$x = 1", true);
+  assertEquals(d.isDone("  DB<2> ", 0), false); // the second line is still to come
+  d.onLine("  DB<2> print $x", true);
+  d.onLine("1", false);
+  assertEquals(d.isDone("  DB<3> ", 0), true);
+  assertEquals(d.finish(["1"], "  DB<3> "), ["1"]);
+  const q = new RepeatDetector({ enters: 0, codeLines: 1, prompt: "(Pdb) " });
+  q.onLine("p 1", true);
+  assertEquals(q.isDone("Name: ", 5000), false);
+});
+
+Deno.test("exact detector: a continuation prompt before a typed line counts; a pattern", () => {
+  const d = new ExactDetector(">>", ["def f", "  1", "end"]);
+  d.onLine("def f", true);
+  d.onLine("?>   1", true);
+  assertEquals(d.isDone(">> ", 0), false);
+  d.onLine("?> end", true);
+  assertEquals(d.isDone(">> ", 0), true);
+  const re = new ExactDetector({ prompt: "^In \\[\\d+\\]: $", pattern: true }, ["1"]);
+  re.onLine("1", true);
+  assertEquals([re.isDone("In [7]: ", 0), re.isDone("Out[7]: ", 0)], [true, false]);
+});
