@@ -23,7 +23,11 @@ worldTest(
   "repeat mode: the Enters a cooked terminal echoes are no output (ipython --simple-prompt)",
   async (w) => {
     equal(
-      (await w.k(["new", "i", "ipython3", "--simple-prompt", "--no-banner"], {}, w.base)).code,
+      (await w.k(
+        ["new", "--prompt=repeat", "i", "ipython3", "--simple-prompt", "--no-banner"],
+        {},
+        w.base,
+      )).code,
       0,
     );
     // ipython prints a blank line after a result, before its next prompt: that one is output.
@@ -51,7 +55,11 @@ worldTest("repeat mode: a cooked-mode shell whose prompts glue on one line (dash
 
 worldTest("repeat mode: a prompt with a counter and blank lines between (ipython3)", async (w) => {
   equal(
-    (await w.k(["new", "i", "ipython3", "--no-banner", "--colors=NoColor"], {}, w.base)).code,
+    (await w.k(
+      ["new", "--prompt=repeat", "i", "ipython3", "--no-banner", "--colors=NoColor"],
+      {},
+      w.base,
+    )).code,
     0,
   );
   const r = await cell(w, "i", "6*7", 10);

@@ -36,7 +36,7 @@ Deno.test("drain: guarded by the alternate screen only where a full-screen progr
   const guarded = KINDS.filter((kind) => programProfile(kind).drain.unlessAlternateScreen);
   // A shell or REPL with integration is typed to only at its own prompt; gdb may be typing to
   // the program it debugs, and an unknown program may be vim or less.
-  deepEqual(guarded, ["gdb", "pdb", "perl", "other"]);
+  deepEqual(guarded, ["gdb", "perl", "other"]);
 });
 
 Deno.test("drain: a cell's plan carries its program's drain in every mode", () => {
