@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ktty needs on a Debian machine with Node's npm, then runs a demo cell.
 #   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh, less, vi, and the REPLs
-#   with integration profiles: psql with a PostgreSQL server, sqlite3, lua, R, irb, pry, for the
+#   with integration profiles: psql with a PostgreSQL server, sqlite3, lua, R, irb, pry, ipython, for the
 #   tests) from apt.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,6 +23,7 @@ command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
 command -v R >/dev/null 2>&1 || missing+=(r-base-core)
 command -v irb >/dev/null 2>&1 || missing+=(ruby)
 command -v pry >/dev/null 2>&1 || missing+=(pry)
+command -v ipython3 >/dev/null 2>&1 || missing+=(ipython3)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"
   $sudo apt-get update -qq
