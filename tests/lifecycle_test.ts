@@ -112,6 +112,12 @@ worldTest("k run process killed mid-cell: reported, and int brings the session b
   const child = w.spawnK(["run", "w", "sleep 30"]);
   const lock = await waitFor("lock", () => w.readLockFile("w"));
   equal(lock.owner.pid, child.pid);
+  // Mid-cell: its code typed (a lock whose `fired` event never came was never typed, and is
+  // released without a record: see faults_load_test.ts).
+  const events = `${w.sessionDir("w")}/events.jsonl`;
+  await waitFor("the cell's fired event", async () => {
+    return (await Deno.readTextFile(events).catch(() => "")).includes(lock.cell_id);
+  });
   child.kill("SIGKILL");
   await child.status;
   const p = await w.kJson(["poll", "w"]);
