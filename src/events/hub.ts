@@ -174,14 +174,34 @@ class WatchHub {
     try {
       Deno.writeTextFileSync(
         note,
-        JSON.stringify({ pid: Deno.pid, at: new Date().toISOString(), message: this.failure }) +
-          "\n",
+        JSON.stringify({
+          pid: Deno.pid,
+          start: startTicks(Deno.pid),
+          at: new Date().toISOString(),
+          message: this.failure,
+        }) + "\n",
         { mode: 0o600 },
       );
     } catch {
       // said on stderr; the note is a courtesy
     }
     for (const set of this.#subs.values()) for (const sub of set) sub.notify("");
+  }
+}
+
+/**
+ * When process `pid` started (clock ticks since boot, `/proc/<pid>/stat`): with the pid, it names
+ * one process even after the pid is reused. Undefined when it is gone.
+ *
+ * @param pid the process
+ * @returns its start, or undefined
+ */
+export function startTicks(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
   }
 }
 
