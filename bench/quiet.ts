@@ -246,7 +246,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`quiet bench: ${o.followers} idle km followers for ${o.seconds} s`);
       const idle = world.spawn(["run", "-A", idleScript]);
       const followers = names.map((n) => world.spawn(["run", "-A", MONITOR, n]));
-      await delay(3000); // started and settled
+      await delay(5000); // started and settled
       const pids = followers.map((c) => c.pid);
       const [cost, floor] = await Promise.all([
         idleCost(pids, o.seconds),

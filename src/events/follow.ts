@@ -21,7 +21,7 @@ import { appendEvent } from "./log.ts";
  * How long a follower sleeps at most with nothing changed: a safety net for a lost file event (an
  * inotify queue overflow). Each look is a few small reads, nothing spawned.
  */
-const SAFETY_CHECK_MS = 10_000;
+const SAFETY_CHECK_MS = 30_000;
 /**
  * While the session's output pipe is not running (it died, or a session made before pipe signs),
  * no event will tell of the session's death: the follower looks at the program (a /proc read)
