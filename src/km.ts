@@ -84,7 +84,9 @@ function parseSeconds(flag: string, value: string): number {
   const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value);
   const seconds = match ? Number(match[1]) * (DURATION_UNITS_S[match[2] ?? "s"] ?? NaN) : NaN;
   if (!(seconds > 0)) {
-    throw new UsageError(`${flag} must be a positive duration (90, 90s, 8m, 1h, 500ms)`);
+    throw new UsageError(
+      `${flag} must be a positive number of seconds or a duration (90s, 8m, 1h, 500ms)`,
+    );
   }
   return seconds;
 }

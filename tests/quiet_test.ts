@@ -173,6 +173,20 @@ worldTest(
     } finally {
       seq.stop();
     }
+    // Durations: 500ms of waiting on an idle session ends with status 2; a unit km does not know
+    // is refused.
+    const timed = new Monitor(w, ["-s", "a", "--timeout", "500ms"]);
+    try {
+      assert.equal(await timed.exit(), 2);
+    } finally {
+      timed.stop();
+    }
+    const badUnit = new Monitor(w, ["-s", "a", "--stall-after", "8x"]);
+    try {
+      assert.equal(await badUnit.exit(), 1);
+    } finally {
+      badUnit.stop();
+    }
     // The library: the same stream, a snapshot of both sessions, oldest first.
     const events = await Array.fromAsync(w.kernel.events({ sessions: ["a", "b"], follow: false }));
     assert.deepEqual(
