@@ -54,6 +54,7 @@ export { endMarker, startMarker } from "./src/markers.ts";
 export type { FrameMode } from "./src/frame/mod.ts";
 export type { KernelConfig } from "./src/state.ts";
 export type { EventStreamOptions } from "./src/events/stream.ts";
+export type { FleetEventsOptions } from "./src/events/fleet.ts";
 export type { FollowItem, FollowOptions } from "./src/session/follow.ts";
 export { looksLikeCellId } from "./src/state.ts";
 export { configFromEnv } from "./src/state.ts";

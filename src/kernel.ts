@@ -22,6 +22,7 @@ import { resolveSessionName } from "./session/resolve.ts";
 import { type ProgramDefinition, registerProgram } from "./programs/mod.ts";
 import { type FleetEntry, listFleet, type SessionStatus, sessionStatus } from "./session/status.ts";
 import { type EventStreamOptions, sessionEvents } from "./events/stream.ts";
+import { fleetEvents, type FleetEventsOptions } from "./events/fleet.ts";
 import { type FollowItem, type FollowOptions, followSession } from "./session/follow.ts";
 import { readMeta, sessionHasState, type SessionInfo, sessionInfo } from "./session/meta.ts";
 import { type Screen, sessionScreen } from "./session/screen.ts";
@@ -188,6 +189,33 @@ export class Kernel {
   async prune(): Promise<SessionStatus[]> {
     await this.#ready();
     return await pruneStaleSessions(this.config);
+  }
+
+  /**
+   * The events of several sessions, or of every session on the socket (those made later too,
+   * from their first event), as one stream: each event names its session. One process, one file
+   * watch, however many sessions; nothing is spawned while they are idle.
+   *
+   * @param options `sessions` (unset: all), `since` (a time: a seq belongs to one session),
+   *   `once` (the first completion in any), `follow`, `stallAfterMs` (per session), `signal`
+   * @returns the events, typed, as they come
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const kernel = new Kernel();
+   * for await (const ev of kernel.events({ once: true, signal: AbortSignal.timeout(60_000) })) {
+   *   console.log(ev.session, ev.status);
+   * }
+   * ```
+   */
+  async *events(options: FleetEventsOptions = {}): AsyncGenerator<
+    KttyEvent | StalledEvent,
+    void,
+    undefined
+  > {
+    await this.#ready();
+    yield* fleetEvents(this.config, options);
   }
 
   /** Checks the state directory once per kernel; a failed check is tried again next time. */

@@ -3,8 +3,9 @@
  * flushed at once, so an agent runtime can be woken when a cell finishes instead of polling.
  * A thin shell over `Session.events`: parse arguments, print events, map errors to one line.
  *
- *   km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <seconds>]
- *      [--timeout <seconds>]
+ *   km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <duration>]
+ *      [--timeout <duration>]
+ *   km --all | -s <session>[,<session>…]… [-1] [--from <ISO time>] [--snapshot] [--stall-after …]
  *
  * Exit status: 0 when the stream ended as asked (`closed`, the first completion with `-1`, the
  * end of a snapshot, SIGINT/SIGTERM); 1 after printing an `error` line; 2 when `--timeout` ran
@@ -15,6 +16,7 @@
 import {
   encodeMonitorEvent,
   type EventStreamOptions,
+  type FleetEventsOptions,
   Kernel,
   KttyError,
   type MonitorEvent,
@@ -25,8 +27,9 @@ import {
 
 const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSION})
 
-  km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <seconds>]
-     [--timeout <seconds>]
+  km <session> [cell_id] [-1] [--from <seq|ISO time>] [--snapshot] [--stall-after <duration>]
+     [--timeout <duration>]
+  km --all | -s <session>[,<session>…]… [-1] [--from <ISO time>] [--snapshot] [--stall-after …]
 
   (no flags)          new events from now on, until the session closes
   cell_id             only that cell's events (from its start), until it ends (done,
@@ -36,9 +39,14 @@ const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSI
                       once; a timeout on the way is printed and km waits on
   --from <seq|time>   replay from that seq number or ISO-8601 time, then follow
   --snapshot          print what the log holds and exit
-  --stall-after <s>   while a cell runs with no output for s seconds, print a 'stalled' event
-                      (again after each further s quiet seconds)
-  --timeout <s>       stop waiting after s seconds: exit 2, printing nothing more
+  --stall-after <d>   while a cell runs with no output for d (90s, 8m, 1h; a bare number is
+                      seconds), print a 'stalled' event (again after each further quiet d)
+  --timeout <d>       stop waiting after d: exit 2, printing nothing more
+  --all               every session on the socket, those made later too, as one stream (every
+                      event names its session); until stopped
+  -s, --session <n>   these sessions (repeat, or a comma list) as one stream, until all closed;
+                      with --all or -s: -1 is the first completion in any of them (of a cell
+                      running at the start, or from now on), --from takes a time only
 
 Exit 0 when done as asked (closed, -1 completion, snapshot, SIGINT/SIGTERM); 1 after an error line;
 2 when --timeout ran out first.
@@ -54,6 +62,8 @@ const EXIT_WAIT_TIMED_OUT = 2;
 interface MonitorArgs {
   session?: string;
   options: EventStreamOptions;
+  /** `--all` (an empty list) or `-s`: the sessions of a merged stream. */
+  fleet?: string[];
   /** `--timeout`: how long to wait at most, in ms. */
   timeoutMs?: number;
   help: boolean;
@@ -66,9 +76,18 @@ function parseFrom(value: string): number | Date {
   return new Date(ms);
 }
 
+/** Units of a duration, in seconds. */
+const DURATION_UNITS_S: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** A duration in seconds: `90`, `90s`, `1.5m`, `8m`, `1h`, `500ms`. */
 function parseSeconds(flag: string, value: string): number {
-  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
-  if (!(seconds > 0)) throw new UsageError(`${flag} must be a positive number of seconds`);
+  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value);
+  const seconds = match ? Number(match[1]) * (DURATION_UNITS_S[match[2] ?? "s"] ?? NaN) : NaN;
+  if (!(seconds > 0)) {
+    throw new UsageError(
+      `${flag} must be a positive number of seconds or a duration (90s, 8m, 1h, 500ms)`,
+    );
+  }
   return seconds;
 }
 
@@ -80,6 +99,8 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
   const options: EventStreamOptions = {};
   let timeoutMs: number | undefined;
   let help = false;
+  let fleet: string[] | undefined;
+  let everySession = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
@@ -90,7 +111,9 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
       if (v === undefined || v === "") throw new UsageError(`${name} needs a value`);
       return v;
     };
-    if (inline !== undefined && !["--from", "--stall-after", "--timeout"].includes(name)) {
+    if (
+      inline !== undefined && !["--from", "--stall-after", "--timeout", "--session"].includes(name)
+    ) {
       throw new UsageError(`${name} takes no value`);
     }
     switch (name) {
@@ -110,6 +133,13 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
       case "--timeout":
         timeoutMs = parseSeconds(name, value()) * 1000;
         break;
+      case "--all":
+        everySession = true;
+        break;
+      case "-s":
+      case "--session":
+        fleet = [...fleet ?? [], ...value().split(",").filter((n) => n !== "")];
+        break;
       case "-h":
       case "--help":
         help = true;
@@ -118,6 +148,20 @@ function parseArgs(argv: string[], positionals: string[]): MonitorArgs {
         if (arg.startsWith("-")) throw new UsageError(`unknown flag '${arg}'; see km --help`);
         positionals.push(arg);
     }
+  }
+  if (everySession || fleet !== undefined) {
+    if (everySession && fleet !== undefined) throw new UsageError("--all or -s, not both");
+    if (positionals.length > 0) {
+      throw new UsageError(
+        `unexpected argument '${positionals[0]}': with --all or -s, name sessions with -s`,
+      );
+    }
+    if (typeof options.from === "number") {
+      throw new UsageError(
+        "with --all or -s, --from takes an ISO time: a seq belongs to one session",
+      );
+    }
+    return { options, fleet: everySession ? [] : fleet, timeoutMs, help };
   }
   if (positionals.length > 2) {
     throw new UsageError(`unexpected argument '${positionals[2]}'; see km --help`);
@@ -156,6 +200,23 @@ function errorLine(session: string, e: unknown): MonitorEvent {
   };
 }
 
+/** km --all / -s: the merged stream of several sessions; returns the exit status. */
+async function followFleet(kernel: Kernel, args: MonitorArgs, stop: AbortSignal): Promise<number> {
+  const waited = args.timeoutMs === undefined ? undefined : AbortSignal.timeout(args.timeoutMs);
+  const signal = waited ? AbortSignal.any([stop, waited]) : stop;
+  const { from, once, follow, stallAfterMs } = args.options;
+  const options: FleetEventsOptions = { once, follow, stallAfterMs, signal };
+  if (args.fleet !== undefined && args.fleet.length > 0) options.sessions = args.fleet;
+  if (from instanceof Date) options.since = from;
+  let last: MonitorEvent | undefined;
+  for await (const event of kernel.events(options)) {
+    await printLine(event);
+    last = event;
+  }
+  const ended = last !== undefined && args.options.once === true && endsStream(last, args.options);
+  return waited?.aborted && !stop.aborted && !ended ? EXIT_WAIT_TIMED_OUT : 0;
+}
+
 /** Runs `km` with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const stop = new AbortController();
@@ -175,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const kernel = new Kernel();
+    if (args.fleet !== undefined) return await followFleet(kernel, args, stop.signal);
     const target = await kernel.resolve(args.session);
     session = target.name;
     const waited = args.timeoutMs === undefined ? undefined : AbortSignal.timeout(args.timeoutMs);

@@ -323,6 +323,19 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+/**
+ * The process group of `pid` and the foreground group of its terminal, from one read of
+ * `/proc/<pid>/stat` (each is undefined when unknown, or the process is gone).
+ */
+export function groupsOf(pid: number): { own?: number; foreground?: number } {
+  const fields = statFields(pid);
+  const positive = (v: string | undefined) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  };
+  return { own: positive(fields?.[2]), foreground: positive(fields?.[5]) };
+}
+
 /** The process group of `pid`, or undefined when it is gone. */
 export function processGroup(pid: number): number | undefined {
   const pgrp = Number(statFields(pid)?.[2]);

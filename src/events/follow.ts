@@ -1,7 +1,10 @@
 /**
- * Following an event log: replay from a point, then wake on appends (file watch, short poll
- * fallback), and notice when the session died so `closed` is written. The log is the only source
- * of events, never the program's output.
+ * Following an event log: replay from a point, then sleep until the session's directory changes
+ * (the process's one file watch, src/events/hub.ts), and notice when the session died so `closed`
+ * is written. A death is learnt from an event, not by asking tmux in a loop: when the pane or the
+ * session ends, tmux closes the pane's output pipe and the pipe's shell rewrites its sign beside
+ * the log (src/session/pipe.ts); that change wakes the follower, which then checks once. The log
+ * is the only source of events, never the program's output.
  * @module
  */
 
@@ -9,24 +12,45 @@ import { FileFollower } from "../follow.ts";
 import { isAlive, type ProcessId } from "../proc.ts";
 import { lockHeld } from "../lock.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
-import { hasSession } from "../tmux.ts";
+import { hasSession, pipeSignPath } from "../tmux.ts";
 import { decodeEvent, type KttyEvent } from "../types.ts";
+import { type DirSubscription, watchDir } from "./hub.ts";
 import { appendEvent } from "./log.ts";
 
-/** Poll fallback of a follower: the file watch normally wakes it at once. */
-const FOLLOW_POLL_MS = 50;
-/** How often a follower looks at the log's identity and the session's program (a /proc read). */
-const LIVENESS_CHECK_MS = 250;
-/** How often a follower asks tmux whether the session still exists (spawns tmux). */
-const TMUX_CHECK_MS = 1000;
+/**
+ * How long a follower sleeps at most with nothing changed: a safety net for a lost file event (an
+ * inotify queue overflow). Each look is a few small reads, nothing spawned.
+ */
+const SAFETY_CHECK_MS = 30_000;
+/**
+ * While the session's output pipe is not running (it died, or a session made before pipe signs),
+ * no event will tell of the session's death: the follower looks at the program (a /proc read)
+ * this often, and asks tmux {@link DEGRADED_TMUX_EVERY} times less often.
+ */
+const DEGRADED_CHECK_MS = 1000;
+const DEGRADED_TMUX_EVERY = 5;
 /** How long a follower lets an active cell's watcher report a death itself (cell error first). */
 const WATCHER_GRACE_MS = 2000;
 
+/** What an {@link EndedProbe} found. */
+export interface ProbeAnswer {
+  /** Why the session ended; undefined while it lives. */
+  why?: string;
+  /** When to look again without an event (ms from now). */
+  recheckMs: number;
+}
+
 /**
- * Says why a session ended, or undefined while it lives. Called about every
- * {@link LIVENESS_CHECK_MS} by {@link followEvents}.
+ * Says why a session ended, or undefined while it lives, and when to look again. Called by
+ * {@link followEvents} at the start, when `file` (in the log's directory) changes, and when
+ * `recheckMs` passed.
  */
-export type EndedProbe = () => Promise<string | undefined>;
+export interface EndedProbe {
+  /** The name of the file whose change calls for a look (the pipe's sign). */
+  readonly file: string;
+  /** Looks. */
+  check(): Promise<ProbeAnswer>;
+}
 
 /** Options of {@link followEvents}. */
 export interface FollowEventsOptions {
@@ -52,10 +76,10 @@ export interface FollowEventsOptions {
 }
 
 /**
- * Yields the events of the log at `path` from `options.from` on, then follows new appends (file
- * watch wake-up, {@link FOLLOW_POLL_MS} poll fallback). Torn and foreign lines are skipped; a
- * log that does not exist yet is waited for. Ends after yielding `closed`, when the log is
- * removed (after reading what it held), or when `options.signal` aborts.
+ * Yields the events of the log at `path` from `options.from` on, then follows new appends, woken
+ * by the process's file watch on the log's directory. Torn and foreign lines are skipped; a log
+ * that does not exist yet is waited for. Ends after yielding `closed`, when the log is removed
+ * (after reading what it held), or when `options.signal` aborts.
  *
  * @param path the session's event log
  * @param session the session's name, for the `closed` event this follower may append
@@ -68,104 +92,113 @@ export async function* followEvents(
 ): AsyncGenerator<KttyEvent, void, undefined> {
   const { signal, ended } = options;
   const follow = options.follow ?? true;
-  let nextCheck = Date.now() + LIVENESS_CHECK_MS;
-  // Answers whether the stream is over before the log exists: the probe may create it.
-  const checkBeforeLog = async (): Promise<"gone" | "wait"> => {
-    if (!(await exists(dirOf(path)))) return "gone";
-    if (ended && Date.now() >= nextCheck) {
-      nextCheck = Date.now() + LIVENESS_CHECK_MS;
-      const why = await ended();
-      if (why) await appendEvent(path, session, { status: "closed", reason: why });
+  const dir = dirOf(path);
+  let nextCheck = 0; // the probe runs at once
+  let sub: DirSubscription | undefined;
+  // Asks the probe when it is due or the pipe's sign changed; appends `closed` if it says so.
+  const probe = async (changed: Set<string>): Promise<void> => {
+    if (!ended) {
+      nextCheck = Date.now() + SAFETY_CHECK_MS;
+      return;
     }
-    return "wait";
+    if (Date.now() < nextCheck && !changed.has(ended.file) && !changed.has("")) return;
+    const answer = await ended.check();
+    nextCheck = Date.now() + answer.recheckMs;
+    if (answer.why) await appendEvent(path, session, { status: "closed", reason: answer.why });
   };
 
   let follower: FileFollower | undefined;
   let identity: string | undefined;
-  let creation: DirWatch | undefined; // wakes us when the log is created
   try {
+    if (follow) {
+      if (!(await exists(dir))) return;
+      sub = watchDir(dir);
+    }
     while (follower === undefined) {
       if (signal?.aborted) return;
       try {
         identity = fileIdentity(await Deno.stat(path));
-        follower = await FileFollower.open(path, options.offset ?? 0, follow);
+        follower = await FileFollower.open(path, options.offset ?? 0, false);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
-        if (!follow || (await checkBeforeLog()) === "gone") return;
-        creation ??= new DirWatch(dirOf(path));
-        await creation.wait(FOLLOW_POLL_MS, signal);
+        if (!sub || !(await exists(dir))) return;
+        await probe(sub.takeChanged());
+        await sub.wait(Math.max(0, nextCheck - Date.now()), signal);
       }
     }
-  } finally {
-    await creation?.close();
-  }
 
-  const decoder = new TextDecoder();
-  let pending = "";
-  let from = options.from;
-  let first = true;
-  let gone = false;
-  const passes = (event: KttyEvent): boolean => {
-    if (from === undefined) return true;
-    if (typeof from === "number") return event.seq >= from;
-    return Date.parse(event.ts) >= from.getTime();
-  };
-  try {
-    while (true) {
-      const batch: KttyEvent[] = [];
-      await follower.readAvailable((bytes) => {
-        pending += decoder.decode(bytes, { stream: true });
-        const lines = pending.split("\n");
-        pending = lines.pop() ?? "";
-        for (const line of lines) {
-          if (line === "") continue;
-          try {
-            batch.push(decodeEvent(line));
-          } catch {
-            // a torn or foreign line: never an event
+    const decoder = new TextDecoder();
+    let pending = "";
+    let from = options.from;
+    let first = true;
+    let gone = false;
+    const passes = (event: KttyEvent): boolean => {
+      if (from === undefined) return true;
+      if (typeof from === "number") return event.seq >= from;
+      return Date.parse(event.ts) >= from.getTime();
+    };
+    try {
+      while (true) {
+        // Taken before reading: a change after the read wakes the next wait.
+        const changed = sub?.takeChanged() ?? new Set<string>();
+        const batch: KttyEvent[] = [];
+        await follower.readAvailable((bytes) => {
+          pending += decoder.decode(bytes, { stream: true });
+          const lines = pending.split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) {
+            if (line === "") continue;
+            try {
+              batch.push(decodeEvent(line));
+            } catch {
+              // a torn or foreign line: never an event
+            }
           }
+        });
+        if (first) {
+          first = false;
+          // "From now on": everything after what the log holds at the first read.
+          if (from === undefined) from = (batch.at(-1)?.seq ?? 0) + 1;
         }
-      });
-      if (first) {
-        first = false;
-        // "From now on": everything after what the log holds at the first read.
-        if (from === undefined) from = (batch.at(-1)?.seq ?? 0) + 1;
-      }
-      for (const event of batch) {
-        if (event.status === "closed") {
-          yield event; // the stream always ends with `closed`, wherever it starts
-          return;
+        for (const event of batch) {
+          if (event.status === "closed") {
+            yield event; // the stream always ends with `closed`, wherever it starts
+            return;
+          }
+          if (passes(event)) yield event;
         }
-        if (passes(event)) yield event;
-      }
-      if (!follow || gone || signal?.aborted) return;
-      const now = Date.now();
-      if (now >= nextCheck) {
-        nextCheck = now + LIVENESS_CHECK_MS;
+        if (!sub || gone || signal?.aborted) return;
         // Removed or replaced (a new session of the same name): read what is left, then stop.
-        gone = identity !== await statIdentity(path);
-        if (!gone && ended) {
-          const why = await ended();
-          if (why) await appendEvent(path, session, { status: "closed", reason: why });
+        if (changed.size > 0 || Date.now() >= nextCheck) {
+          gone = identity !== await statIdentity(path);
+          if (gone) continue;
+          await probe(changed);
         }
-        if (gone) continue;
+        await sub.wait(Math.max(0, nextCheck - Date.now()), signal);
       }
-      const abort = abortPromise(signal);
-      try {
-        await follower.wait(Math.min(FOLLOW_POLL_MS, nextCheck - Date.now()), abort.promise);
-      } finally {
-        abort.dispose();
-      }
+    } finally {
+      await follower.close();
     }
   } finally {
-    await follower.close();
+    await sub?.close();
+  }
+}
+
+/** How the pane's output pipe stands, as its sign tells for the session's pane. */
+function pipeRunning(paths: SessionPaths, pane: ProcessId): boolean {
+  try {
+    return Deno.readTextFileSync(pipeSignPath(paths.log)) === `- ${pane.pid}\n`;
+  } catch {
+    return false;
   }
 }
 
 /**
- * The probe {@link followEvents} uses for a session: its program's process (a /proc read each
- * call) and, about once a second, its tmux session. While a cell is active its watcher gets a
- * moment to report the death itself, so the cell's `error` lands before `closed`.
+ * The probe {@link followEvents} uses for a session. While the output pipe runs, its sign's
+ * change is the event that tells of a death: the probe then looks at the program (a /proc read)
+ * and asks tmux once. While the pipe does not run, it looks every {@link DEGRADED_CHECK_MS}
+ * (tmux less often). While a cell is active its watcher gets a moment to report the death
+ * itself, so the cell's `error` lands before `closed`.
  *
  * @param config the kernel's socket
  * @param paths the session's paths
@@ -178,93 +211,33 @@ export function sessionEndedProbe(
   name: string,
   pane: ProcessId,
 ): EndedProbe {
-  let lastTmuxCheck = 0;
+  let degradedLooks = 0;
   let deadSince: number | undefined;
-  return async () => {
+  const file = pipeSignPath(paths.log);
+  const check = async (): Promise<ProbeAnswer> => {
     const now = Date.now();
+    const piped = pipeRunning(paths, pane);
     let why: string | undefined;
     if (!(await isAlive(pane))) why = "program exited";
-    else if (now - lastTmuxCheck >= TMUX_CHECK_MS) {
-      lastTmuxCheck = now;
-      if (!(await hasSession(config, name))) why = "tmux session gone";
+    else if (!piped || deadSince !== undefined) {
+      // The sign changed (or no pipe tells us): ask tmux, but not at every degraded look.
+      if (degradedLooks++ % DEGRADED_TMUX_EVERY === 0 || deadSince !== undefined) {
+        if (!(await hasSession(config, name))) why = "tmux session gone";
+      }
     }
+    if (piped) degradedLooks = 0;
+    const recheckMs = piped ? SAFETY_CHECK_MS : DEGRADED_CHECK_MS;
     if (why === undefined) {
       deadSince = undefined;
-      return undefined;
+      return { recheckMs };
     }
     deadSince ??= now;
-    if (now - deadSince < WATCHER_GRACE_MS && lockHeld(paths)) return undefined;
-    return why;
+    if (now - deadSince < WATCHER_GRACE_MS && lockHeld(paths)) {
+      return { recheckMs: WATCHER_GRACE_MS - (now - deadSince) };
+    }
+    return { why, recheckMs };
   };
-}
-
-/** A promise that settles when `signal` aborts, and a way to drop the listener afterwards. */
-function abortPromise(signal?: AbortSignal): { promise: Promise<void>; dispose: () => void } {
-  if (!signal) return { promise: new Promise(() => {}), dispose: () => {} };
-  let onAbort = () => {};
-  const promise = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
-}
-
-/** A watch on a directory: a wake-up when something in it changes, with a timeout fallback. */
-class DirWatch {
-  #watcher: Deno.FsWatcher | undefined;
-  #pumping: Promise<void> = Promise.resolve();
-  #changed = false;
-  #wake: (() => void) | undefined;
-
-  constructor(dir: string) {
-    try {
-      this.#watcher = Deno.watchFs(dir, { recursive: false });
-    } catch {
-      return; // no watch: the timeout does the work
-    }
-    this.#pumping = (async () => {
-      try {
-        for await (const _ of this.#watcher!) {
-          this.#changed = true;
-          this.#wake?.();
-        }
-      } catch {
-        // closed
-      }
-    })();
-  }
-
-  /** Waits until the directory changes, `ms` pass, or `signal` aborts. */
-  async wait(ms: number, signal?: AbortSignal): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const abort = abortPromise(signal);
-    try {
-      if (this.#changed) return;
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          timer = setTimeout(resolve, ms);
-        }),
-        abort.promise,
-      ]);
-    } finally {
-      this.#changed = false;
-      this.#wake = undefined;
-      clearTimeout(timer);
-      abort.dispose();
-    }
-  }
-
-  /** Stops watching; awaits the watch's pending read so the process can exit at once. */
-  async close(): Promise<void> {
-    try {
-      this.#watcher?.close();
-    } catch {
-      // already closed
-    }
-    await this.#pumping;
-  }
+  return { file: file.slice(file.lastIndexOf("/") + 1), check };
 }
 
 function dirOf(path: string): string {

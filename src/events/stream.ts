@@ -83,6 +83,7 @@ export async function* sessionEvents(
   config: KernelConfig,
   name: string,
   options: EventStreamOptions = {},
+  scope: StreamScope = {},
 ): AsyncGenerator<KttyEvent | StalledEvent, void, undefined> {
   const paths = sessionPaths(config, name);
   if (options.cellId !== undefined) assertCellId(options.cellId);
@@ -95,7 +96,10 @@ export async function* sessionEvents(
   const lock = await readLock(paths).catch(() => undefined);
   // The log is read from its end, only as far back as needed (the latest `fired`, the named
   // cell's `fired`, the `from` point), so starting costs the same however long the log is.
-  const scan = await scanBack(paths.events, options.cellId, options.from);
+  const scan = {
+    ...await scanBack(paths.events, options.cellId, options.from),
+    activeOnly: scope.onceActiveOnly === true,
+  };
   let cell = options.cellId;
   if (cell !== undefined && lock?.cell_id !== cell && scan.cellStart === undefined) {
     throw new KttyError("no_cell", `no cell '${cell}' in session '${name}'`);
@@ -103,7 +107,8 @@ export async function* sessionEvents(
   // `once` alone waits on the latest cell (the `.then()` of the last fire), even if it is done;
   // with an explicit `from` it is the first completion of any cell from there.
   if (cell === undefined && options.once && options.from === undefined) {
-    cell = lock?.cell_id ?? (scan.lastFired ? cellOf(scan.lastFired.event) : undefined);
+    cell = lock?.cell_id ??
+      (scan.lastFired && !scan.activeOnly ? cellOf(scan.lastFired.event) : undefined);
   }
   // A cell's events start at its `fired`; a snapshot at the beginning; otherwise after what the
   // log holds now (as a seq, so nothing appended from here on can slip between reading and
@@ -170,6 +175,15 @@ export async function* sessionEvents(
     inner.abort();
     await stream.return();
   }
+}
+
+/** How {@link sessionEvents} serves a stream of several sessions (src/events/fleet.ts). */
+export interface StreamScope {
+  /**
+   * With `once` and no `from`: wait on the cell active at the start, else on the first completion
+   * from now on — not on a cell that ended before (among many sessions, that would be stale news).
+   */
+  onceActiveOnly?: boolean;
 }
 
 /** What reading the log backwards from its end found. */

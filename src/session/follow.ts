@@ -7,13 +7,17 @@
 
 import { sessionEvents } from "../events/stream.ts";
 import { FileFollower } from "../follow.ts";
+import { watchDir } from "../events/hub.ts";
 import { readMeta } from "./meta.ts";
 import { fileSize, type KernelConfig, sessionPaths } from "../state.ts";
 import { TerminalText } from "../text.ts";
 import type { KttyEvent, StalledEvent } from "../types.ts";
 
-/** How long to wait for the pane log to grow before reading it again anyway. */
-const POLL_MS = 200;
+/**
+ * How long to sleep at most with nothing changed (the process's file watch wakes the loop when
+ * the pane log grows or an event comes): a safety net, not a poll.
+ */
+const SAFETY_MS = 30_000;
 
 /** One item of {@link followSession}, tagged by `kind`. */
 export type FollowItem =
@@ -55,7 +59,9 @@ export async function* followSession(
   await readMeta(paths, name); // no state: NoSessionError before anything is opened
   const lines: string[] = [];
   const term = new TerminalText((line) => lines.push(line));
-  const log = await FileFollower.open(paths.log, await fileSize(paths.log));
+  // Woken through the process's one file watch (the event stream shares it): no second one.
+  const log = await FileFollower.open(paths.log, await fileSize(paths.log), false);
+  const changes = watchDir(paths.dir);
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -86,12 +92,13 @@ export async function* followSession(
       for (const line of lines.splice(0)) yield { kind: "line", line };
       for (const event of queue.splice(0)) yield { kind: "event", event };
       if (streamEnded) break;
-      const arrived = new Promise<void>((resolve) => {
-        if (queue.length > 0 || streamEnded) resolve();
-        else wake = resolve;
-      });
-      await log.wait(POLL_MS, arrived);
-      wake = undefined;
+      if (queue.length === 0 && !streamEnded) {
+        const arrived = new AbortController();
+        wake = () => arrived.abort();
+        await changes.wait(SAFETY_MS, AbortSignal.any([arrived.signal, stop.signal]));
+        wake = undefined;
+      }
+      changes.takeChanged();
     }
     if (streamError !== undefined) throw streamError;
   } finally {
@@ -99,5 +106,6 @@ export async function* followSession(
     options.signal?.removeEventListener("abort", onAbort);
     await stream;
     await log.close();
+    await changes.close();
   }
 }

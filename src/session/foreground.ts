@@ -8,8 +8,8 @@
 import {
   childrenOf,
   commandName,
-  foregroundGroup,
   groupMembers,
+  groupsOf,
   processGone,
   processGroup,
 } from "../proc.ts";
@@ -42,8 +42,7 @@ export interface ForegroundGroup extends Foreground {
  * debugger's inferior); undefined when the program itself holds it, or it cannot be told.
  */
 export function foregroundOf(panePid: number): ForegroundGroup | undefined {
-  const own = processGroup(panePid);
-  const foreground = foregroundGroup(panePid);
+  const { own, foreground } = groupsOf(panePid); // one read: `k ls` does this per session
   if (own === undefined || foreground === undefined || foreground === own) return undefined;
   // The group's leader may be gone (`seq 1 200 | less`: seq ended): then its oldest live member.
   const live = processGone(foreground) ? groupMembers(foreground)[0] : foreground;

@@ -20,6 +20,7 @@ import { whoAmI } from "./identity.ts";
 import { readMetaIfAny, type SessionMeta } from "./meta.ts";
 import { notePipeDeath, type PipeEnd, readPipeEnd, signPipeClosed, takePipeEnd } from "./pipe.ts";
 import { rearmPipe } from "../tmux.ts";
+import { startTicks, WATCH_FAILED_NOTE } from "../events/hub.ts";
 
 /** The states a session's cell machinery can be in. */
 export type CellState = "idle" | "running" | "timeout" | "watcher-dead" | "stale";
@@ -95,6 +96,12 @@ export interface SessionStatus {
   user: string;
   /** The tmux socket (`K_SOCKET`) the session lives on. */
   socket: string;
+  /**
+   * When a follower on this socket (km, a watcher, a library stream) could not watch files and
+   * polls instead (the user's inotify instances or watches used up): what it said, with its pid;
+   * else null.
+   */
+  watch_failed: string | null;
   /** Set by `k ls --prune` on a stale session it has just removed. */
   pruned?: true;
   /** What to do next, for a person or an agent. */
@@ -175,11 +182,43 @@ function nextCommand(state: CellState, name: string, command: string, unwatched:
   }
 }
 
+const LOCK_FILE = "lock";
+const EVENTS_FILE = "events.jsonl";
+
+/** The names in a session's directory (empty when it cannot be read). */
+function filesIn(dir: string): Set<string> {
+  const names = new Set<string>();
+  try {
+    for (const entry of Deno.readDirSync(dir)) names.add(entry.name);
+  } catch {
+    // gone: nothing in it
+  }
+  return names;
+}
+
+/**
+ * What a process that could not watch files left in the socket's directory (src/events/hub.ts),
+ * while that process lives; else null.
+ */
+function watchFailedNote(config: KernelConfig): string | null {
+  let note: unknown;
+  try {
+    note = JSON.parse(Deno.readTextFileSync(`${socketDir(config)}/${WATCH_FAILED_NOTE}`));
+  } catch {
+    return null;
+  }
+  if (typeof note !== "object" || note === null) return null;
+  const { pid, start, message } = note as { pid?: unknown; start?: unknown; message?: unknown };
+  if (typeof pid !== "number" || typeof message !== "string") return null;
+  return start !== undefined && startTicks(pid) === start ? message : null;
+}
+
 async function describe(
   config: KernelConfig,
   paths: SessionPaths,
   meta: SessionMeta,
   tmuxInfo: TmuxSessionInfo | undefined,
+  watchFailed: string | null = watchFailedNote(config),
 ): Promise<SessionStatus> {
   const name = meta.name;
   const now = Date.now();
@@ -189,7 +228,10 @@ async function describe(
   let watcherPid: number | null = null;
   let lockCorrupt = false;
   let unwatched = false;
-  const lock = await readLock(paths).catch(() => {
+  // One listing of the directory says which files there are: no failed open for a missing one
+  // (a thrown NotFound costs more than the read), so `k ls` over many sessions stays fast.
+  const files = filesIn(paths.dir);
+  const lock = !files.has(LOCK_FILE) ? undefined : await readLock(paths).catch(() => {
     lockCorrupt = true;
     return undefined;
   });
@@ -209,7 +251,8 @@ async function describe(
   } else if (lockCorrupt && tmuxInfo) state = "watcher-dead";
   let idle = 0;
   try {
-    const mtime = (await Deno.stat(paths.log)).mtime;
+    // Synchronous: an asynchronous call per session is most of the time of `k ls` over many.
+    const mtime = Deno.statSync(paths.log).mtime;
     if (mtime) idle = secondsSince(mtime.getTime(), now);
   } catch {
     idle = 0;
@@ -224,7 +267,9 @@ async function describe(
   const unknown = knownProfile(meta.kind) ? undefined : unknownProfileHint(meta.kind);
   const hints = [pipe?.hint, held.hint, unknown].filter((h) => h !== undefined);
   const hint = hints.length > 0 ? hints.join("; ") : null;
-  const last = await lastEvent(paths.events).catch(() => undefined);
+  const last = files.has(EVENTS_FILE)
+    ? await lastEvent(paths.events).catch(() => undefined)
+    : undefined;
   const lastMs = last ? Date.parse(last.ts) : NaN;
   const { host, user } = await whoAmI();
   return {
@@ -254,6 +299,7 @@ async function describe(
     host,
     user,
     socket: config.socket,
+    watch_failed: watchFailed,
     // With no cell active, a program left holding the terminal would refuse `k run`; a shell
     // without its markers never ends its cell: the hint is the way on. So is a pipe not re-armed.
     next: pipe?.health === "dead" && pipe.hint !== undefined
@@ -356,8 +402,9 @@ export async function listFleet(config: KernelConfig): Promise<FleetEntry[]> {
   const live = new Map<string, TmuxSessionInfo>();
   for (const s of tmuxSessions) if (s.viewOf === undefined) live.set(s.name, s);
   const out: FleetEntry[] = [];
+  const watchFailed = watchFailedNote(config);
   for (const [name, meta] of managed) {
-    out.push(await describe(config, sessionPaths(config, name), meta, live.get(name)));
+    out.push(await describe(config, sessionPaths(config, name), meta, live.get(name), watchFailed));
   }
   const { host, user } = await whoAmI();
   const now = Date.now();

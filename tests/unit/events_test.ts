@@ -152,9 +152,13 @@ dirTest("followEvents: a death the probe notices is appended as closed, once", a
   const path = `${await sessionDir(dir)}/events.jsonl`;
   let dead = false;
   let probes = 0;
-  const ended = () => {
-    probes++;
-    return Promise.resolve(dead ? "program exited" : undefined);
+  // Looked at again every 20 ms (a real probe is woken by the pipe's sign instead).
+  const ended = {
+    file: "pane.log.pipe",
+    check: () => {
+      probes++;
+      return Promise.resolve({ why: dead ? "program exited" : undefined, recheckMs: 20 });
+    },
   };
   const stream = collect(followEvents(path, "s", { ended }));
   // The follower is running and has asked once (alive); the death comes after.
@@ -166,7 +170,9 @@ dirTest("followEvents: a death the probe notices is appended as closed, once", a
   const log = await readEvents(path);
   assert.deepEqual(log.map((e) => [e.seq, e.status]), [[1, "closed"]]);
   // A second follower of the dead session adds nothing.
-  await Array.fromAsync(followEvents(path, "s", { ended: () => Promise.resolve("again") }));
+  await Array.fromAsync(followEvents(path, "s", {
+    ended: { file: "pane.log.pipe", check: () => Promise.resolve({ why: "again", recheckMs: 20 }) },
+  }));
   assert.equal((await readEvents(path)).length, 1);
 });
 
