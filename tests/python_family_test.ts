@@ -223,14 +223,23 @@ function python313(): string | undefined {
 
 const PY313 = python313();
 
-worldTest("python 3.13 (pyrepl and PYTHON_BASIC_REPL) gives 3.11's output", async (w) => {
-  for (const env of [{}, { PYTHON_BASIC_REPL: "1" }] as Record<string, string>[]) {
-    const name = Object.keys(env).length ? "basic" : "pyrepl";
-    await w.kernel.create(name, { command: `${PY313}`, cwd: w.base, env });
-    await definitionUseError(w, name, "ZeroDivisionError");
-  }
-}, {
-  skip: !PY313 &&
-    "python3.13 is not installed (Debian 12's apt has none; pyenv has none): 3.11 only",
-  timeoutMs: 60_000,
-});
+worldTest(
+  "python 3.13 (pyrepl with and without colour, PYTHON_BASIC_REPL) gives 3.11's output",
+  async (w) => {
+    // NO_COLOR: pyrepl then takes ps1 as it is, which must be a str.
+    const envs: [string, Record<string, string>][] = [
+      ["pyrepl", { NO_COLOR: "" }],
+      ["plain", { NO_COLOR: "1" }],
+      ["basic", { PYTHON_BASIC_REPL: "1" }],
+    ];
+    for (const [name, env] of envs) {
+      await w.kernel.create(name, { command: `${PY313}`, cwd: w.base, env });
+      await definitionUseError(w, name, "ZeroDivisionError");
+    }
+  },
+  {
+    skip: !PY313 &&
+      "python3.13 is not installed (Debian 12's apt has none; pyenv has none): 3.11 only",
+    timeoutMs: 60_000,
+  },
+);

@@ -57,9 +57,17 @@ def __k_install(nonce, cells, history, held):
             self.inner = inner
         def __str__(self):
             return "\\x01" + end_mark() + "\\x02" + str(self.inner)
+    class PromptText(str):
+        """pyrepl's prompt: it takes ps1 as a str (used as is without colour, NO_COLOR): a
+        fresh one after each cell, carrying that cell's status."""
     def ensure_prompt():
-        if not isinstance(getattr(sys, "ps1", None), Prompt):
-            sys.ps1 = Prompt(getattr(sys, "ps1", ">>> "))
+        ps1 = getattr(sys, "ps1", ">>> ")
+        if pyrepl:
+            inner = ps1.inner if isinstance(ps1, (Prompt, PromptText)) else ps1
+            sys.ps1 = PromptText("\\x01" + end_mark() + "\\x02" + str(inner))
+            sys.ps1.inner = inner
+        elif not isinstance(ps1, Prompt):
+            sys.ps1 = Prompt(ps1)
     def run(cell_id):
         path = os.path.join(cells, cell_id + ".py")
         with open(path, encoding="utf-8") as f:
