@@ -197,6 +197,34 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: "pry",
+  program: "pry",
+  command: () => Promise.resolve(["pry"]),
+  cells: [
+    { code: "def sq(x)\n  x * x\nend", output: "=> :sq" },
+    { code: "sq(7)", output: "=> 49" },
+    {
+      code: "nosuch(1)",
+      output:
+        /^NoMethodError: undefined method .nosuch' for main:Object\nfrom \(pry\):1:in .__pry__'$/,
+      exitCode: 1,
+      error: "NoMethodError",
+    },
+    { code: "# a comment only", output: "" },
+    // pry's own: its last value, its commands (`cd` into an object), a command's error.
+    { code: "_ex_.class", output: "=> NoMethodError" },
+    { code: "cd 6", output: "" },
+    { code: "self * 7", output: "=> 42" },
+    {
+      code: "cd nosuch",
+      output: /^Error: Bad object path: "nosuch"/,
+      exitCode: 1,
+      error: "Pry::CommandError",
+    },
+  ],
+});
+
 const C_PROGRAM = `#include <stdio.h>
 int sq(int x) { return x * x; }
 int main(void) {
@@ -246,3 +274,25 @@ for (const c of CASES) {
     equal((await w.kJson(["status", "-j", "s"])).mode, "integration");
   }, { timeoutMs: 90_000, skip: available ? false : `${c.program} is not installed` });
 }
+
+worldTest(
+  "pry: the session's history file, never the user's; the user's rc file still loaded",
+  async (
+    w,
+  ) => {
+    const home = await Deno.makeTempDir({ dir: w.base, prefix: "home" });
+    await Deno.writeTextFile(`${home}/.pryrc`, "def from_rc; 7; end\n");
+    const env = { HOME: home, XDG_DATA_HOME: "", XDG_CONFIG_HOME: "" };
+    const created = await w.k(["new", "s", "pry"], env, w.base);
+    assertEquals([created.code, created.stdout.trim()], [0, "OK s (integration mode)"]);
+    await runCell(w, { code: "from_rc * 6", output: "=> 42" });
+    const history = await Deno.readTextFile(`${w.home}/${w.socket}/s/history`);
+    ok(history.includes("__k('"), history);
+    const theirs = await Deno.stat(`${home}/.local/share/pry/pry_history`).then(
+      () => true,
+      () => false,
+    );
+    equal(theirs, false, "pry wrote the user's own history file");
+  },
+  { timeoutMs: 60_000, skip: installed("pry") ? false : "pry is not installed" },
+);

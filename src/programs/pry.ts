@@ -1,0 +1,127 @@
+/**
+ * pry: the prompt carries the end marker, with the status of the last cell. The script is pry's rc
+ * file (`PRYRC`), so it acts before pry reads its first line: the session's history file is set
+ * before pry opens one (pry appends each line as it is read, the loader's line too), and the
+ * prompt pry's session starts with is ktty's. The user's own rc file is loaded first from it, so
+ * ktty's prompt wraps theirs. A cell is one typed line, `__k('<cell id>');`, which prints the start
+ * marker, evaluates the code from a private file in pry's current binding (one input, whatever its
+ * lines; `cd` into an object is honoured), shows the value as `=> …` (nothing for an empty cell)
+ * and an exception through pry's own handler, and reports its class. The `;` keeps pry from
+ * echoing the call's own value; `_`, `_ex_` and `_in_` stay pry's.
+ * @module
+ */
+
+import { startMarker } from "../markers.ts";
+import { CLEAR_LINE, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import { escapedString, promptEndMarker } from "./readline.ts";
+
+/** The script's file name in the session directory (also pry's rc file: see `environment`). */
+const FILE = "integration.pry.rb";
+
+function script(nonce: string, files: ScriptFiles): string {
+  const hidden = (s: string) => `"\\x01${escapedString(s)}\\x02"`;
+  return `# ktty integration for pry (session nonce inside; do not share)
+unless defined?(KttyPry)
+  # Loaded as pry's rc file (PRYRC): the user's own rc first, as pry would have loaded it.
+  xdg = ENV["XDG_CONFIG_HOME"].to_s
+  user_rc = [xdg.empty? ? nil : File.join(xdg, "pry/pryrc"), "~/.pryrc", "~/.config/pry/pryrc"]
+    .compact.map { |f| File.expand_path(f) }.find { |f| File.file?(f) }
+  Pry.load_file_at_toplevel(user_rc) if user_rc && Pry.config.should_load_rc
+  module KttyPry
+    CELLS = "${escapedString(files.cells)}"
+    @end_mark = ""
+    class << self
+      attr_accessor :pry
+    end
+    def self.mark(ec, err)
+      @end_mark = err ? format(${hidden(promptEndMarker("%d", nonce, "%s"))}, ec, err) :
+        format(${hidden(promptEndMarker("%d", nonce))}, ec)
+    end
+    # Ours around the prompt in effect: the end marker before the main prompt, none before the
+    # continuation one (pry reads more of an expression).
+    def self.wrap(base)
+      procs = base.respond_to?(:prompt_procs) ? base.prompt_procs : Array(base)
+      main, more = procs.first, procs.last
+      ours = [proc { |*a| @end_mark + main.call(*a).to_s }, more]
+      return ours unless base.respond_to?(:prompt_procs)
+      Pry::Prompt.new("ktty", "ktty's markers around #{base.name}", ours)
+    end
+    # An exception as pry shows it, less the frames of this script.
+    def self.report(pry, e)
+      own = (e.backtrace || []).take_while { |l| !l.include?("/${FILE}:") }
+      if e.is_a?(Pry::CommandError)
+        (pry ? pry.output : $stdout).puts "Error: #{e.message}"
+      elsif pry && !own.empty?
+        e.set_backtrace(own)
+        pry.last_exception = e
+        pry.config.exception_handler.call(pry.output, e, pry)
+      else
+        $stdout.puts "#{e.class}: #{e.message.chomp}"
+      end
+    end
+    def self.run(id)
+      path = File.join(CELLS, "#{id}.rb")
+      src = File.read(path, encoding: "UTF-8")
+      File.delete(path) rescue nil
+      pry = @pry
+      ec, err, value = 0, nil, nil
+      $stdout.write("${escapedString(startMarker(nonce))}")
+      $stdout.flush
+      begin
+        line = src.strip
+        if pry && !line.include?("\n") && pry.commands.find_command(line)
+          pry.run_command(line) # a pry command (ls, cd, whereami, show-source), as typed
+        else
+          target = pry ? pry.current_binding : TOPLEVEL_BINDING
+          value = target.eval(src, "(pry)", 1)
+          puts "=> #{value.inspect}" unless src.gsub(/^\\s*#.*$/, "").strip.empty?
+        end
+      rescue SystemExit
+        raise
+      rescue Exception => e
+        ec, err, value = 1, e.class.name, nil
+        $stdout.flush
+        report(pry, e)
+      ensure
+        $stdout.flush
+        $stderr.flush
+        mark(ec, err)
+      end
+      value
+    end
+  end
+  Pry.config.history_file = "${escapedString(files.history)}"
+  Pry.config.pager = false
+  # After each line it reads, pry redraws it re-indented and coloured, its prompt (our end
+  # marker) in front: ktty would read that as the cell's end.
+  Pry.config.correct_indent = false
+  Pry.config.prompt = KttyPry.wrap(Pry.config.prompt)
+  # The running instance, whose binding a cell runs in (a \`cd\` changes it).
+  Pry.config.hooks.add_hook(:before_eval, :ktty) { |_code, pry| KttyPry.pry = pry }
+  def __k(id)
+    KttyPry.run(id)
+  end
+end
+KttyPry.mark(0, nil)
+`;
+}
+
+/** pry. */
+export const pry: ProgramProfile = {
+  kind: "pry",
+  names: /^pry[0-9.]*$/,
+  bracketedPaste: false,
+  quotedInsert: false,
+  drain: CLEAR_LINE,
+  // Its rc file is the integration script (absent in repeat mode: pry then loads none).
+  environment: (files) => ({ PRYRC: `${files.dir}/${FILE}` }),
+  integration: {
+    file: FILE,
+    script,
+    installLine: (path) => `load "${escapedString(path)}"`,
+    typeCell: (code, cell) => ({
+      lines: [`__k('${cell.cellId}');`],
+      codeFile: { path: `${cell.cellsDir}/${cell.cellId}.rb`, content: code },
+    }),
+  },
+};
