@@ -1,13 +1,14 @@
 /**
  * pry: the prompt carries the end marker, with the status of the last cell. The script is pry's rc
- * file (`PRYRC`), so it acts before pry reads its first line: the session's history file is set
- * before pry opens one (pry appends each line as it is read, the loader's line too), and the
- * prompt pry's session starts with is ktty's. The user's own rc file is loaded first from it, so
- * ktty's prompt wraps theirs. A cell is one typed line, `__k('<cell id>');`, which prints the start
- * marker, evaluates the code from a private file in pry's current binding (one input, whatever its
- * lines; `cd` into an object is honoured), shows the value as `=> …` (nothing for an empty cell)
- * and an exception through pry's own handler, and reports its class. The `;` keeps pry from
- * echoing the call's own value; `_`, `_ex_` and `_in_` stay pry's.
+ * file (`PRYRC`), so it acts before pry reads its first line: pry drops what was typed before it
+ * reads (the loader's line; were it read, it would load nothing twice), and it appends each line it
+ * reads to its history file at once, so the session's history file must be set before that. The
+ * user's own rc file is loaded first from it, so ktty's prompt wraps theirs. A cell is one typed
+ * line, `__k('<cell id>');`, which prints the start marker, evaluates the code from a private file
+ * in pry's current binding (one input, whatever its lines; `cd` into an object is honoured), shows
+ * the value as `=> …` (nothing for an empty cell) and an exception through pry's own handler, and
+ * reports its class; a one-line cell that is a pry command (`ls`, `cd`, `whereami`) runs as typed.
+ * The `;` keeps pry from echoing the call's own value; `_` and `_ex_` stay pry's.
  * @module
  */
 
