@@ -10,6 +10,8 @@ interface Expect {
   output: string | RegExp;
   exitCode?: number;
   error?: string | RegExp;
+  /** The program nested in the session's own that reads the next cells (`nested`). */
+  nested?: string;
 }
 
 /** One program's case. */
@@ -46,6 +48,7 @@ async function runCell(w: World, cell: Expect): Promise<void> {
   if (cell.error === undefined) equal(r.error, undefined, what);
   else if (typeof cell.error === "string") equal(r.error, cell.error, what);
   else match(String(r.error), cell.error, what);
+  equal(r.nested, cell.nested, what);
   ok(Number(r.duration_ms) < PROMPT_MS, `not back at once: ${what}`);
 }
 
@@ -207,13 +210,14 @@ CASES.push({
     {
       code: "nosuch(1)",
       output:
-        /^NoMethodError: undefined method .nosuch' for main:Object\nfrom \(pry\):1:in .__pry__'$/,
+        /^NoMethodError: undefined method .nosuch' for main:Object\nfrom \(pry\):\d+:in .__pry__'$/,
       exitCode: 1,
       error: "NoMethodError",
     },
     { code: "# a comment only", output: "" },
     // pry's own: its last value, its commands (`cd` into an object), a command's error.
     { code: "_ex_.class", output: "=> NoMethodError" },
+    { code: "show-source sq", output: /^\nFrom: \(pry\):1:\n[^]*\ndef sq\(x\)\n {2}x \* x\nend$/ },
     { code: "cd 6", output: "" },
     { code: "self * 7", output: "=> 42" },
     {
@@ -222,6 +226,13 @@ CASES.push({
       exitCode: 1,
       error: "Pry::CommandError",
     },
+    { code: "cd ..", output: "" },
+    // A `binding.pry` a cell reaches: the cell ends at the nested prompt, which reads the next
+    // cells; `exit` leaves it, and that cell ends with the rest of the call.
+    { code: "def f\n  y = 5\n  binding.pry\n  y * 2\nend", output: "=> :f" },
+    { code: "f", output: /\n => \d+: {3}binding\.pry\n/, nested: "pry" },
+    { code: "y", output: "=> 5", nested: "pry" },
+    { code: "exit", output: "=> 10" },
   ],
 });
 

@@ -8,13 +8,20 @@
  * in pry's current binding (one input, whatever its lines; `cd` into an object is honoured), shows
  * the value as `=> …` (nothing for an empty cell) and an exception through pry's own handler, and
  * reports its class; a one-line cell that is a pry command (`ls`, `cd`, `whereami`) runs as typed.
- * The `;` keeps pry from echoing the call's own value; `_` and `_ex_` stay pry's.
+ * The `;` keeps pry from echoing the call's own value; `_` and `_ex_` stay pry's. A `binding.pry`
+ * a cell reaches starts a nested session: its prompt ends the cell with `in=pry`, the held file
+ * (`python_debugger.ts`'s) names it while it reads the cells, and `exit` returns to the call.
  * @module
  */
 
-import { startMarker } from "../markers.ts";
+import { endMarker, startMarker } from "../markers.ts";
+import { PASTE_ON } from "../text.ts";
 import { CLEAR_LINE, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import { nestedFile } from "./python_debugger.ts";
 import { escapedString, promptEndMarker } from "./readline.ts";
+
+/** The name a pry nested in the session's (a cell's `binding.pry`) gives in markers and status. */
+const NESTED = "pry";
 
 /** The script's file name in the session directory (also pry's rc file: see `environment`). */
 const FILE = "integration.pry.rb";
@@ -34,9 +41,27 @@ unless defined?(KttyPry)
     class << self
       attr_accessor :pry
     end
+    HELD = "${escapedString(nestedFile(files.dir))}"
+    MARKS = {
+      [false, false] => ${hidden(promptEndMarker("%d", nonce))},
+      [false, true] => ${hidden(promptEndMarker("%d", nonce, "%s"))},
+      [true, false] => ${hidden(endMarker("%d", nonce, undefined, NESTED) + PASTE_ON)},
+      [true, true] => ${hidden(endMarker("%d", nonce, "%s", NESTED) + PASTE_ON)},
+    }
+    @sessions = []
     def self.mark(ec, err)
-      @end_mark = err ? format(${hidden(promptEndMarker("%d", nonce, "%s"))}, ec, err) :
-        format(${hidden(promptEndMarker("%d", nonce))}, ec)
+      @end_mark = format(MARKS[[@sessions.size > 1, !err.nil?]], *[ec, err].compact)
+    end
+    # A session nested in the session's own (a cell's \`binding.pry\`) reads the next cells: its
+    # prompt ends the cell that reached it, its markers name it, and the held file says so.
+    def self.session(pry, starts)
+      starts ? @sessions.push(pry) : @sessions.pop
+      if @sessions.size > 1
+        File.write(HELD, "${NESTED}") rescue nil
+        mark(0, nil) if starts
+      else
+        File.delete(HELD) rescue nil
+      end
     end
     # Ours around the prompt in effect: the end marker before the main prompt, none before the
     # continuation one (pry reads more of an expression).
@@ -60,6 +85,15 @@ unless defined?(KttyPry)
         $stdout.puts "#{e.class}: #{e.message.chomp}"
       end
     end
+    # Where the code's lines are, for eval: in pry's buffer of what was read, as pry puts its
+    # input, so \`show-source\` and \`whereami\` find the code a cell defined.
+    def self.source_lines(src)
+      return ["(pry)", 1] unless Pry.respond_to?(:line_buffer) && Pry.respond_to?(:current_line)
+      line = Pry.current_line
+      Pry.line_buffer.push(*src.each_line)
+      Pry.current_line += src.lines.count
+      [Pry.eval_path, line]
+    end
     def self.run(id)
       path = File.join(CELLS, "#{id}.rb")
       src = File.read(path, encoding: "UTF-8")
@@ -74,7 +108,7 @@ unless defined?(KttyPry)
           pry.run_command(line) # a pry command (ls, cd, whereami, show-source), as typed
         else
           target = pry ? pry.current_binding : TOPLEVEL_BINDING
-          value = target.eval(src, "(pry)", 1)
+          value = target.eval(src, *source_lines(src))
           puts "=> #{value.inspect}" unless src.gsub(/^\\s*#.*$/, "").strip.empty?
         end
       rescue SystemExit
@@ -99,6 +133,8 @@ unless defined?(KttyPry)
   Pry.config.prompt = KttyPry.wrap(Pry.config.prompt)
   # The running instance, whose binding a cell runs in (a \`cd\` changes it).
   Pry.config.hooks.add_hook(:before_eval, :ktty) { |_code, pry| KttyPry.pry = pry }
+  Pry.config.hooks.add_hook(:before_session, :ktty) { |_o, _b, pry| KttyPry.session(pry, true) }
+  Pry.config.hooks.add_hook(:after_session, :ktty) { |_o, _b, pry| KttyPry.session(pry, false) }
   def __k(id)
     KttyPry.run(id)
   end
