@@ -287,16 +287,23 @@ for (const c of CASES) {
 }
 
 worldTest(
-  "pry: the session's history file, never the user's; the user's rc file still loaded",
+  "pry: the session's history file, never the user's; the user's rc file and a local one loaded",
   async (
     w,
   ) => {
     const home = await Deno.makeTempDir({ dir: w.base, prefix: "home" });
     await Deno.writeTextFile(`${home}/.pryrc`, "def from_rc; 7; end\n");
+    // A project's own .pryrc, loaded after ktty's script, with a prompt of its own: still marked.
+    const project = await Deno.makeTempDir({ dir: w.base, prefix: "project" });
+    await Deno.writeTextFile(
+      `${project}/.pryrc`,
+      'Pry.config.prompt = Pry::Prompt.new("mine", "", [proc { "mine> " }, proc { "mine* " }])\n',
+    );
     const env = { HOME: home, XDG_DATA_HOME: "", XDG_CONFIG_HOME: "" };
-    const created = await w.k(["new", "s", "pry"], env, w.base);
+    const created = await w.k(["new", "s", "pry"], env, project);
     assertEquals([created.code, created.stdout.trim()], [0, "OK s (integration mode)"]);
     await runCell(w, { code: "from_rc * 6", output: "=> 42" });
+    match((await w.k(["screen", "s"])).stdout, /\n=> 42\nmine>\s*$/);
     const history = await Deno.readTextFile(`${w.home}/${w.socket}/s/history`);
     ok(history.includes("__k('"), history);
     const theirs = await Deno.stat(`${home}/.local/share/pry/pry_history`).then(

@@ -1,9 +1,10 @@
 /**
  * pry: the prompt carries the end marker, with the status of the last cell. The script is pry's rc
- * file (`PRYRC`), so it acts before pry reads its first line: pry drops what was typed before it
- * reads (the loader's line; were it read, it would load nothing twice), and it appends each line it
+ * file (`PRYRC`), so it acts before pry reads its first line: pry dropped what was typed before it
+ * read (the loader's line; were it read, it would load nothing twice), and it appends each line it
  * reads to its history file at once, so the session's history file must be set before that. The
- * user's own rc file is loaded first from it, so ktty's prompt wraps theirs. A cell is one typed
+ * user's own rc file is loaded first from it; each session's prompt (theirs, a local `.pryrc`'s) is
+ * wrapped as the session starts. A cell is one typed
  * line, `__k('<cell id>');`, which prints the start marker, evaluates the code from a private file
  * in pry's current binding (one input, whatever its lines; `cd` into an object is honoured), shows
  * the value as `=> …` (nothing for an empty cell) and an exception through pry's own handler, and
@@ -56,6 +57,7 @@ unless defined?(KttyPry)
     # prompt ends the cell that reached it, its markers name it, and the held file says so.
     def self.session(pry, starts)
       starts ? @sessions.push(pry) : @sessions.pop
+      pry.prompt = wrap(pry.prompt) if starts && !@ours.include?(pry.prompt)
       if @sessions.size > 1
         File.write(HELD, "${NESTED}") rescue nil
         mark(0, nil) if starts
@@ -63,14 +65,19 @@ unless defined?(KttyPry)
         File.delete(HELD) rescue nil
       end
     end
-    # Ours around the prompt in effect: the end marker before the main prompt, none before the
-    # continuation one (pry reads more of an expression).
+    # Ours around the prompt a session starts with (the rc files', a local .pryrc's too): the end
+    # marker before the main prompt, none before the continuation one (pry reads more of an
+    # expression).
+    @ours = {}.compare_by_identity
     def self.wrap(base)
       procs = base.respond_to?(:prompt_procs) ? base.prompt_procs : Array(base)
       main, more = procs.first, procs.last
       ours = [proc { |*a| @end_mark + main.call(*a).to_s }, more]
-      return ours unless base.respond_to?(:prompt_procs)
-      Pry::Prompt.new("ktty", "ktty's markers around #{base.name}", ours)
+      if base.respond_to?(:prompt_procs)
+        ours = Pry::Prompt.new("ktty", "ktty's markers around #{base.name}", ours)
+      end
+      @ours[ours] = true
+      ours
     end
     # An exception as pry shows it, less the frames of this script.
     def self.report(pry, e)
@@ -130,7 +137,6 @@ unless defined?(KttyPry)
   # After each line it reads, pry redraws it re-indented and coloured, its prompt (our end
   # marker) in front: ktty would read that as the cell's end.
   Pry.config.correct_indent = false
-  Pry.config.prompt = KttyPry.wrap(Pry.config.prompt)
   # The running instance, whose binding a cell runs in (a \`cd\` changes it).
   Pry.config.hooks.add_hook(:before_eval, :ktty) { |_code, pry| KttyPry.pry = pry }
   Pry.config.hooks.add_hook(:before_session, :ktty) { |_o, _b, pry| KttyPry.session(pry, true) }
