@@ -821,6 +821,7 @@ const REPLS = [
   { id: "lua", command: ["lua5.4"], code: "6*7", expected: "42" },
   { id: "r", command: ["R", "--vanilla", "-q"], code: "6*7", expected: "[1] 42" },
   { id: "irb", command: ["irb"], code: "6*7", expected: "=> 42" },
+  { id: "pry", command: ["pry"], code: "6*7", expected: "=> 42" },
   { id: "gdb", command: ["gdb", "-q", "-nx"], code: "print 6*7", expected: "$1 = 42" },
 ] as const;
 

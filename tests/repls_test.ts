@@ -10,6 +10,8 @@ interface Expect {
   output: string | RegExp;
   exitCode?: number;
   error?: string | RegExp;
+  /** The program nested in the session's own that reads the next cells (`nested`). */
+  nested?: string;
 }
 
 /** One program's case. */
@@ -46,6 +48,7 @@ async function runCell(w: World, cell: Expect): Promise<void> {
   if (cell.error === undefined) equal(r.error, undefined, what);
   else if (typeof cell.error === "string") equal(r.error, cell.error, what);
   else match(String(r.error), cell.error, what);
+  equal(r.nested, cell.nested, what);
   ok(Number(r.duration_ms) < PROMPT_MS, `not back at once: ${what}`);
 }
 
@@ -197,6 +200,42 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: "pry",
+  program: "pry",
+  command: () => Promise.resolve(["pry"]),
+  cells: [
+    { code: "def sq(x)\n  x * x\nend", output: "=> :sq" },
+    { code: "sq(7)", output: "=> 49" },
+    {
+      code: "nosuch(1)",
+      output:
+        /^NoMethodError: undefined method .nosuch' for main:Object\nfrom \(pry\):\d+:in .__pry__'$/,
+      exitCode: 1,
+      error: "NoMethodError",
+    },
+    { code: "# a comment only", output: "" },
+    // pry's own: its last value, its commands (`cd` into an object), a command's error.
+    { code: "_ex_.class", output: "=> NoMethodError" },
+    { code: "show-source sq", output: /^\nFrom: \(pry\):1:\n[^]*\ndef sq\(x\)\n {2}x \* x\nend$/ },
+    { code: "cd 6", output: "" },
+    { code: "self * 7", output: "=> 42" },
+    {
+      code: "cd nosuch",
+      output: /^Error: Bad object path: "nosuch"/,
+      exitCode: 1,
+      error: "Pry::CommandError",
+    },
+    { code: "cd ..", output: "" },
+    // A `binding.pry` a cell reaches: the cell ends at the nested prompt, which reads the next
+    // cells; `exit` leaves it, and that cell ends with the rest of the call.
+    { code: "def f\n  y = 5\n  binding.pry\n  y * 2\nend", output: "=> :f" },
+    { code: "f", output: /\n => \d+: {3}binding\.pry\n/, nested: "pry" },
+    { code: "y", output: "=> 5", nested: "pry" },
+    { code: "exit", output: "=> 10" },
+  ],
+});
+
 const C_PROGRAM = `#include <stdio.h>
 int sq(int x) { return x * x; }
 int main(void) {
@@ -246,3 +285,32 @@ for (const c of CASES) {
     equal((await w.kJson(["status", "-j", "s"])).mode, "integration");
   }, { timeoutMs: 90_000, skip: available ? false : `${c.program} is not installed` });
 }
+
+worldTest(
+  "pry: the session's history file, never the user's; the user's rc file and a local one loaded",
+  async (
+    w,
+  ) => {
+    const home = await Deno.makeTempDir({ dir: w.base, prefix: "home" });
+    await Deno.writeTextFile(`${home}/.pryrc`, "def from_rc; 7; end\n");
+    // A project's own .pryrc, loaded after ktty's script, with a prompt of its own: still marked.
+    const project = await Deno.makeTempDir({ dir: w.base, prefix: "project" });
+    await Deno.writeTextFile(
+      `${project}/.pryrc`,
+      'Pry.config.prompt = Pry::Prompt.new("mine", "", [proc { "mine> " }, proc { "mine* " }])\n',
+    );
+    const env = { HOME: home, XDG_DATA_HOME: "", XDG_CONFIG_HOME: "" };
+    const created = await w.k(["new", "s", "pry"], env, project);
+    assertEquals([created.code, created.stdout.trim()], [0, "OK s (integration mode)"]);
+    await runCell(w, { code: "from_rc * 6", output: "=> 42" });
+    match((await w.k(["screen", "s"])).stdout, /\n=> 42\nmine>\s*$/);
+    const history = await Deno.readTextFile(`${w.home}/${w.socket}/s/history`);
+    ok(history.includes("__k('"), history);
+    const theirs = await Deno.stat(`${home}/.local/share/pry/pry_history`).then(
+      () => true,
+      () => false,
+    );
+    equal(theirs, false, "pry wrote the user's own history file");
+  },
+  { timeoutMs: 60_000, skip: installed("pry") ? false : "pry is not installed" },
+);

@@ -17,6 +17,7 @@ import { lua } from "./lua.ts";
 import { node } from "./node.ts";
 import { pdb } from "./pdb.ts";
 import { psql } from "./psql.ts";
+import { pry } from "./pry.ts";
 import {
   CLEAR_LINE,
   type ProgramDefinition,
@@ -58,6 +59,7 @@ export const PROGRAMS: readonly ProgramProfile[] = [
   irb,
   deno,
   perl,
+  pry,
 ];
 
 /** The kind of a program no profile knows. */
