@@ -18,7 +18,8 @@ export function processStart(pid: number): Promise<string | undefined> {
   return Promise.resolve(processStartNow(pid));
 }
 
-function processStartNow(pid: number): string | undefined {
+/** {@link processStart}, synchronously (for a caller holding a flock, which must not yield). */
+export function processStartNow(pid: number): string | undefined {
   let stat: string;
   try {
     stat = Deno.readTextFileSync(`/proc/${pid}/stat`); // a tiny read, on every liveness check
@@ -190,7 +191,8 @@ function childrenOfEveryThread(pid: number): number[] {
 }
 
 /** Whether the very process `id` names is alive now (a synchronous {@link isAlive}). */
-function isAliveNow(id: ProcessId): boolean {
+/** {@link isAlive}, synchronously (for a caller holding a flock, which must not yield). */
+export function isAliveNow(id: ProcessId): boolean {
   const start = processStartNow(id.pid);
   if (start === undefined) return false;
   return id.start === "" || start === "" || start === id.start;

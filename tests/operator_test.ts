@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import {
   CLI,
   type CliResult,
+  isRunning,
   removeTmuxSocket,
   waitFor,
   type World,
@@ -301,13 +302,16 @@ worldTest(
     const names = ["live", "busy", "to", "wd", "dead", "st"];
     await Promise.all(names.map((n) => w.kernel.create(n)));
     equal((await w.kJson(["run", "-j", "live", "echo hi"])).output, "hi");
+    // First the watcher-dead cell: one watcher watches every fired cell of the socket, so its
+    // death is made before busy and to hand theirs to a new one.
+    equal((await w.kJson(["fire", "wd", "sleep 30"])).status, "fired");
+    const wdPid = Number((await w.kJson(["status", "-j", "wd"])).watcher_pid);
+    Deno.kill(wdPid, "SIGKILL");
+    await waitFor("wd's watcher gone", async () => !(await isRunning(wdPid)));
     const fired = await w.kJson(["fire", "busy", "sleep 30"]);
     equal(fired.status, "fired");
     const timedOut = await w.kJson(["run", "-j", "-t", "1", "to", "sleep 30"]);
     equal(timedOut.status, "timeout");
-    equal((await w.kJson(["fire", "wd", "sleep 30"])).status, "fired");
-    const wdPid = Number((await w.kJson(["status", "-j", "wd"])).watcher_pid);
-    Deno.kill(wdPid, "SIGKILL");
     const died = await w.kJson(["run", "-j", "dead", "exit"]);
     match(String(died.output), /ended while the cell was running/);
     equal((await w.tmux(["kill-session", "-t", "=st"])).code, 0);

@@ -21,8 +21,6 @@ import {
   type ProcessId,
   processId,
   signalProcess,
-  stopProcess,
-  WATCHER_STOP_GRACE_MS,
 } from "../proc.ts";
 import { foregroundOf, shellOfSessionKind } from "../session/foreground.ts";
 import { programProfile } from "../programs/mod.ts";
@@ -34,6 +32,7 @@ import type { ErrorResult } from "../types.ts";
 import { backAtPrompt } from "./prompt.ts";
 import { errorResult } from "./record.ts";
 import { endCellOfDeadSession } from "./watch.ts";
+import { dropFromWatcher } from "../watcher_queue.ts";
 
 /** Without markers: output after Ctrl-C, then this much quiet, means the program reacted. */
 const SETTLE_QUIET_MS = 50;
@@ -163,8 +162,10 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
       // Its starter died before announcing it: never typed (rule 6 of src/lock.ts), no record.
       await finishClaim(paths, claimed.cell_id);
     }
-    // A background watcher would notice on its own; stopping it ends its hook at once.
-    if (claimed.owner_kind === "fire") await stopProcess(claimed.owner, WATCHER_STOP_GRACE_MS);
+    // The shared watcher would notice on its own; dropping the cell ends its hook at once.
+    if (claimed.owner_kind === "fire") {
+      await dropFromWatcher(config, claimed.cell_id, claimed.owner);
+    }
   }
   // Children of a program without job control are fair game only where markers tell that its
   // prompt is not back: a debugger at its prompt may have a stopped inferior.

@@ -36,7 +36,7 @@ import {
   writeFileAtomic,
 } from "../state.ts";
 import { hasSession, pasteText } from "../tmux.ts";
-import { WATCHER_URL } from "../start.ts";
+import { handCell, markReady } from "../watcher_queue.ts";
 import { mark } from "../trace.ts";
 import { type BusyResult, busyResult, type FinalResult, type FiredResult } from "../types.ts";
 import { cellLimits, type CellOptions, FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./options.ts";
@@ -274,7 +274,8 @@ export async function runCell(
 
 /**
  * Types `code` in session `name` and hands the watching to a detached background process;
- * returns at once. The watcher is spawned first so the lock can name it as owner from the start.
+ * returns at once. The shared watcher (src/watcher_queue.ts) is told first, so the lock can name
+ * it as owner from the start.
  */
 export async function fireCell(
   config: KernelConfig,
@@ -286,14 +287,9 @@ export async function fireCell(
   const paths = sessionPaths(config, name);
   await readMeta(paths, name);
   const cellId = newCellId();
-  const child = spawnWatcher(config, name, cellId);
-  // Closing the watcher's stdin tells it to look at the lock: its cell's, or nothing to do.
-  const release = async () => {
-    await child.stdin.close().catch(() => {});
-    child.unref();
-  };
+  // The shared watcher learns of the cell before its lock is taken, so the lock names it.
+  const owner = handCell(config, name, cellId);
   try {
-    const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
     const started = await startCell(config, name, {
       cellId,
       code,
@@ -305,20 +301,9 @@ export async function fireCell(
     options.onStarted?.(cellId);
     return { cell_id: cellId, status: "fired" };
   } finally {
-    await release();
+    // The watcher looks at the lock now: its cell's, or nothing to do.
+    markReady(config, cellId);
   }
-}
-
-/** Starts a detached background watcher for cell `cellId`; it acts once its stdin closes. */
-function spawnWatcher(config: KernelConfig, name: string, cellId: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_URL, name, cellId],
-    env: { K_HOME: config.home, K_SOCKET: config.socket },
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-    detached: true,
-  }).spawn();
 }
 
 /**
@@ -332,13 +317,11 @@ export async function handOffRun(config: KernelConfig, name: string): Promise<st
   const paths = sessionPaths(config, name);
   const lock = await readLock(paths).catch(() => undefined);
   if (!lock || lock.owner.pid !== Deno.pid) return undefined;
-  const child = spawnWatcher(config, name, lock.cell_id);
+  const owner = handCell(config, name, lock.cell_id);
   try {
-    const owner = await processId(child.pid) ?? { pid: child.pid, start: "" };
     // It may have ended meanwhile: then there is nothing to hand over.
     return (await handOver(paths, lock.cell_id, owner)) ? lock.cell_id : undefined;
   } finally {
-    await child.stdin.close().catch(() => {});
-    child.unref();
+    markReady(config, lock.cell_id);
   }
 }

@@ -13,9 +13,7 @@ import {
   endProcesses,
   type EndStep,
   processTree,
-  stopProcess,
   type TreeProcess,
-  WATCHER_STOP_GRACE_MS,
 } from "../proc.ts";
 import {
   ioError,
@@ -28,6 +26,7 @@ import {
 import { hasSession, killSession, killViews } from "../tmux.ts";
 import { readMetaIfAny } from "./meta.ts";
 import { listSessions, type SessionStatus } from "./status.ts";
+import { dropFromWatcher } from "../watcher_queue.ts";
 
 /** Removes a session's state directory; nothing to remove is no error. */
 export async function removeState(paths: SessionPaths): Promise<void> {
@@ -90,7 +89,7 @@ export async function killSessionAndState(config: KernelConfig, name: string): P
   if (hadState) {
     await appendEvent(paths.events, name, { status: "closed", reason: "killed" }).catch(() => {});
     const lock = await readLock(paths).catch(() => undefined);
-    if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
+    if (lock?.owner_kind === "fire") await dropFromWatcher(config, lock.cell_id, lock.owner);
     const meta = await readMetaIfAny(paths).catch(() => undefined);
     if (meta) tree = await processTree(meta.pane);
   }
@@ -138,7 +137,7 @@ async function pruneSession(config: KernelConfig, status: SessionStatus): Promis
     return false;
   }
   const lock = await readLock(movedPaths).catch(() => undefined);
-  if (lock?.owner_kind === "fire") await stopProcess(lock.owner, WATCHER_STOP_GRACE_MS);
+  if (lock?.owner_kind === "fire") await dropFromWatcher(config, lock.cell_id, lock.owner);
   await appendEvent(movedPaths.events, status.session, { status: "closed", reason: "pruned" })
     .catch(() => {});
   await Deno.remove(aside, { recursive: true });
