@@ -368,7 +368,7 @@ worldTest(
     const live = rows.get("live")!;
     deepEqual(
       [live.cell_id, live.cell_age_s, live.pane_command, live.last_event, live.last_event_seq],
-      [null, null, "bash", "done", 2],
+      [null, null, "bash", "done", 3],
     );
     ok(typeof live.pane_pid === "number" && typeof live.last_event_age_s === "number");
     const busy = rows.get("busy")!;
