@@ -181,6 +181,16 @@ worldTest("disk: kill --keep keeps history, poll and km; new continues the log",
   assert.notEqual(gone.code, 0);
 }, { timeoutMs: 60_000 });
 
+worldTest("disk: kill --keep records the running cell as killed", async (w) => {
+  assert.equal((await w.k(["new", "s", PLAIN_BASH], {}, w.base)).code, 0);
+  const fired = await w.kJson(["fire", "s", "sleep 30"]);
+  assert.equal(fired.status, "fired");
+  assert.equal((await w.k(["kill", "--keep", "s"])).code, 0);
+  const polled = await w.kJson(["poll", "-j", "s", String(fired.cell_id)]);
+  assert.equal(polled.status, "error");
+  assert.match(String(polled.output), /was killed while the cell was running/);
+});
+
 worldTest("disk: a plain kill still removes everything", async (w) => {
   assert.equal((await w.k(["new", "s", PLAIN_BASH], {}, w.base)).code, 0);
   assert.equal((await w.k(["kill", "s"])).code, 0);

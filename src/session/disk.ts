@@ -185,26 +185,43 @@ async function punchHole(path: string, end: number): Promise<void> {
 
 /**
  * Removes the results (and whole-output files) of cells that are neither among the last
- * `resultsKeep` nor younger than `resultsDays` days; the active cell's never.
+ * `resultsKeep` nor younger than `resultsDays` days; the active cell's never. Cheap when there is
+ * nothing to do: one directory listing while at most a tenth more than `resultsKeep` are stored,
+ * and not even that while `cells/.prune-after` says every candidate is still too young.
  */
 export async function pruneResults(paths: SessionPaths, limits: DiskLimits): Promise<void> {
-  const found: { id: string; mtime: number }[] = [];
+  const marker = `${paths.cells}/.prune-after`;
+  let after = 0;
+  try {
+    after = Number(Deno.readTextFileSync(marker)) || 0;
+  } catch {
+    // no marker: look
+  }
+  if (Date.now() < after) return;
+  const names: string[] = [];
   for (const entry of Deno.readDirSync(paths.cells)) {
-    const match = /^([0-9a-f]{12})\.json$/.exec(entry.name);
-    if (!match || !entry.isFile) continue;
+    if (entry.isFile && RESULT_FILE_RE.test(entry.name)) names.push(entry.name.slice(0, 12));
+  }
+  if (names.length <= limits.resultsKeep + Math.ceil(limits.resultsKeep / 10)) return;
+  const found: { id: string; mtime: number }[] = [];
+  for (const id of names) {
     try {
-      const mtime = Deno.statSync(`${paths.cells}/${entry.name}`).mtime?.getTime() ?? Date.now();
-      found.push({ id: match[1] as string, mtime });
+      const mtime = Deno.statSync(`${paths.cells}/${id}.json`).mtime?.getTime() ?? Date.now();
+      found.push({ id, mtime });
     } catch {
       // removed meanwhile
     }
   }
-  if (found.length <= limits.resultsKeep) return;
   found.sort((a, b) => b.mtime - a.mtime);
   const active = (await readLock(paths).catch(() => undefined))?.cell_id;
   const youngest = Date.now() - limits.resultsDays * DAY_MS;
+  let oldestYoung: number | undefined;
   for (const { id, mtime } of found.slice(limits.resultsKeep)) {
-    if (id === active || mtime >= youngest) continue;
+    if (id === active) continue;
+    if (mtime >= youngest) {
+      oldestYoung = Math.min(oldestYoung ?? mtime, mtime);
+      continue;
+    }
     for (const suffix of [".json", ".out"]) {
       try {
         Deno.removeSync(`${paths.cells}/${id}${suffix}`);
@@ -213,7 +230,14 @@ export async function pruneResults(paths: SessionPaths, limits: DiskLimits): Pro
       }
     }
   }
+  // Results kept for their age: nothing to remove before the oldest of them comes of age.
+  if (oldestYoung !== undefined) {
+    const at = String(oldestYoung + limits.resultsDays * DAY_MS);
+    await writeFileAtomic(marker, at, { durable: false });
+  }
 }
+
+const RESULT_FILE_RE = /^[0-9a-f]{12}\.json$/;
 
 /** Says once in the event log that trimming fails (a second failure in a row says nothing). */
 async function noteTrimFailure(paths: SessionPaths, session: string, why: string): Promise<void> {
