@@ -119,7 +119,8 @@ const TREE_END_STEPS: readonly EndStep[] = [
  * every live descendant, in whatever process group or session) is read before tmux closes the
  * terminal, since its orphans are then reparented out of it. A session without ktty's state is
  * only closed (its terminal's hangup): ktty signals no process of a session it did not start.
- * Throws {@link NoSessionError} when there was nothing to kill.
+ * With `keep`, the active cell is recorded as killed and the history stays (see
+ * {@link KillOptions}). Throws {@link NoSessionError} when there was nothing to kill.
  */
 export async function killSessionAndState(
   config: KernelConfig,
