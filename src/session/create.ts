@@ -47,7 +47,7 @@ import {
 } from "./meta.ts";
 import { markersLostHint } from "./foreground.ts";
 import { waitReady } from "./ready.ts";
-import { removeAllButHistory, removeState } from "./remove.ts";
+import { keptMarkPath, removeAllButHistory, removeState } from "./remove.ts";
 
 /** Pane height. */
 export const PANE_ROWS = 50;
@@ -244,8 +244,8 @@ async function createFresh(
     );
   }
   if (owner === "ktty") await killSession(config, name);
-  // The history an earlier session of the name left (`k kill --keep`, a death not yet pruned) is
-  // continued: its event log goes on (after `closed`, then `started`), its cells stay pollable.
+  // The history an earlier session of the name kept (`k kill --keep`) is continued: its event log
+  // goes on (after `closed`, then `started`), its cells stay pollable.
   const continued = await keepHistoryOnly(paths, name);
   if (!continued) await removeState(paths);
   try {
@@ -321,17 +321,18 @@ async function createFresh(
 }
 
 /**
- * When the state directory holds an earlier session's event log: closes that log (if nobody
- * did) and removes all but its history; returns true then. False when there is no log to go on.
+ * When the state directory holds the history `k kill --keep` kept: closes its log (if nobody
+ * did) and removes all but that history; returns true then. False when there is none to go on.
  */
 async function keepHistoryOnly(paths: SessionPaths, name: string): Promise<boolean> {
   try {
-    if (!Deno.statSync(paths.events).isFile) return false;
+    Deno.statSync(keptMarkPath(paths));
   } catch {
     return false;
   }
   await appendEvent(paths.events, name, { status: "closed", reason: "replaced" });
   await removeAllButHistory(paths);
   await removeIfExists(paths.meta);
+  await removeIfExists(keptMarkPath(paths));
   return true;
 }

@@ -71,7 +71,12 @@ export interface KillOptions {
 }
 
 /** What `k kill --keep` leaves of a session's state: what history, poll and km read. */
-const HISTORY_FILES = new Set(["meta.json", "events.jsonl", "events.start", "cells"]);
+const HISTORY_FILES = new Set(["meta.json", "events.jsonl", "events.start", "cells", "kept"]);
+
+/** The file `k kill --keep` leaves in the session's directory: the next `new` continues its log. */
+export function keptMarkPath(paths: SessionPaths): string {
+  return `${paths.dir}/kept`;
+}
 
 /** Removes a session's state but its history ({@link HISTORY_FILES}). */
 export async function removeAllButHistory(paths: SessionPaths): Promise<void> {
@@ -146,7 +151,12 @@ export async function killSessionAndState(
   // A peek or attach view shares the session's window and would keep its program running.
   await killViews(config, name);
   const killed = await killSession(config, name);
-  if (hadState) await (options.keep ? removeAllButHistory(paths) : removeState(paths));
+  if (hadState && options.keep) {
+    await removeAllButHistory(paths);
+    await Deno.writeTextFile(keptMarkPath(paths), "", { mode: 0o600 }).catch((e) => {
+      throw ioError("write", keptMarkPath(paths), e);
+    });
+  } else if (hadState) await removeState(paths);
   if (!hadState && !killed) throw new NoSessionError(name);
   const { ended, survivors } = await endProcesses(tree, TREE_END_STEPS);
   return { ended, survivors: survivors.map(({ command, pid }) => ({ command, pid })) };
