@@ -383,7 +383,7 @@ worldTest(
       [dead.pane_pid, dead.pane_command, dead.clients, dead.last_event],
       [null, null, 0, "closed"],
     );
-    deepEqual([rows.get("st")?.last_event, rows.get("st")?.pane_pid], [null, null]);
+    deepEqual([rows.get("st")?.last_event, rows.get("st")?.pane_pid], ["started", null]);
     const hand = rows.get("hand")!;
     deepEqual([hand.pane_command, hand.mode, hand.cell_id], ["bash", undefined, undefined]);
     match(String(hand.next), /no ktty state/);
@@ -425,7 +425,7 @@ worldTest(
     equal(pruned.code, 0, pruned.stderr);
     const [first, second, ...rest] = pruned.stdout.trim().split("\n");
     match(first!, /^pruned dead \(stale: its tmux session was gone; last event closed\)$/);
-    match(second!, /^pruned st \(stale: its tmux session was gone\)$/);
+    match(second!, /^pruned st \(stale: its tmux session was gone; last event started\)$/);
     deepEqual(
       rest.slice(1).map((l) => l.split(/ {2,}/)[0]),
       ["busy", "hand", "live", "to", "wd"],
