@@ -30,7 +30,8 @@ export type { EndedProgram, EscalationSignal, InterruptResult } from "./src/cell
 export { DEFAULT_MAX_OUTPUT_CHARS } from "./src/cell/output.ts";
 export { FIRE_TIMEOUT_MS, RUN_TIMEOUT_MS } from "./src/cell/options.ts";
 export type { AttachOptions } from "./src/session/attach.ts";
-export type { KillResult } from "./src/session/remove.ts";
+export type { KillOptions, KillResult } from "./src/session/remove.ts";
+export type { LogStart } from "./src/session/disk.ts";
 export type { EndedProcess } from "./src/proc.ts";
 export type {
   CellState,
@@ -75,6 +76,7 @@ export type {
   MonitorEvent,
   RunningResult,
   StalledEvent,
+  StartedBody,
   TimeoutResult,
 } from "./src/types.ts";
 export { decodeEvent, encodeEvent, encodeMonitorEvent, EVENT_SCHEMA_VERSION } from "./src/types.ts";

@@ -17,7 +17,13 @@ import {
   type NewSessionResult,
 } from "./session/create.ts";
 import { type HistoryEntry, notifySession, sessionHistory } from "./session/history.ts";
-import { type KillResult, killSessionAndState, pruneStaleSessions } from "./session/remove.ts";
+import { type LogStart, readLogStart } from "./session/disk.ts";
+import {
+  type KillOptions,
+  type KillResult,
+  killSessionAndState,
+  pruneStaleSessions,
+} from "./session/remove.ts";
 import { resolveSessionName } from "./session/resolve.ts";
 import { type ProgramDefinition, registerProgram } from "./programs/mod.ts";
 import { type FleetEntry, listFleet, type SessionStatus, sessionStatus } from "./session/status.ts";
@@ -380,8 +386,11 @@ export class Session {
 
   /**
    * Ends the session: watcher, tmux session, the whole process tree of its program (what
-   * outlives the terminal's hangup gets SIGTERM, then SIGKILL) and state.
+   * outlives the terminal's hangup gets SIGTERM, then SIGKILL) and state; with `keep`, all but
+   * its history (metadata, event log, results), which `history`, `poll` and `events` still read
+   * until `k ls --prune`, and which a new session of the same name continues.
    *
+   * @param options `keep`: keep the history
    * @returns what the signals ended, and what even SIGKILL left alive
    *
    * @example
@@ -391,9 +400,9 @@ export class Session {
    * for (const p of survivors) console.log(`${p.command} (pid ${p.pid}) still runs`);
    * ```
    */
-  async kill(): Promise<KillResult> {
+  async kill(options: KillOptions = {}): Promise<KillResult> {
     await this.#ready();
-    return await killSessionAndState(this.config, this.name);
+    return await killSessionAndState(this.config, this.name, options);
   }
 
   /**
@@ -480,6 +489,21 @@ export class Session {
   async history(n = 20): Promise<HistoryEntry[]> {
     await this.#ready();
     return await sessionHistory(this.config, this.name, n);
+  }
+
+  /**
+   * Where the session's event log starts once its front was trimmed (`K_EVENTS_MAX`): the first
+   * kept event's seq, time and offset; undefined while the log is whole (it starts at seq 1).
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const start = new Kernel().session("work").logStart();
+   * if (start) console.log(`events before seq ${start.seq} were trimmed`);
+   * ```
+   */
+  logStart(): LogStart | undefined {
+    return readLogStart(sessionPaths(this.config, this.name));
   }
 
   /**

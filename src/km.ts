@@ -21,6 +21,7 @@ import {
   KttyError,
   type MonitorEvent,
   NoSessionError,
+  type Session,
   UsageError,
   VERSION,
 } from "../mod.ts";
@@ -217,6 +218,24 @@ async function followFleet(kernel: Kernel, args: MonitorArgs, stop: AbortSignal)
   return waited?.aborted && !stop.aborted && !ended ? EXIT_WAIT_TIMED_OUT : 0;
 }
 
+/**
+ * Says on stderr where the replay starts when `from` asks for events the log no longer holds
+ * (its front was trimmed): stdout stays the events themselves.
+ */
+function noteTrimmedStart(target: Session, from: number | Date | undefined): void {
+  if (from === undefined) return;
+  const start = target.logStart();
+  if (!start) return;
+  const before = typeof from === "number"
+    ? from < start.seq
+    : from.getTime() < Date.parse(start.ts);
+  if (!before) return;
+  console.error(
+    `km: the event log of '${target.name}' was trimmed (K_EVENTS_MAX): it starts at seq ` +
+      `${start.seq} (${start.ts}); replaying from there`,
+  );
+}
+
 /** Runs `km` with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const stop = new AbortController();
@@ -239,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
     if (args.fleet !== undefined) return await followFleet(kernel, args, stop.signal);
     const target = await kernel.resolve(args.session);
     session = target.name;
+    noteTrimmedStart(target, args.options.from);
     const waited = args.timeoutMs === undefined ? undefined : AbortSignal.timeout(args.timeoutMs);
     const signal = waited ? AbortSignal.any([stop.signal, waited]) : stop.signal;
     let last: MonitorEvent | undefined;

@@ -40,6 +40,7 @@
 import { codePreview, errorResult, readCellRecord, writeCellRecord } from "./cell/record.ts";
 import { KttyError, ResultNotStoredError } from "./errors.ts";
 import { appendEvent, cellAnnounced } from "./events/log.ts";
+import { trimAfterCell } from "./session/disk.ts";
 import type { ProcessId } from "./proc.ts";
 import {
   assertCellId,
@@ -393,14 +394,26 @@ export async function endClaimedCell(
     throw new ResultNotStoredError(cell_id, what, reason, { cause: e });
   }
   await finishClaim(paths, cell_id);
+  let ended;
   if (event === "done" && result.status === "done") {
     const { exit_code, duration_ms } = result;
-    await appendEvent(paths.events, session, { status: "done", cell_id, exit_code, duration_ms });
+    ended = await appendEvent(paths.events, session, {
+      status: "done",
+      cell_id,
+      exit_code,
+      duration_ms,
+    });
   } else if (event === "interrupted") {
-    await appendEvent(paths.events, session, { status: "interrupted", cell_id });
+    ended = await appendEvent(paths.events, session, { status: "interrupted", cell_id });
   } else {
-    await appendEvent(paths.events, session, { status: "error", cell_id, message: result.output });
+    ended = await appendEvent(paths.events, session, {
+      status: "error",
+      cell_id,
+      message: result.output,
+    });
   }
+  // A cell's end is when the session's disk is looked at (never on a timer): see disk.ts.
+  await trimAfterCell(paths, session, ended?.seq);
   return result;
 }
 

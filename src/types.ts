@@ -137,8 +137,30 @@ export interface EventEnvelope {
   session: string;
 }
 
+/**
+ * The first event of every session's log (and of each later session of the same name, which
+ * continues the log of one ended with `k kill --keep`): what runs, how cells end, who started it.
+ */
+export interface StartedBody {
+  /** Always `started`. */
+  status: "started";
+  /** The program's command line, as given to `new`. */
+  command: string;
+  /** The program's profile (`bash`, `python`, `psql`…). */
+  program: string;
+  /** How a cell's end is told: `integration`, `exact`, `hook` or `repeat`. */
+  mode: string;
+  /** Who started it: the process that ran `new`… */
+  pid: number;
+  /** …and its user (`$USER`, else the uid). */
+  user: string;
+  /** True when this log went on from an earlier session of the same name. */
+  continued?: boolean;
+}
+
 /** The part of an event that says what happened. */
 export type EventBody =
+  | StartedBody
   | { status: "fired"; cell_id: string }
   | { status: "done"; cell_id: string; exit_code: number | null; duration_ms: number }
   | { status: "timeout"; cell_id: string; duration_ms: number }
@@ -152,6 +174,7 @@ export type KttyEvent = EventEnvelope & EventBody;
 
 /** Every event status, in the order a cell's life produces them. */
 export const EVENT_STATUSES: readonly KttyEvent["status"][] = [
+  "started",
   "fired",
   "done",
   "timeout",

@@ -19,7 +19,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
                                                   type into the program the active cell runs
   k screen [-j] [session]                         what the terminal shows now (-j: cursor, foreground)
   k int [session]                                 Ctrl-C; end the active cell, free the session
-  k kill [-j] <session>                           end the session, its process tree, views and state
+  k kill [-j] [--keep] <session>                  end the session, its process tree, views and state
   k notify [session] <message> [--from NAME]      append a notify event to the event log
   k ls [-j] [--prune]                             every session on the socket (-j: a JSON array)
   k status [-j] [session]                         one session's state and the next useful command

@@ -181,11 +181,12 @@ worldTest("km streams cells and a notify, and ends with closed on k kill", async
       async () => (await w.kJson(["poll", "w", second])).status === "done",
     );
     assert.equal((await w.k(["notify", "w", "hello", "--from", "tester"])).code, 0);
-    await proc.waitLines(5);
+    await proc.waitLines(6);
     assert.equal((await w.k(["kill", "w"])).code, 0);
     assert.equal(await proc.exit(), 0);
     const lines = proc.lines;
     assert.deepEqual(lines.map((l) => l.status), [
+      "started",
       "fired",
       "done",
       "fired",
@@ -193,10 +194,10 @@ worldTest("km streams cells and a notify, and ends with closed on k kill", async
       "notify",
       "closed",
     ]);
-    assert.deepEqual(lines.map((l) => l.seq), [1, 2, 3, 4, 5, 6]);
-    assert.equal(lines[2]?.cell_id, second);
-    assert.equal(lines[4]?.from, "tester");
-    assert.equal(lines[4]?.message, "hello");
+    assert.deepEqual(lines.map((l) => l.seq), [1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(lines[3]?.cell_id, second);
+    assert.equal(lines[5]?.from, "tester");
+    assert.equal(lines[5]?.message, "hello");
     for (const line of lines) assert.match(String(line.ts), /^\d{4}-\d\d-\d\dT.*Z$/);
   } finally {
     proc.kill();
@@ -248,15 +249,17 @@ worldTest("text that imitates an event line never becomes an event", async (w) =
     assert.equal(out.code, 0, out.stderr);
     assert.ok(out.stdout.includes('"seq":99'), "the program did print the imitation");
     assert.equal((await w.k(["notify", "w", "after"])).code, 0);
-    const lines = await proc.waitLines(3);
-    assert.deepEqual(lines.map((l) => [l.seq, l.status]), [[1, "fired"], [2, "done"], [
-      3,
-      "notify",
-    ]]);
+    const lines = await proc.waitLines(4);
+    assert.deepEqual(lines.map((l) => [l.seq, l.status]), [
+      [1, "started"],
+      [2, "fired"],
+      [3, "done"],
+      [4, "notify"],
+    ]);
     for (const line of await logLines(w)) assert.notEqual(line.seq, 99);
     proc.child.kill("SIGINT");
     assert.equal(await proc.exit(), 0, "SIGINT ends km cleanly, and the fake closed did not");
-    assert.equal(proc.lines.length, 3);
+    assert.equal(proc.lines.length, 4);
   } finally {
     proc.kill();
   }
@@ -268,9 +271,15 @@ worldTest("km --from replays from a seq or an ISO time, then follows", async (w)
     assert.equal((await w.k(["notify", "w", `n${i}`])).code, 0);
   }
   const log = await logLines(w);
-  assert.deepEqual(log.map((l) => l.seq), [1, 2, 3, 4]);
-  const bySeq = new Km(w, ["w", "--from", "3"]);
-  const byTime = new Km(w, ["w", `--from=${log[2]?.ts}`]);
+  assert.deepEqual(log.map((l) => [l.seq, l.status]), [
+    [1, "started"],
+    [2, "notify"],
+    [3, "notify"],
+    [4, "notify"],
+    [5, "notify"],
+  ]);
+  const bySeq = new Km(w, ["w", "--from", "4"]);
+  const byTime = new Km(w, ["w", `--from=${log[3]?.ts}`]);
   try {
     await bySeq.waitLines(2);
     await byTime.waitLines(2);
@@ -295,12 +304,19 @@ worldTest("km --snapshot prints what is there and exits", async (w) => {
   assert.equal((await w.k(["notify", "w", "note"])).code, 0);
   const all = await km(w, ["w", "--snapshot"]);
   assert.equal(all.code, 0);
-  assert.deepEqual(all.lines.map((l) => l.status), ["fired", "done", "fired", "done", "notify"]);
+  assert.deepEqual(all.lines.map((l) => l.status), [
+    "started",
+    "fired",
+    "done",
+    "fired",
+    "done",
+    "notify",
+  ]);
   assert.deepEqual(all.lines, await logLines(w), "exactly the log's lines");
   const one = await km(w, ["w", cell, "--snapshot"]);
   assert.deepEqual(one.lines.map((l) => [l.status, l.cell_id]), [["fired", cell], ["done", cell]]);
-  const later = await km(w, ["w", "--snapshot", "--from", "4"]);
-  assert.deepEqual(later.lines.map((l) => l.seq), [4, 5]);
+  const later = await km(w, ["w", "--snapshot", "--from", "5"]);
+  assert.deepEqual(later.lines.map((l) => l.seq), [5, 6]);
 }, { timeoutMs: 30_000 });
 
 worldTest("km --stall-after reports a quiet running cell, without a seq", async (w) => {
@@ -321,7 +337,7 @@ worldTest("km --stall-after reports a quiet running cell, without a seq", async 
     const statuses = proc.lines.map((l) => l.status);
     const stalls = proc.lines.filter((l) => l.status === "stalled");
     assert.ok(stalls.length >= 1 && stalls.length <= 3, JSON.stringify(statuses));
-    assert.equal(statuses[0], "fired");
+    assert.deepEqual(statuses.slice(0, 2), ["started", "fired"]);
     assert.ok(
       statuses.indexOf("done") > statuses.lastIndexOf("stalled"),
       "stalls come before done",
@@ -351,7 +367,7 @@ worldTest("8 k processes x 25 notifies: seq gap-free, every line JSON, km sees a
         assert.equal(out.code, 0, out.stderr);
       }
     }));
-    const total = PROCS * EACH;
+    const total = PROCS * EACH + 1; // and the session's `started`
     const log = await logLines(w);
     assert.deepEqual(log.map((l) => l.seq), Array.from({ length: total }, (_, i) => i + 1));
     for (let p = 0; p < PROCS; p++) {

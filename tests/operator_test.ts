@@ -372,7 +372,7 @@ worldTest(
     const live = rows.get("live")!;
     deepEqual(
       [live.cell_id, live.cell_age_s, live.pane_command, live.last_event, live.last_event_seq],
-      [null, null, "bash", "done", 2],
+      [null, null, "bash", "done", 3],
     );
     ok(typeof live.pane_pid === "number" && typeof live.last_event_age_s === "number");
     const busy = rows.get("busy")!;
@@ -387,7 +387,7 @@ worldTest(
       [dead.pane_pid, dead.pane_command, dead.clients, dead.last_event],
       [null, null, 0, "closed"],
     );
-    deepEqual([rows.get("st")?.last_event, rows.get("st")?.pane_pid], [null, null]);
+    deepEqual([rows.get("st")?.last_event, rows.get("st")?.pane_pid], ["started", null]);
     const hand = rows.get("hand")!;
     deepEqual([hand.pane_command, hand.mode, hand.cell_id], ["bash", undefined, undefined]);
     match(String(hand.next), /no ktty state/);
@@ -429,7 +429,7 @@ worldTest(
     equal(pruned.code, 0, pruned.stderr);
     const [first, second, ...rest] = pruned.stdout.trim().split("\n");
     match(first!, /^pruned dead \(stale: its tmux session was gone; last event closed\)$/);
-    match(second!, /^pruned st \(stale: its tmux session was gone\)$/);
+    match(second!, /^pruned st \(stale: its tmux session was gone; last event started\)$/);
     deepEqual(
       rest.slice(1).map((l) => l.split(/ {2,}/)[0]),
       ["busy", "hand", "live", "to", "wd"],

@@ -4,12 +4,19 @@
  * @module
  */
 
-import { type HistoryEntry, UsageError } from "../../mod.ts";
+import { type HistoryEntry, type StartedBody, UsageError } from "../../mod.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
 /** How many events `k history` shows without `-n`. */
 const DEFAULT_COUNT = 20;
+
+/** A `started` event's body in words: `bash (integration) by alice, pid 123, continued`. */
+export function startedInWords(event: StartedBody): string {
+  const how =
+    `${event.command} [${event.program}, ${event.mode}] by ${event.user}, pid ${event.pid}`;
+  return event.continued ? `${how}, continuing the log` : how;
+}
 
 /** One event as a line of text: seq, time, status, cell, what it says, and its code. */
 function historyLine({ event, code }: HistoryEntry): string {
@@ -22,6 +29,8 @@ function historyLine({ event, code }: HistoryEntry): string {
     ? ` ${event.message}`
     : event.status === "closed"
     ? ` (${event.reason})`
+    : event.status === "started"
+    ? ` ${startedInWords(event)}`
     : "";
   return `${event.seq} ${event.ts} ${event.status}${cell}${extra}${code ? `  $ ${code}` : ""}`;
 }

@@ -6,6 +6,7 @@
  */
 
 import { type KttyEvent, type StalledEvent, UsageError } from "../../mod.ts";
+import { startedInWords } from "./history.ts";
 import { EXIT_OK, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
@@ -30,6 +31,8 @@ function describeEvent(event: KttyEvent | StalledEvent): string {
       return `✖ ${event.cell_id ? `cell ${event.cell_id}: ` : ""}${event.message}`;
     case "notify":
       return `✉ ${event.from}: ${event.message}`;
+    case "started":
+      return `● session started: ${startedInWords(event)}`;
     case "closed":
       return `■ session closed (${event.reason})`;
     case "stalled":

@@ -38,7 +38,8 @@ export async function appendEvent(
   try {
     file.lockSync(true);
     const tail = tailOf(file);
-    if (tail.last?.status === "closed") return undefined;
+    // …except that a new session of the same name continues the log with `started`.
+    if (tail.last?.status === "closed" && body.status !== "started") return undefined;
     if (onlyIf && !onlyIf()) return undefined;
     const event = {
       schema_version: EVENT_SCHEMA_VERSION,
@@ -239,9 +240,13 @@ export async function* eventsBackwards(
         got += n;
       }
       chunk.set(carry, end - start);
+      // A trimmed log starts with a hole (zeros: no event line holds a raw NUL): the log's
+      // kept part starts after it, so reading stops there (src/session/disk.ts).
+      const hole = chunk.lastIndexOf(0x00);
+      const first = start === 0 || hole >= 0;
       // Lines whose start lies in this chunk; the part before the first newline belongs to the
       // line that starts in the previous chunk (unless this chunk starts the file).
-      const cut = start === 0 ? 0 : chunk.indexOf(0x0a) + 1;
+      const cut = first ? hole + 1 : chunk.indexOf(0x0a) + 1;
       if (start !== 0 && cut === 0) {
         carry = chunk; // one line longer than a chunk: keep reading backwards
         end = start;
@@ -264,7 +269,7 @@ export async function* eventsBackwards(
       }
       for (let i = lines.length - 1; i >= 0; i--) yield lines[i] as PlacedEvent;
       carry = chunk.subarray(0, cut);
-      if (start === 0) break;
+      if (first) break;
       end = start;
     }
   } finally {

@@ -226,6 +226,7 @@ async function scanBack(
     fromOffset: from === undefined ? undefined : 0,
   };
   let fromDone = from === undefined;
+  let earliest: number | undefined;
   for await (const placed of eventsBackwards(path)) {
     if (placed.offset >= size) continue; // appended after the scan began: the follower reads it
     const { event } = placed;
@@ -251,7 +252,10 @@ async function scanBack(
     }
     const cellDone = cellId === undefined || scan.cellStart !== undefined;
     if (scan.lastFired !== undefined && cellDone && fromDone) break;
+    earliest = placed.offset;
   }
+  // Everything kept is at or after `from`: start at the first kept line (past a trimmed front).
+  if (!fromDone && earliest !== undefined) scan.fromOffset = earliest;
   return scan;
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { appendEvent } from "../events/log.ts";
 import { newNonce } from "../markers.ts";
 import { chosenProfile, profileOf, type ProgramProfile } from "../programs/mod.ts";
 import { KttyError, UsageError } from "../errors.ts";
@@ -46,7 +47,7 @@ import {
 } from "./meta.ts";
 import { markersLostHint } from "./foreground.ts";
 import { waitReady } from "./ready.ts";
-import { removeState } from "./remove.ts";
+import { keptMarkPath, removeAllButHistory, removeState } from "./remove.ts";
 
 /** Pane height. */
 export const PANE_ROWS = 50;
@@ -243,9 +244,12 @@ async function createFresh(
     );
   }
   if (owner === "ktty") await killSession(config, name);
-  await removeState(paths);
+  // The history an earlier session of the name kept (`k kill --keep`) is continued: its event log
+  // goes on (after `closed`, then `started`), its cells stay pollable.
+  const continued = await keepHistoryOnly(paths, name);
+  if (!continued) await removeState(paths);
   try {
-    await Deno.mkdir(paths.dir, { mode: 0o700 });
+    if (!continued) await Deno.mkdir(paths.dir, { mode: 0o700 });
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) {
       throw new KttyError("io", `session '${name}' is being created by another process`);
@@ -299,10 +303,36 @@ async function createFresh(
     meta.bracketed_paste = ready.bracketedPaste;
     await writeMeta(paths, meta);
     await removeIfExists(envPath); // the launcher removed it, unless its PATH had no `rm`
+    await appendEvent(paths.events, name, {
+      status: "started",
+      command,
+      program: profile.kind,
+      mode: meta.frame.mode,
+      pid: Deno.pid,
+      user: Deno.env.get("USER") || Deno.env.get("LOGNAME") || String(Deno.uid() ?? "unknown"),
+      ...(continued ? { continued: true } : {}),
+    });
     return { ...sessionInfo(meta), created: true };
   } catch (e) {
     await killSession(config, name).catch(() => false);
-    await removeState(paths);
+    await (continued ? removeAllButHistory(paths) : removeState(paths));
     throw e;
   }
+}
+
+/**
+ * When the state directory holds the history `k kill --keep` kept: closes its log (if nobody
+ * did) and removes all but that history; returns true then. False when there is none to go on.
+ */
+async function keepHistoryOnly(paths: SessionPaths, name: string): Promise<boolean> {
+  try {
+    Deno.statSync(keptMarkPath(paths));
+  } catch {
+    return false;
+  }
+  await appendEvent(paths.events, name, { status: "closed", reason: "replaced" });
+  await removeAllButHistory(paths);
+  await removeIfExists(paths.meta);
+  await removeIfExists(keptMarkPath(paths));
+  return true;
 }

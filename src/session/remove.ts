@@ -6,8 +6,9 @@
  */
 
 import { NoSessionError } from "../errors.ts";
-import { appendEvent } from "../events/log.ts";
-import { readLock } from "../lock.ts";
+import { errorResult } from "../cell/record.ts";
+import { appendEvent, cellAnnounced } from "../events/log.ts";
+import { claimAnyLock, endClaimedCell, finishClaim, readLock } from "../lock.ts";
 import {
   type EndedProcess,
   endProcesses,
@@ -58,6 +59,53 @@ export interface KillResult {
   survivors: { command: string; pid: number }[];
 }
 
+/** Options of {@link killSessionAndState}. */
+export interface KillOptions {
+  /**
+   * Keep the session's history: its metadata, event log and results stay (so `history`, `poll`
+   * and `km --from` answer for it) until `k ls --prune`; a new session of the name continues its
+   * log. Default false: everything goes.
+   */
+  keep?: boolean;
+}
+
+/** What `k kill --keep` leaves of a session's state: what history, poll and km read. */
+const HISTORY_FILES = new Set(["meta.json", "events.jsonl", "events.start", "cells", "kept"]);
+
+/** The file `k kill --keep` leaves in the session's directory: the next `new` continues its log. */
+export function keptMarkPath(paths: SessionPaths): string {
+  return `${paths.dir}/kept`;
+}
+
+/** Removes a session's state but its history ({@link HISTORY_FILES}). */
+export async function removeAllButHistory(paths: SessionPaths): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(paths.dir)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw ioError("read", paths.dir, e);
+  }
+  for (const entry of entries) {
+    if (HISTORY_FILES.has(entry.name)) continue;
+    await Deno.remove(`${paths.dir}/${entry.name}`, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw ioError("remove", paths.dir, e);
+    });
+  }
+}
+
+/** Records the active cell, if any, as ended by the kill, so `poll` answers for it later. */
+async function endActiveCell(paths: SessionPaths, name: string): Promise<void> {
+  const lock = await claimAnyLock(paths).catch(() => undefined);
+  if (!lock || lock === "corrupt") return;
+  if (!(await cellAnnounced(paths.events, lock.cell_id))) {
+    await finishClaim(paths, lock.cell_id); // never typed (lock rule 6): no record
+    return;
+  }
+  const result = errorResult(lock, `session '${name}' was killed while the cell was running`);
+  await endClaimedCell(paths, name, lock, result, "error").catch(() => undefined);
+}
+
 /**
  * How the pane's tree is ended once tmux has closed its terminal: the hangup's own effect first
  * (a shell ends its jobs), then SIGTERM to what is left, then SIGKILL. Each step ends as soon as
@@ -75,9 +123,14 @@ const TREE_END_STEPS: readonly EndStep[] = [
  * every live descendant, in whatever process group or session) is read before tmux closes the
  * terminal, since its orphans are then reparented out of it. A session without ktty's state is
  * only closed (its terminal's hangup): ktty signals no process of a session it did not start.
- * Throws {@link NoSessionError} when there was nothing to kill.
+ * With `keep`, the active cell is recorded as killed and the history stays (see
+ * {@link KillOptions}). Throws {@link NoSessionError} when there was nothing to kill.
  */
-export async function killSessionAndState(config: KernelConfig, name: string): Promise<KillResult> {
+export async function killSessionAndState(
+  config: KernelConfig,
+  name: string,
+  options: KillOptions = {},
+): Promise<KillResult> {
   const paths = sessionPaths(config, name);
   let hadState = true;
   try {
@@ -92,11 +145,17 @@ export async function killSessionAndState(config: KernelConfig, name: string): P
     if (lock?.owner_kind === "fire") await dropFromWatcher(config, lock.cell_id, lock.owner);
     const meta = await readMetaIfAny(paths).catch(() => undefined);
     if (meta) tree = await processTree(meta.pane);
+    if (options.keep) await endActiveCell(paths, name);
   }
   // A peek or attach view shares the session's window and would keep its program running.
   await killViews(config, name);
   const killed = await killSession(config, name);
-  if (hadState) await removeState(paths);
+  if (hadState && options.keep) {
+    await removeAllButHistory(paths);
+    await Deno.writeTextFile(keptMarkPath(paths), "", { mode: 0o600 }).catch((e) => {
+      throw ioError("write", keptMarkPath(paths), e);
+    });
+  } else if (hadState) await removeState(paths);
   if (!hadState && !killed) throw new NoSessionError(name);
   const { ended, survivors } = await endProcesses(tree, TREE_END_STEPS);
   return { ended, survivors: survivors.map(({ command, pid }) => ({ command, pid })) };
