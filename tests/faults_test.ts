@@ -306,7 +306,7 @@ worldTest(
       const log = await w.paneLog(s);
       equal(count(log, "$((6*7))"), 1, `${s}: exactly one piece of code typed`);
       equal(
-        count(log, "-42"),
+        count(log, `F${i}-42`),
         1,
         `${s}: exactly one piece of code ran; log: ${JSON.stringify(log)}`,
       );

@@ -232,12 +232,27 @@ async function noteNoBracketedPaste(
   return updated;
 }
 
+/** Whether the session's state is gone, or kept by `k kill --keep` (its metadata alone left). */
+function killedMeanwhile(paths: SessionPaths): boolean {
+  const exists = (path: string) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return !exists(paths.meta) || exists(`${paths.dir}/kept`);
+}
+
 /** The size of the session's pane log; a clear error when it is gone (deleted by hand). */
 export function paneLogSize(paths: SessionPaths, name: string): number {
   try {
     return Deno.statSync(paths.log).size;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw ioError("read", paths.log, e);
+    // Killed meanwhile: k kill removes the state, `k kill --keep` all but its history.
+    if (killedMeanwhile(paths)) throw new NoSessionError(name);
     throw new KttyError(
       "state_corrupt",
       `the pane log of session '${name}' is gone (${paths.log}), so no output can be read; k kill ${name}, then k new ${name}`,
