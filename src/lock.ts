@@ -80,6 +80,11 @@ export interface CellLock {
    * Absent in locks of older versions: no check.
    */
   continuations?: number;
+  /**
+   * The first line of the cell's code (cut at 120 characters), for its record and `k history`:
+   * the typed lines may be a runner's call (`__k('<id>')`). Absent in older locks: the lines.
+   */
+  code?: string;
   /** The output budget in characters. */
   max_output: number;
 }
@@ -380,7 +385,7 @@ export async function endClaimedCell(
   try {
     await writeCellRecord(paths, {
       result,
-      code: codePreview(lock.lines),
+      code: lock.code ?? codePreview(lock.lines),
       started_at: lock.started_at,
       reported: true,
     });

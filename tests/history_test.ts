@@ -67,3 +67,11 @@ worldTest("history: a bash in repeat mode never writes the user's history either
   equal((await w.k(["kill", "s"])).code, 0); // bash writes its history as the hangup ends it
   ok(!(await Deno.stat(`${home}/.bash_history`).catch(() => undefined)), "~/.bash_history written");
 });
+
+worldTest("k history shows a cell's code, not the runner line ktty typed for it", async (w) => {
+  equal((await w.k(["new", "py", "python3"], {}, w.base)).code, 0);
+  equal((await w.kJson(["run", "-j", "py", "x = 6*7\nprint(x)"])).output, "42");
+  const last = (await w.k(["history", "-j", "py"])).stdout.trim().split("\n").at(-1) ?? "";
+  const event = JSON.parse(last) as { status: string; code: string };
+  deepEqual([event.status, event.code], ["done", "x = 6*7"]);
+});

@@ -47,7 +47,7 @@ import {
   paneLogSize,
   replaced,
 } from "./prompt.ts";
-import { errorResult } from "./record.ts";
+import { codePreview, errorResult } from "./record.ts";
 import { planCell, type TypingPlan } from "./typing.ts";
 import { endCellOfDeadSession, watchCell } from "./watch.ts";
 
@@ -128,6 +128,7 @@ async function startCell(
       timeout_ms: timeoutMs,
       lines: plan.lines,
       continuations: plan.bracketed ? 0 : plan.lines.length - 1,
+      code: codePreview(code.split("\n")),
       max_output: maxOutput,
     };
     let acquired: boolean;

@@ -336,7 +336,7 @@ async function timeOut(options: WatchOptions, soFar: BoundedOutput): Promise<Tim
   };
   await writeCellRecord(paths, {
     result,
-    code: codePreview(lock.lines),
+    code: lock.code ?? codePreview(lock.lines),
     started_at: lock.started_at,
     reported: options.reportTimeout,
   });
