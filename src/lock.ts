@@ -48,6 +48,7 @@ import {
   ioError,
   type KernelConfig,
   message,
+  pathExists,
   readJsonFile,
   removeIfExists,
   type SessionPaths,
@@ -166,12 +167,7 @@ function corruptLock(path: string): KttyError {
 
 /** Whether a cell holds the session's lock now (a synchronous look: every cell pays it). */
 export function lockHeld(paths: SessionPaths): boolean {
-  try {
-    Deno.lstatSync(paths.lock);
-    return true;
-  } catch {
-    return false;
-  }
+  return pathExists(paths.lock);
 }
 
 /**

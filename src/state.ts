@@ -76,6 +76,8 @@ export interface SessionPaths {
   cells: string;
   /** The session's own command history (its shell's or REPL's): never the user's own file. */
   history: string;
+  /** Present while the directory holds only the history `k kill --keep` kept. */
+  kept: string;
 }
 
 /** The directory holding the sessions of one socket. */
@@ -100,6 +102,7 @@ export function pathsIn(dir: string): SessionPaths {
     last: `${dir}/last`,
     cells: `${dir}/cells`,
     history: `${dir}/history`,
+    kept: `${dir}/kept`,
   };
 }
 
@@ -284,6 +287,19 @@ export function readJsonFile(path: string): Promise<unknown> {
       throw new KttyError("state_corrupt", `corrupt state file '${path}'`);
     }
   });
+}
+
+/**
+ * Whether something is at `path` (a file, a directory; a symlink is not followed), in one
+ * synchronous `lstat`: cheaper than an asynchronous call in a fresh process.
+ */
+export function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Removes a file; a missing one is fine. */

@@ -14,7 +14,7 @@
 import { abandonCell, type CellLock, giveBackUnannounced, readLock } from "./lock.ts";
 import { readMeta } from "./session/meta.ts";
 import { isAliveNow, type ProcessId } from "./proc.ts";
-import { configFromEnv, type KernelConfig, message, sessionPaths } from "./state.ts";
+import { configFromEnv, type KernelConfig, message, pathExists, sessionPaths } from "./state.ts";
 import { watchCell } from "./cell/watch.ts";
 import {
   decodeEntry,
@@ -33,15 +33,6 @@ const LINGER_MS = 2000;
 const STARTER_CHECK_MS = 200;
 /** The fallback wake-up when the directory cannot be watched (said once in watcher.log). */
 const NO_WATCH_POLL_MS = 500;
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function removeQuietly(path: string): void {
   try {
@@ -196,7 +187,7 @@ async function main(): Promise<number> {
         if (!isAliveNow(entry.watcher)) forgetEntry(config, id);
         continue;
       }
-      const dropped = exists(entryPath(config, id, "drop"));
+      const dropped = pathExists(entryPath(config, id, "drop"));
       const running = cells.get(id);
       if (running) {
         if (dropped) running.stop.abort();
@@ -206,7 +197,7 @@ async function main(): Promise<number> {
         forgetEntry(config, id);
         continue;
       }
-      if (!dropped && !exists(entryPath(config, id, "ready")) && isAliveNow(entry.starter)) {
+      if (!dropped && !pathExists(entryPath(config, id, "ready")) && isAliveNow(entry.starter)) {
         pending++;
         continue;
       }

@@ -22,7 +22,7 @@
  */
 
 import { isAliveNow, type ProcessId, processStartNow } from "./proc.ts";
-import { assertCellId, ioError, type KernelConfig, socketDir } from "./state.ts";
+import { assertCellId, ioError, type KernelConfig, pathExists, socketDir } from "./state.ts";
 import { WATCHER_URL } from "./start.ts";
 import { isRecord } from "./types.ts";
 
@@ -205,22 +205,14 @@ export async function dropFromWatcher(
 ): Promise<void> {
   const entry = entryPath(config, cellId, "json");
   const drop = entryPath(config, cellId, "drop");
-  const exists = (path: string) => {
-    try {
-      Deno.lstatSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!isAliveNow(owner) || !exists(entry)) return;
+  if (!isAliveNow(owner) || !pathExists(entry)) return;
   try {
     Deno.writeTextFileSync(drop, "", { mode: 0o600 });
   } catch {
     return; // the watcher notices the claim on its own (its lock check)
   }
   const deadline = Date.now() + DROP_WAIT_MS;
-  while (exists(entry) && isAliveNow(owner) && Date.now() < deadline) {
+  while (pathExists(entry) && isAliveNow(owner) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, DROP_POLL_MS));
   }
   try {

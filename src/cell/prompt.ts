@@ -17,7 +17,14 @@ import {
 } from "../markers.ts";
 import { readMetaIfAny, type SessionMeta, writeMeta } from "../session/meta.ts";
 import { foregroundGroup, processGroup, terminalRaw } from "../proc.ts";
-import { fileSize, ioError, type KernelConfig, readTailSync, type SessionPaths } from "../state.ts";
+import {
+  fileSize,
+  ioError,
+  type KernelConfig,
+  pathExists,
+  readTailSync,
+  type SessionPaths,
+} from "../state.ts";
 import { PASTE_OFF, PASTE_ON } from "../text.ts";
 import { hasSession, paneTty } from "../tmux.ts";
 
@@ -234,15 +241,7 @@ async function noteNoBracketedPaste(
 
 /** Whether the session's state is gone, or kept by `k kill --keep` (its metadata alone left). */
 function killedMeanwhile(paths: SessionPaths): boolean {
-  const exists = (path: string) => {
-    try {
-      Deno.statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  return !exists(paths.meta) || exists(`${paths.dir}/kept`);
+  return !pathExists(paths.meta) || pathExists(paths.kept);
 }
 
 /** The size of the session's pane log; a clear error when it is gone (deleted by hand). */

@@ -22,6 +22,7 @@ import {
   ensureStateDir,
   type KernelConfig,
   makePrivateDir,
+  pathExists,
   readJsonFile,
   removeIfExists,
   type SessionPaths,
@@ -47,7 +48,7 @@ import {
 } from "./meta.ts";
 import { markersLostHint } from "./foreground.ts";
 import { waitReady } from "./ready.ts";
-import { keptMarkPath, removeAllButHistory, removeState } from "./remove.ts";
+import { removeAllButHistory, removeState } from "./remove.ts";
 
 /** Pane height. */
 export const PANE_ROWS = 50;
@@ -325,14 +326,10 @@ async function createFresh(
  * did) and removes all but that history; returns true then. False when there is none to go on.
  */
 async function keepHistoryOnly(paths: SessionPaths, name: string): Promise<boolean> {
-  try {
-    Deno.statSync(keptMarkPath(paths));
-  } catch {
-    return false;
-  }
+  if (!pathExists(paths.kept)) return false;
   await appendEvent(paths.events, name, { status: "closed", reason: "replaced" });
   await removeAllButHistory(paths);
   await removeIfExists(paths.meta);
-  await removeIfExists(keptMarkPath(paths));
+  await removeIfExists(paths.kept);
   return true;
 }

@@ -72,11 +72,6 @@ export interface KillOptions {
 /** What `k kill --keep` leaves of a session's state: what history, poll and km read. */
 const HISTORY_FILES = new Set(["meta.json", "events.jsonl", "events.start", "cells", "kept"]);
 
-/** The file `k kill --keep` leaves in the session's directory: the next `new` continues its log. */
-export function keptMarkPath(paths: SessionPaths): string {
-  return `${paths.dir}/kept`;
-}
-
 /** Removes a session's state but its history ({@link HISTORY_FILES}). */
 export async function removeAllButHistory(paths: SessionPaths): Promise<void> {
   let entries: Deno.DirEntry[];
@@ -152,8 +147,8 @@ export async function killSessionAndState(
   const killed = await killSession(config, name);
   if (hadState && options.keep) {
     await removeAllButHistory(paths);
-    await Deno.writeTextFile(keptMarkPath(paths), "", { mode: 0o600 }).catch((e) => {
-      throw ioError("write", keptMarkPath(paths), e);
+    await Deno.writeTextFile(paths.kept, "", { mode: 0o600 }).catch((e) => {
+      throw ioError("write", paths.kept, e);
     });
   } else if (hadState) await removeState(paths);
   if (!hadState && !killed) throw new NoSessionError(name);
