@@ -10,7 +10,12 @@
 import { endMarker, startMarker } from "../markers.ts";
 import { onlyOptions } from "./command_line.ts";
 import { CLEAR_LINE, type ProgramProfile, type ScriptFiles } from "./profile.ts";
-import { debuggerHolds, debuggerScript, heldPath, pdbLine } from "./python_debugger.ts";
+import {
+  debuggerScript,
+  execScriptLine,
+  heldPath,
+  typePythonFamilyCell,
+} from "./python_debugger.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   const j = JSON.stringify;
@@ -94,11 +99,7 @@ export const ipython: ProgramProfile = {
   integration: {
     file: "integration_ipython.py",
     script,
-    installLine: (path) => `exec(open(${JSON.stringify(path)}, encoding="utf-8").read())`,
-    typeCell: (code, cell) =>
-      debuggerHolds(cell.cellsDir) ? { lines: pdbLine(code) } : {
-        lines: [`__k('${cell.cellId}')`],
-        codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
-      },
+    installLine: execScriptLine,
+    typeCell: typePythonFamilyCell,
   },
 };

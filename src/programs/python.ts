@@ -9,7 +9,12 @@
 
 import { endMarker, startMarker } from "../markers.ts";
 import { CLEAR_LINE, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
-import { debuggerHolds, debuggerScript, heldPath, pdbLine } from "./python_debugger.ts";
+import {
+  debuggerScript,
+  execScriptLine,
+  heldPath,
+  typePythonFamilyCell,
+} from "./python_debugger.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty integration for the Python REPL (session nonce inside; do not share)
@@ -186,11 +191,7 @@ export const python: ProgramProfile = {
   integration: {
     file: "integration.py",
     script,
-    installLine: (path) => `exec(open(${JSON.stringify(path)}, encoding="utf-8").read())`,
-    typeCell: (code, cell) =>
-      debuggerHolds(cell.cellsDir) ? { lines: pdbLine(code) } : {
-        lines: [`__k('${cell.cellId}')`],
-        codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
-      },
+    installLine: execScriptLine,
+    typeCell: typePythonFamilyCell,
   },
 };

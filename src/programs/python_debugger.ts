@@ -7,7 +7,8 @@
  */
 
 import { endMarker, startMarker } from "../markers.ts";
-import { codeLines, type ScriptFiles } from "./profile.ts";
+import { pathExists } from "../state.ts";
+import { type CellContext, type CellTyping, codeLines, type ScriptFiles } from "./profile.ts";
 
 /** The nested program's name in end markers, results and `k status`. */
 export const PDB = "pdb";
@@ -19,12 +20,7 @@ export function nestedFile(sessionDir: string): string {
 
 /** Whether a debugger reached from a cell holds the session whose cells live in `cellsDir`. */
 export function debuggerHolds(cellsDir: string): boolean {
-  try {
-    Deno.statSync(nestedFile(cellsDir.slice(0, cellsDir.lastIndexOf("/"))));
-    return true;
-  } catch {
-    return false;
-  }
+  return pathExists(nestedFile(cellsDir.slice(0, cellsDir.lastIndexOf("/"))));
 }
 
 /**
@@ -34,6 +30,23 @@ export function debuggerHolds(cellsDir: string): boolean {
  */
 export function pdbLine(code: string): string[] {
   return [codeLines(code).filter((l) => l.trim() !== "").join(" ;; ")];
+}
+
+/** The line that loads a python-family integration script (python3's and ipython's). */
+export function execScriptLine(path: string): string {
+  return `exec(open(${JSON.stringify(path)}, encoding="utf-8").read())`;
+}
+
+/**
+ * How a python-family REPL (python3, ipython) takes a cell: to a debugger a `breakpoint()`
+ * reached, the pdb line; else the one-line runner call, which reads the code from its file.
+ */
+export function typePythonFamilyCell(code: string, cell: CellContext): CellTyping {
+  if (debuggerHolds(cell.cellsDir)) return { lines: pdbLine(code) };
+  return {
+    lines: [`__k('${cell.cellId}')`],
+    codeFile: { path: `${cell.cellsDir}/${cell.cellId}.py`, content: code },
+  };
 }
 
 /**
