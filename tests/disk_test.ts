@@ -10,15 +10,13 @@
 import assert from "node:assert/strict";
 import { sessionPaths } from "../src/state.ts";
 import { trimAfterCell } from "../src/session/disk.ts";
-import { MONITOR, PLAIN_BASH, runCommand, waitFor, type World, worldTest } from "./harness.ts";
+import { PLAIN_BASH, waitFor, type World, worldTest } from "./harness.ts";
 
 type Event = { seq: number; status: string; cell_id?: string; [key: string]: unknown };
 
 /** Runs `km <args>` to its end (the session closed); its events and stderr. */
 async function km(w: World, args: string[]): Promise<{ events: Event[]; stderr: string }> {
-  const r = await runCommand(Deno.execPath(), ["run", "-A", "--no-lock", MONITOR, ...args], {
-    env: w.env(),
-  });
+  const r = await w.km(args);
   assert.equal(r.code, 0, r.stderr);
   const events = r.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Event);
   return { events, stderr: r.stderr };

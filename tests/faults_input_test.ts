@@ -9,7 +9,6 @@ import {
   exists,
   letTimePass,
   listTree,
-  MONITOR,
   waitFor,
   worldTest,
 } from "./harness.ts";
@@ -113,13 +112,8 @@ worldTest("invalid session names: refused by every verb, nothing created anywher
   });
   // The km monitor too.
   for (const name of ["../x", "a\nb", ""]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", MONITOR, name],
-      env: w.env(),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
+    const out = await w.km([name]);
+    const text = out.stdout;
     equal(out.code, 1, `km ${JSON.stringify(name)}: ${text}`);
     ok(/invalid session name/.test(text), `km ${JSON.stringify(name)}: ${text}`);
   }
@@ -366,13 +360,8 @@ worldTest("cell ids that are not 12 hex chars never reach a path", async (w) => 
   equal(hist.code, 0, hist.stderr);
   ok(!hist.stdout.includes("PLANTED"), "history followed a hostile cell id");
   // km with a hostile id.
-  const km = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", MONITOR, "w", "../x"],
-    env: w.env(),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const kmOut = new TextDecoder().decode(km.stdout);
+  const km = await w.km(["w", "../x"]);
+  const kmOut = km.stdout;
   deepEqual([km.code, /invalid cell id/.test(kmOut)], [1, true], kmOut);
   // Nothing new appeared outside the session's own files.
   ok(!(await exists(`${dir}/cells/../x.closing`)));

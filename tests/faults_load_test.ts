@@ -9,7 +9,6 @@ import {
   exists,
   isRunning,
   letTimePass,
-  MONITOR,
   parseOneJson,
   runCommand,
   waitFor,
@@ -19,11 +18,7 @@ import {
 
 /** The events of a session's log, as km prints them (a snapshot of the whole log). */
 async function kmSnapshot(w: World, session: string): Promise<Record<string, unknown>[]> {
-  const out = await runCommand(
-    Deno.execPath(),
-    ["run", "-A", "--no-lock", MONITOR, session, "--snapshot"],
-    { env: w.env() },
-  );
+  const out = await w.km([session, "--snapshot"]);
   equal(out.code, 0, `km --snapshot: ${out.stdout}${out.stderr}`);
   return out.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 }

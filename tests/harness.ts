@@ -336,12 +336,31 @@ export class World {
 
   /** Starts `k <args>` and returns at once (to kill it mid-cell); {@link collect} reads it. */
   spawnK(args: string[]): Deno.ChildProcess {
+    return this.#spawn(CLI, args, "piped");
+  }
+
+  /** Runs `km <args>` as a real subprocess, to its end. */
+  km(args: string[]): Promise<CliResult> {
+    return runCommand(Deno.execPath(), ["run", "-A", "--no-lock", MONITOR, ...args], {
+      env: this.env(),
+    });
+  }
+
+  /**
+   * Starts `km <args>` and returns at once: its stdout piped, its stderr piped ({@link collect}
+   * reads both) or, for a follower read line by line, the test's own.
+   */
+  spawnKm(args: string[], stderr: "piped" | "inherit" = "piped"): Deno.ChildProcess {
+    return this.#spawn(MONITOR, args, stderr);
+  }
+
+  #spawn(script: string, args: string[], stderr: "piped" | "inherit"): Deno.ChildProcess {
     return new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", CLI, ...args],
+      args: ["run", "-A", "--no-lock", script, ...args],
       env: this.env(),
       stdin: "null",
       stdout: "piped",
-      stderr: "piped",
+      stderr,
     }).spawn();
   }
 

@@ -7,7 +7,7 @@
 import { equal, ok } from "node:assert/strict";
 import type { DoneResult, FinalResult } from "../mod.ts";
 import { hostileOutput, type Random, seededRandom } from "./hostile.ts";
-import { collect, MONITOR, PLAIN_BASH, waitFor, type World, worldTest } from "./harness.ts";
+import { collect, PLAIN_BASH, waitFor, type World, worldTest } from "./harness.ts";
 
 const SEED = Number(Deno.env.get("K_FUZZ_SEED") ?? 1414);
 /** Cells per session: bounded so that the whole file stays well under 30 s on a busy machine. */
@@ -93,13 +93,7 @@ async function throughCli(w: World, session: string, program: string, rand: Rand
   ]);
   equal(fired.status, "fired", JSON.stringify(fired));
   const cellId = String(fired.cell_id);
-  const km = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", MONITOR, session, cellId, "-1"],
-    env: w.env(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const km = w.spawnKm([session, cellId, "-1"]);
   // While it runs: the output so far is what has been printed, read as a person would.
   let last: unknown;
   const running = await waitFor(

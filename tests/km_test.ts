@@ -11,7 +11,6 @@ import {
   followsEvents,
   hasOpen,
   letTimePass,
-  MONITOR,
   waitFor,
   withDeadline,
   type World,
@@ -31,13 +30,7 @@ class Km {
   #wake: () => void = () => {};
 
   constructor(w: World, args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", MONITOR, ...args],
-      env: w.env(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
+    this.child = w.spawnKm(args, "inherit");
     this.#done = this.#read();
   }
 

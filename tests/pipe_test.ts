@@ -9,7 +9,6 @@ import {
   findProcesses,
   hasOpen,
   isRunning,
-  MONITOR,
   waitFor,
   withDeadline,
   type World,
@@ -126,13 +125,7 @@ worldTest("pipe killed under a fired cell: km -1 sees its end", async (w) => {
   await newSession(w);
   const fired = await w.kJson(["fire", "s", "sleep 30"]);
   const cell = String(fired.cell_id);
-  const km = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", MONITOR, "s", cell, "-1"],
-    env: w.env(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const km = w.spawnKm(["s", cell, "-1"]);
   await waitFor("the cell's sleep", async () => (await w.foreground("s")) === "sleep");
   await killPipe(w);
   const out = await withDeadline(collect(km), 5_000, "km did not see the cell's end");

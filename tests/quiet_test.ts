@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import {
   followsEvents,
   letTimePass,
-  MONITOR,
   PLAIN_BASH,
   waitFor,
   withDeadline,
@@ -27,13 +26,7 @@ class Monitor {
   readonly #reading: Promise<void>;
 
   constructor(w: World, args: string[]) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", MONITOR, ...args],
-      env: w.env(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
+    const child = w.spawnKm(args, "inherit");
     this.child = child;
     this.#reading = (async () => {
       let pending = "";

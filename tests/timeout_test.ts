@@ -13,7 +13,6 @@ import {
   type CliResult,
   collect,
   followsEvents,
-  MONITOR,
   procInfo,
   waitFor,
   withDeadline,
@@ -24,17 +23,6 @@ import {
 /** About three seconds of output, then an exit status the result must carry. */
 const LOOP = "for i in 1 2 3; do echo $i; sleep 1; done; (exit 3)";
 const ALL = "1\n2\n3";
-
-/** Starts `km <args>` with piped output. */
-function spawnKm(w: World, args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", MONITOR, ...args],
-    env: w.env(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
 
 /** A km run's printed events. */
 function kmLines(r: CliResult): Record<string, unknown>[] {
@@ -84,14 +72,14 @@ worldTest(
   "k run -t 1: timeout with partial output, then polls, km and the record see done",
   async (w) => {
     await w.kernel.create("w");
-    const anyCell = spawnKm(w, ["w", "-1"]); // started before the cell
+    const anyCell = w.spawnKm(["w", "-1"]); // started before the cell
     await waitFor("km following the log", () => followsEvents(anyCell.pid, w.sessionDir("w")));
     const r = await w.kJson(["run", "-j", "-t", "1", "w", LOOP]);
     deepEqual([r.code, r.status], [0, "timeout"]);
     assertPartial(r.output, "the run's timeout");
     ok(Number(r.duration_ms) >= 1_000 && typeof r.started_at === "string");
     const cellId = String(r.cell_id);
-    const thisCell = spawnKm(w, ["w", cellId, "-1"]); // before the cell's end
+    const thisCell = w.spawnKm(["w", cellId, "-1"]); // before the cell's end
     // The cell went to a background watcher; the lock stays meanwhile.
     const lock = await w.readLockFile("w");
     deepEqual([lock?.cell_id, lock?.owner_kind], [cellId, "fire"]);
@@ -175,7 +163,7 @@ worldTest(
     await w.kernel.create("w");
     const r = await w.kJson(["run", "-j", "-t", "1", "w", "echo before; sleep 30"]);
     equal(r.status, "timeout");
-    const km = spawnKm(w, ["w", String(r.cell_id), "-1"]);
+    const km = w.spawnKm(["w", String(r.cell_id), "-1"]);
     const int = await w.k(["int", "w"]);
     deepEqual([int.code, int.stdout.trim()], [0, `OK w (interrupted cell ${r.cell_id})`]);
     const out = await withDeadline(collect(km), 10_000, "km -1 did not exit after int");
@@ -190,13 +178,13 @@ worldTest("km --timeout stops waiting: exit 2, nothing more printed", async (w) 
   const fired = await w.kJson(["fire", "w", "sleep 30"]);
   const started = Date.now();
   const out = await withDeadline(
-    collect(spawnKm(w, ["w", String(fired.cell_id), "-1", "--timeout", "1"])),
+    collect(w.spawnKm(["w", String(fired.cell_id), "-1", "--timeout", "1"])),
     10_000,
     "km --timeout 1 did not exit",
   );
   deepEqual([out.code, out.stdout, out.stderr], [2, "", ""]);
   ok(Date.now() - started >= 1_000);
-  const bad = await collect(spawnKm(w, ["w", "--timeout", "0"]));
+  const bad = await collect(w.spawnKm(["w", "--timeout", "0"]));
   equal(bad.code, 1);
   match(bad.stdout, /--timeout must be a positive number of seconds/);
   equal((await w.k(["int", "w"])).code, 0);
