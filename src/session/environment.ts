@@ -105,12 +105,45 @@ export function parseAssignments(assignments: readonly string[]): Record<string,
   return env;
 }
 
+/**
+ * The login shell of user `uid` in `passwd` (the text of `/etc/passwd`), if it names one by an
+ * absolute path.
+ */
+export function passwdShell(passwd: string, uid: number): string | undefined {
+  for (const line of passwd.split("\n")) {
+    const [, , id, , , , shell] = line.split(":");
+    if (id === String(uid) && shell?.startsWith("/")) return shell.trim();
+  }
+  return undefined;
+}
+
+/**
+ * The shell a session's command line runs through: the caller's `$SHELL` when it is an absolute
+ * path, else the user's login shell, as tmux and a login would choose it. A caller started with
+ * an empty environment (a CI runner, `env -i`, a service) has no `SHELL`; `/bin/sh` in its place
+ * would be dash on Debian, which keeps itself as the pane's process above the program instead of
+ * running the program in its place, so `k kill` and `k int` would meet a shell that is not the
+ * session's program.
+ */
+function shellOf(caller: Record<string, string>): string | undefined {
+  if (caller.SHELL?.startsWith("/")) return caller.SHELL;
+  const uid = Deno.uid();
+  if (uid === null) return undefined;
+  try {
+    return passwdShell(Deno.readTextFileSync("/etc/passwd"), uid);
+  } catch {
+    return undefined; // no passwd to read: the launcher's /bin/sh
+  }
+}
+
 /** The session's environment, from its sources (see {@link EnvironmentSources}). */
 export function sessionEnvironment(sources: EnvironmentSources): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(sources.caller)) {
     if (isVariableName(name) && !NOT_INHERITED.includes(name)) env[name] = value;
   }
+  const shell = shellOf(sources.caller);
+  if (shell !== undefined) env.SHELL = shell;
   if (sources.agentDefaults) {
     for (const [name, value] of Object.entries(AGENT_DEFAULTS)) {
       if (!(name in env)) env[name] = value;

@@ -6,6 +6,7 @@ import {
   AGENT_DEFAULTS,
   environmentFile,
   parseAssignments,
+  passwdShell,
   sessionEnvironment,
 } from "../../src/session/environment.ts";
 import { parseNewArguments } from "../../src/cli/new.ts";
@@ -14,30 +15,55 @@ import { dirTest, runCommand } from "../harness.ts";
 
 Deno.test("environment: caller, less its terminal; defaults where unset; own and explicit win", () => {
   const env = sessionEnvironment({
-    caller: { PATH: "/p", TERM: "xterm", TMUX: "/t,1,0", COLUMNS: "9", PAGER: "less", "a-b": "x" },
+    caller: {
+      SHELL: "/bin/zsh",
+      PATH: "/p",
+      TERM: "xterm",
+      TMUX: "/t,1,0",
+      COLUMNS: "9",
+      PAGER: "less",
+      "a-b": "x",
+    },
     agentDefaults: true,
     own: { K_SESSION: "s" },
     explicit: { GIT_PAGER: "more", K_SESSION: "t" },
   });
   deepEqual(env, {
     ...AGENT_DEFAULTS,
+    SHELL: "/bin/zsh",
     PATH: "/p",
     PAGER: "less",
     GIT_PAGER: "more",
     K_SESSION: "t",
   });
   const bare = sessionEnvironment({
-    caller: { A: "1" },
+    caller: { A: "1", SHELL: "/bin/bash" },
     agentDefaults: false,
     own: {},
     explicit: {},
   });
-  deepEqual(bare, { A: "1" });
+  deepEqual(bare, { A: "1", SHELL: "/bin/bash" });
   throws(
     () =>
       sessionEnvironment({ caller: {}, agentDefaults: false, own: {}, explicit: { TERM: "x" } }),
     UsageError,
   );
+});
+
+Deno.test("environment: a caller without an absolute SHELL gets the login shell from passwd", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/bash\nu:x:1000:1000::/home/u:/usr/bin/zsh\n" +
+    "v:x:1001:1001::/home/v:nologin\n";
+  equal(passwdShell(passwd, 1000), "/usr/bin/zsh");
+  equal(passwdShell(passwd, 0), "/bin/bash");
+  equal(passwdShell(passwd, 1001), undefined);
+  equal(passwdShell(passwd, 7), undefined);
+  const uid = Deno.uid() ?? 0;
+  const own = passwdShell(Deno.readTextFileSync("/etc/passwd"), uid);
+  const callers: Record<string, string>[] = [{}, { SHELL: "" }, { SHELL: "bash" }];
+  for (const caller of callers) {
+    const env = sessionEnvironment({ caller, agentDefaults: false, own: {}, explicit: {} });
+    equal(env.SHELL, own);
+  }
 });
 
 dirTest("environment: the file gives /bin/sh every value exactly", async (dir) => {
