@@ -51,7 +51,7 @@ export function remoteCommand(id: string, words: readonly string[]): string {
   // sh -c: the login shell may be fish or csh; the script holds no single quote.
   const script = `d="$HOME/${REMOTE_DIR}/${id}"; ` +
     `if [ -x "$d/ktty" ]; then exec "$d/ktty" ${words.join(" ")}; fi; ` +
-    `printf '${PROTOCOL_MARK.replace("\x1e", "\\036")}missing\\n' >&2; exit 127`;
+    `printf "${PROTOCOL_MARK.replace("\x1e", "\\036")}missing\\n" >&2; exit 127`;
   return `sh -c '${script}'`;
 }
 
