@@ -10,17 +10,18 @@ import { VERBS } from "../src/cli/verbs.ts";
 
 const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION})
 
-  k new [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] <session> [cmd…] [--prompt=STR|./hook|repeat]
+  k new [-j] [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] [--cwd=DIR] <session> [cmd…] [--prompt=STR|./hook|repeat]
                                                   start a program (default bash) in a session
   k run [-j] [-t N] [-o N] [session] <code>       run a cell, wait (default 30 s); alias: await
   k fire [-t N] [-o N] [session] <code>           run a cell in the background (default 300 s); code '-' is read from stdin
   k poll [-o N] [session] [cell_id]               a cell's state as JSON, with its output so far
-  k send [session] <text> [--no-enter] [--keys K…]
+  k send [-j] [session] <text> [--no-enter] [--keys K…]
                                                   type into the program the active cell runs
   k screen [-j] [session]                         what the terminal shows now (-j: cursor, foreground)
-  k int [session]                                 Ctrl-C; end the active cell, free the session
+  k int [-j] [session]                            Ctrl-C; end the active cell, free the session
   k kill [-j] [--keep] <session>                  end the session, its process tree, views and state
-  k notify [session] <message> [--from NAME]      append a notify event to the event log
+  k notify [-j] [session] <message> [--from NAME]
+                                                  append a notify event to the event log
   k ls [-j] [--prune]                             every session on the socket (-j: a JSON array)
   k status [-j] [session]                         one session's state and the next useful command
   k watch [session]                               follow output and events as clean text

@@ -5,22 +5,31 @@
  */
 
 import { UsageError } from "../../mod.ts";
-import { EXIT_FAILURE, EXIT_OK, printError, printText } from "./output.ts";
+import { EXIT_FAILURE, EXIT_OK, printError, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
-/** `k int [session]` */
+/** `k int [-j] [session]` */
 export const int: Verb = {
   name: "int",
-  usage: "k int [session]",
+  usage: "k int [-j] [session]",
   summary: "Ctrl-C; end the active cell, free the session",
-  examples: ["k int work"],
-  flags: [],
+  details: [
+    "-j: the JSON result (cell: the interrupted one; ended: what signals ended; holder: what",
+    "still holds the terminal after SIGKILL; prompt_back), with the same exit status.",
+  ],
+  examples: ["k int work", "k int -j work"],
+  flags: [{ name: "json", short: "j", type: "boolean", description: "print the JSON result" }],
   args: "flags",
-  json: "never",
-  async run({ kernel, positionals }) {
-    if (positionals.length > 1) throw new UsageError("k int [session]");
+  json: "flag",
+  async run({ kernel, flags, positionals }) {
+    if (positionals.length > 1) throw new UsageError("k int [-j] [session]");
     const target = await kernel.resolve(positionals[0]);
-    const { cell, ended, holder, reinstalled, prompt_back } = await target.interrupt();
+    const result = await target.interrupt();
+    const { cell, ended, holder, reinstalled, prompt_back } = result;
+    if (flags.has("json")) {
+      printJson(result);
+      return !holder && prompt_back !== false ? EXIT_OK : EXIT_FAILURE;
+    }
     const did = [cell ? `interrupted cell ${cell.cell_id}` : "no active cell; sent C-c"];
     for (const e of ended) did.push(`${e.command} ended by ${e.signal}`);
     if (reinstalled) did.push("shell integration reinstalled");

@@ -8,7 +8,7 @@
 
 import { UsageError } from "../../mod.ts";
 import { parseAssignments } from "../session/environment.ts";
-import { EXIT_OK, printText } from "./output.ts";
+import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
 /** What the words after `new` say. */
@@ -19,14 +19,21 @@ interface NewArguments {
   program?: string;
   env: string[];
   agentDefaults: boolean;
+  cwd?: string;
+  json: boolean;
 }
 
 /**
- * Reads `[--env K=V]… [--no-agent-defaults] [--prompt X] [--prompt-re RE] [--program NAME] [--]
- * <session> [cmd…]`.
+ * Reads `[-j] [--env K=V]… [--no-agent-defaults] [--prompt X] [--prompt-re RE] [--program NAME]
+ * [--cwd DIR] [--] <session> [cmd…]`.
  */
 export function parseNewArguments(argv: readonly string[]): NewArguments {
-  const parsed: Omit<NewArguments, "name"> = { command: [], env: [], agentDefaults: true };
+  const parsed: Omit<NewArguments, "name"> = {
+    command: [],
+    env: [],
+    agentDefaults: true,
+    json: false,
+  };
   let i = 0;
   const valueOf = (flag: string, arg: string): string => {
     if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
@@ -48,7 +55,9 @@ export function parseNewArguments(argv: readonly string[]): NewArguments {
       parsed.program = valueOf("--program", arg);
     } else if (arg === "--prompt-re" || arg.startsWith("--prompt-re=")) {
       parsed.prompt = promptPattern(valueOf("--prompt-re", arg));
-    } else if (arg === "--no-agent-defaults") parsed.agentDefaults = false;
+    } else if (arg === "--cwd" || arg.startsWith("--cwd=")) parsed.cwd = valueOf("--cwd", arg);
+    else if (arg === "--no-agent-defaults") parsed.agentDefaults = false;
+    else if (arg === "-j" || arg === "--json") parsed.json = true;
     else throw new UsageError(`unknown flag '${arg}'; k new [flags] <session> [cmd…]`);
   }
   const name = argv[i];
@@ -72,13 +81,13 @@ function promptPattern(source: string): RegExp {
 }
 
 /**
- * `k new [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] <session> [cmd…]
- * [--prompt=STR|./hook|repeat]`
+ * `k new [-j] [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] [--cwd=DIR]
+ * <session> [cmd…] [--prompt=STR|./hook|repeat]`
  */
 export const newVerb: Verb = {
   name: "new",
   usage:
-    "k new [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] <session> [cmd…] [--prompt=STR|./hook|repeat]",
+    "k new [-j] [--env K=V]… [--no-agent-defaults] [--program=NAME] [--prompt-re=RE] [--cwd=DIR] <session> [cmd…] [--prompt=STR|./hook|repeat]",
   summary: "start a program (default bash) in a session",
   details: [
     "Returns once the program shows its first prompt. On a live session: OK s (alive), or",
@@ -88,6 +97,8 @@ export const newVerb: Verb = {
     "python3, ipython, pdb, node, …: README, Programs), recognised past env, uv run, exec, …;",
     "--program=NAME picks the profile when the command line hides it (a wrapper, docker).",
     "--prompt-re RE: exact mode, the prompt a regular expression (counters, a /).",
+    "--cwd DIR: the program's working directory (default: k's own).",
+    "-j: what new did as JSON (created, command, program, mode; repair on an unhealthy one).",
     "Everything after the name is the program's command line, run through the shell;",
     "k's flags stand before the name (--prompt=… may also follow the command).",
     "Environment: the caller's (less TERM, TMUX, COLUMNS, LINES, PWD), K_SESSION, K_HOME,",
@@ -102,6 +113,11 @@ export const newVerb: Verb = {
     "k new --program=ipython nb ./my-ipython-wrapper",
   ],
   flags: [{
+    name: "json",
+    short: "j",
+    type: "boolean",
+    description: "print what new did as JSON",
+  }, {
     name: "env",
     type: "string",
     description: "K=V: add or override a variable in the session (repeatable)",
@@ -121,9 +137,13 @@ export const newVerb: Verb = {
     name: "prompt-re",
     type: "string",
     description: "exact mode with a prompt matched by this regular expression",
+  }, {
+    name: "cwd",
+    type: "string",
+    description: "DIR: the program's working directory (default: k's own)",
   }],
   args: "raw",
-  json: "never",
+  json: "flag",
   async run({ kernel, argv }) {
     const args = parseNewArguments(argv);
     const result = await kernel.create(args.name, {
@@ -132,7 +152,12 @@ export const newVerb: Verb = {
       ...(args.program !== undefined ? { program: args.program } : {}),
       env: parseAssignments(args.env),
       agentDefaults: args.agentDefaults,
+      ...(args.cwd !== undefined ? { cwd: args.cwd } : {}),
     });
+    if (args.json) {
+      printJson(result);
+      return EXIT_OK;
+    }
     const { mode, fallback } = result;
     const note = fallback ? `; shell integration failed: ${fallback}` : "";
     const alive = result.repair ? `alive; ${result.repair}` : "alive";

@@ -6,25 +6,27 @@
 
 import { UsageError } from "../../mod.ts";
 import { sessionAndText } from "./args.ts";
-import { EXIT_OK, printText } from "./output.ts";
+import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
-/** `k send [session] <text> [--no-enter] [--keys K…]` */
+/** `k send [-j] [session] <text> [--no-enter] [--keys K…]` */
 export const send: Verb = {
   name: "send",
-  usage: "k send [session] <text> [--no-enter] [--keys K…]",
+  usage: "k send [-j] [session] <text> [--no-enter] [--keys K…]",
   summary: "type into the program the active cell runs",
   details: [
     "Types text + Enter (--no-enter: no Enter) without a new cell, for a read -p, a [y/N],",
     "input(). --keys sends tmux key names instead (C-d, Escape, Up; several with commas).",
+    "-j: the JSON result (cell_id: the active cell, or null; foreground: what held the terminal).",
   ],
   examples: ["k send work y", "k send work --keys C-d"],
   flags: [
+    { name: "json", short: "j", type: "boolean", description: "print the JSON result" },
     { name: "no-enter", type: "boolean", description: "type the text without an Enter" },
     { name: "keys", type: "string", description: "tmux key names, several with commas" },
   ],
   args: "code",
-  json: "never",
+  json: "flag",
   async run({ kernel, flags, positionals }) {
     const keys = flags.string("keys")?.split(/[\s,]+/).filter((k) => k !== "");
     let session: string | undefined;
@@ -35,6 +37,10 @@ export const send: Verb = {
     } else ({ session, text } = sessionAndText(positionals, "text"));
     const target = await kernel.resolve(session);
     const sent = await target.send(text, { enter: !flags.has("no-enter"), keys });
+    if (flags.has("json")) {
+      printJson(sent);
+      return EXIT_OK;
+    }
     const to = sent.cell_id !== null
       ? `cell ${sent.cell_id}`
       : `${sent.foreground?.command ?? "the program"} (no active cell)`;
