@@ -79,7 +79,13 @@ export type {
   StartedBody,
   TimeoutResult,
 } from "./src/types.ts";
-export { decodeEvent, encodeEvent, encodeMonitorEvent, EVENT_SCHEMA_VERSION } from "./src/types.ts";
+export {
+  decodeEvent,
+  decodeMonitorEvent,
+  encodeEvent,
+  encodeMonitorEvent,
+  EVENT_SCHEMA_VERSION,
+} from "./src/types.ts";
 export {
   InvalidCellIdError,
   InvalidNameError,

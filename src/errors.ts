@@ -30,6 +30,38 @@ export type ErrorCode =
   | "version_mismatch"
   | "artifact_stale";
 
+/** Every {@link ErrorCode} (the compiler checks the list is whole): what a remote error may carry. */
+const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
+  invalid_name: true,
+  invalid_cell_id: true,
+  invalid_argument: true,
+  no_session: true,
+  no_cell: true,
+  no_active_cell: true,
+  send_late: true,
+  state_dir_unsafe: true,
+  state_corrupt: true,
+  tmux_missing: true,
+  tmux_failed: true,
+  hook_invalid: true,
+  not_ready: true,
+  foreign_session: true,
+  pipe_died: true,
+  io: true,
+  result_not_stored: true,
+  ssh_failed: true,
+  connection_lost: true,
+  remote_not_installed: true,
+  remote_missing_tools: true,
+  version_mismatch: true,
+  artifact_stale: true,
+};
+
+/** Whether `code` is one of ktty's stable error codes (one read from another process's JSON). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
+}
+
 /** Base class of every error ktty raises on purpose. */
 export class KttyError extends Error {
   /** A stable, machine-readable code for this kind of error. */

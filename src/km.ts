@@ -196,13 +196,14 @@ function errorLine(session: string, e: unknown): MonitorEvent {
   if (e instanceof NoSessionError) message = `no session '${e.session}'`;
   else if (e instanceof KttyError) message = e.message;
   else message = `internal error: ${e instanceof Error ? e.message : String(e)}`;
-  return {
+  const line: MonitorEvent = {
     schema_version: 1,
     ts: new Date().toISOString(),
     session,
     status: "error",
     message,
   };
+  return e instanceof KttyError ? { ...line, error_code: e.code } : line;
 }
 
 /** km --all / -s: the merged stream of several sessions; returns the exit status. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type ErrorCode, KttyError } from "./errors.ts";
+import { type ErrorCode, isErrorCode, KttyError } from "./errors.ts";
 
 /** A cell that was handed to a background watcher. */
 export interface FiredResult {
@@ -189,15 +189,20 @@ export function encodeEvent(event: KttyEvent): string {
   return JSON.stringify(event);
 }
 
-/** Decodes one line of an event log; throws {@link KttyError} on anything that is not an event. */
-export function decodeEvent(line: string): KttyEvent {
+/** One line of JSON as an object; throws {@link KttyError} `state_corrupt` (`what`: the line's kind). */
+function parseObject(line: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    throw new KttyError("state_corrupt", "event log line is not JSON");
+    throw new KttyError("state_corrupt", `${what} is not JSON`);
   }
-  if (!isRecord(value)) throw new KttyError("state_corrupt", "event is not an object");
+  if (!isRecord(value)) throw new KttyError("state_corrupt", `${what} is not an object`);
+  return value;
+}
+
+/** `value` as a logged event; throws {@link KttyError} on anything that is not one. */
+function eventFrom(value: Record<string, unknown>): KttyEvent {
   const status = value.status;
   if (
     value.schema_version !== EVENT_SCHEMA_VERSION || typeof value.seq !== "number" ||
@@ -207,6 +212,11 @@ export function decodeEvent(line: string): KttyEvent {
     throw new KttyError("state_corrupt", "event has an unknown shape");
   }
   return value as unknown as KttyEvent;
+}
+
+/** Decodes one line of an event log; throws {@link KttyError} on anything that is not an event. */
+export function decodeEvent(line: string): KttyEvent {
+  return eventFrom(parseObject(line, "event log line"));
 }
 
 /**
@@ -240,6 +250,8 @@ export interface MonitorError {
   status: "error";
   /** What went wrong, in one line. */
   message: string;
+  /** The error's stable code, where it has one (`no_session`, `connection_lost`). */
+  error_code?: ErrorCode;
 }
 
 /** Every line `km` prints: a logged event, a stall notice, or its own error. */
@@ -248,6 +260,27 @@ export type MonitorEvent = KttyEvent | StalledEvent | MonitorError;
 /** Encodes anything `km` prints as one JSON line (no newline); logged events stay byte-exact. */
 export function encodeMonitorEvent(event: MonitorEvent): string {
   return JSON.stringify(event);
+}
+
+/**
+ * Decodes one line `km` printed (the reader of a remote km's stream); throws {@link KttyError}
+ * `state_corrupt` on anything {@link encodeMonitorEvent} does not write.
+ */
+export function decodeMonitorEvent(line: string): MonitorEvent {
+  const value = parseObject(line, "km's line");
+  const envelope = value.schema_version === EVENT_SCHEMA_VERSION &&
+    typeof value.ts === "string" && typeof value.session === "string";
+  if (value.status === "stalled") {
+    if (envelope && typeof value.cell_id === "string" && typeof value.idle_s === "number") {
+      return value as unknown as StalledEvent;
+    }
+  } else if (value.status === "error" && value.seq === undefined) {
+    if (
+      envelope && typeof value.message === "string" &&
+      (value.error_code === undefined || isErrorCode(value.error_code))
+    ) return value as unknown as MonitorError;
+  } else return eventFrom(value);
+  throw new KttyError("state_corrupt", `km's ${String(value.status)} line has an unknown shape`);
 }
 
 /** What a stored cell file holds: the result plus what history needs. */

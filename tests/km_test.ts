@@ -423,7 +423,9 @@ worldTest("km errors: missing session, invalid name, bad flags, unknown cell", a
     "session",
     "status",
     "message",
+    "error_code",
   ]);
+  assert.equal(line?.error_code, "no_session");
   assert.equal(line?.schema_version, 1);
   assert.equal(line?.session, "x");
   assert.equal(line?.status, "error");

@@ -1,7 +1,7 @@
 /**
  * The event log (src/events/) on plain files, without tmux: appends under many processes, following a growing log
  * (partial lines, a log that does not exist yet, torn and foreign lines), replay from a seq or a
- * time, snapshots, cancellation, removal, and a death noticed by the follower.
+ * time, snapshots, cancellation, removal, and a death noticed by the follower; km's lines decoded.
  * @module
  */
 
@@ -16,7 +16,12 @@ import {
   readLastEvents,
 } from "../../src/events/log.ts";
 import { isCompletion } from "../../src/events/stream.ts";
-import type { KttyEvent } from "../../src/types.ts";
+import {
+  decodeMonitorEvent,
+  encodeMonitorEvent,
+  type KttyEvent,
+  type MonitorEvent,
+} from "../../src/types.ts";
 import { dirTest, hasOpen, letTimePass, waitFor } from "../harness.ts";
 
 const EVENTS_MODULE = fileURLToPath(new URL("../../src/events/log.ts", import.meta.url));
@@ -336,4 +341,63 @@ Deno.test("events: a timeout is not a completion (the cell goes on); done, inter
     [{ ...env, status: "closed", reason: "killed" }, false],
   ];
   for (const [event, want] of events) assert.equal(isCompletion(event), want, event.status);
+});
+
+Deno.test("decodeMonitorEvent reads back every line km writes, and nothing else", () => {
+  const ts = new Date().toISOString();
+  const lines: MonitorEvent[] = [
+    {
+      schema_version: 1,
+      seq: 3,
+      ts,
+      session: "w",
+      status: "done",
+      cell_id: "0123456789ab",
+      exit_code: 0,
+      duration_ms: 5,
+    },
+    {
+      schema_version: 1,
+      seq: 4,
+      ts,
+      session: "w",
+      status: "error",
+      cell_id: "0123456789ab",
+      message: "died",
+    },
+    { schema_version: 1, ts, session: "w", status: "stalled", cell_id: "0123456789ab", idle_s: 30 },
+    {
+      schema_version: 1,
+      ts,
+      session: "x",
+      status: "error",
+      message: "no session 'x'",
+      error_code: "no_session",
+    },
+    { schema_version: 1, ts, session: "", status: "error", message: "internal error: boom" },
+  ];
+  for (const line of lines) assert.deepEqual(decodeMonitorEvent(encodeMonitorEvent(line)), line);
+  for (
+    const bad of [
+      "not json",
+      "[1]",
+      JSON.stringify({ schema_version: 1, ts, session: "w", status: "stalled", cell_id: "x" }),
+      JSON.stringify({
+        schema_version: 1,
+        ts,
+        session: "w",
+        status: "error",
+        message: "m",
+        error_code: "made_up",
+      }),
+      JSON.stringify({ schema_version: 1, seq: 1, ts, session: "w", status: "made_up" }),
+      JSON.stringify({ schema_version: 2, ts, session: "w", status: "error", message: "m" }),
+    ]
+  ) {
+    assert.throws(
+      () => decodeMonitorEvent(bad),
+      (e: unknown) => (e as { code?: string }).code === "state_corrupt",
+      bad,
+    );
+  }
 });
