@@ -23,6 +23,7 @@
 
 import { main as k } from "./cli/main.ts";
 import { setStdinText } from "./cli/args.ts";
+import { onCellStarted } from "./cli/run.ts";
 import { main as km } from "./km.ts";
 import { startWatchersFrom } from "./start.ts";
 import { main as watcher } from "./watcher.ts";
@@ -85,6 +86,8 @@ async function remote(id: string | undefined): Promise<number> {
   }
   // Standard input is the channel: `-` reads what the request carries (nothing: missing code).
   setStdinText(request.stdin ?? "");
+  // The caller's onStarted: the cell is typed (the line goes out at once, unbuffered).
+  onCellStarted((cellId) => console.error(`${PROTOCOL_MARK}cell ${cellId}`));
   // The end of standard input is the caller's going away. A verb waiting on a cell hands it
   // over as for a hangup; km stops as for SIGTERM; any other verb finishes what it started.
   const verb = request.argv.find((word) => !word.startsWith("-"));

@@ -41,6 +41,17 @@ export function cellOptions(flags: ParsedFlags): CellOptions {
   return options;
 }
 
+/** Told of the cell `k run` starts, once it is typed (see {@link onCellStarted}). */
+let cellStartedHook: ((cellId: string) => void) | undefined;
+
+/**
+ * Makes `k run` tell `hook` of its cell once it is typed: the remote artifact says so on its
+ * standard error, for the library's `onStarted` on the caller's side (src/artifact.ts).
+ */
+export function onCellStarted(hook: (cellId: string) => void): void {
+  cellStartedHook = hook;
+}
+
 /** The exit statuses of a `k run` stopped by a signal: 128 + the signal's number. */
 const STOP_SIGNALS: readonly [Deno.Signal, number][] = [
   ["SIGINT", 130],
@@ -101,6 +112,7 @@ export const run: Verb = {
       ...options,
       onStarted: (id) => {
         cellId = id;
+        cellStartedHook?.(id);
         if (signalled !== undefined) stop(id, signalled);
       },
     });

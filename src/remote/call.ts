@@ -73,6 +73,8 @@ export interface RemoteSinks {
   stdout(chunk: Uint8Array): void | Promise<void>;
   /** Standard error less the protocol lines, line by line. */
   stderr(line: string): void;
+  /** Told when the remote `k run` has typed its cell (its `cell <id>` protocol line). */
+  cellStarted?(cellId: string): void;
 }
 
 /** Why a remote run did not give an exit status of the remote command. */
@@ -168,6 +170,7 @@ export async function callRemote(
       if (kind === "start") started = true;
       else if (kind === "exit") exit = Number(rest[0]);
       else if (kind === "missing") missing = true;
+      else if (kind === "cell" && rest[0]) sinks.cellStarted?.(rest[0]);
       else if (kind === "error") {
         protocol = { code: rest[0] ?? "", message: rest.slice(1).join(" ") };
       }

@@ -19,6 +19,7 @@ export interface RemoteRequest {
 
 /**
  * The mark that begins a protocol line on a remote run's standard error: `start <id>`,
- * `exit <status>`, `missing` (this version is not installed), `error <code> <message>`.
+ * `exit <status>`, `missing` (this version is not installed), `error <code> <message>`, and
+ * `cell <cell id>` when a `k run` has typed its cell (the library's `onStarted`).
  */
 export const PROTOCOL_MARK = "\x1ektty-";
