@@ -28,7 +28,9 @@ export type ErrorCode =
   | "remote_not_installed"
   | "remote_missing_tools"
   | "version_mismatch"
-  | "artifact_stale";
+  | "artifact_stale"
+  | "remote_unsupported"
+  | "remote_failed";
 
 /** Every {@link ErrorCode} (the compiler checks the list is whole): what a remote error may carry. */
 const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
@@ -55,6 +57,8 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   remote_missing_tools: true,
   version_mismatch: true,
   artifact_stale: true,
+  remote_unsupported: true,
+  remote_failed: true,
 };
 
 /** Whether `code` is one of ktty's stable error codes (one read from another process's JSON). */

@@ -1,6 +1,7 @@
 /**
  * The kernel as a typed library: a {@link Kernel} names a state dir and a tmux socket; a
- * {@link Session} drives one session's cells.
+ * {@link Session} drives one session's cells. A kernel with a `host` delegates each method to
+ * src/remote/library.ts (the same verbs, run there over SSH), loaded only then.
  * @module
  */
 
@@ -32,6 +33,8 @@ import { fleetEvents, type FleetEventsOptions } from "./events/fleet.ts";
 import { type FollowItem, type FollowOptions, followSession } from "./session/follow.ts";
 import { readMeta, sessionHasState, type SessionInfo, sessionInfo } from "./session/meta.ts";
 import { type Screen, sessionScreen } from "./session/screen.ts";
+import { KttyError, UsageError } from "./errors.ts";
+import type { RemoteBackend } from "./remote/library.ts";
 import {
   assertSessionName,
   configFromEnv,
@@ -48,23 +51,55 @@ import type {
   StalledEvent,
 } from "./types.ts";
 
-/** What a {@link Kernel} is made with: its state dir and socket, and programs to add. */
+/** What a {@link Kernel} is made with: its state dir and socket, programs to add, a host. */
 export interface KernelOptions extends Partial<KernelConfig> {
   /** Profiles of programs ktty does not know (see {@link Kernel.register}). */
   programs?: readonly ProgramDefinition[];
+  /**
+   * A remote host, as `ssh` takes it: an alias of your SSH config, `user@host` or
+   * `ssh://user@host:port`. The kernel's sessions then live there, driven over one shared SSH
+   * connection by the ktty installed there (`k host setup <host>` first), and each method returns
+   * what it returns locally (errors included, with the same codes). The state dir and tmux socket
+   * are the remote login's (its `K_HOME` and `K_SOCKET`); `home` is where this side keeps the SSH
+   * control socket; `socket` and `programs` cannot be given. `K_SSH_COMMAND` names the ssh command
+   * line (`ssh -F ~/.ssh/agents`). Differences: a time limit counts in whole seconds (rounded up:
+   * `k`'s `-t`); `handOff`, `logStart`, `attach`, `follow`, `info`, `hasState` and `register`
+   * throw `remote_unsupported`; the transport's failures throw `ssh_failed`, `connection_lost`
+   * (naming the cell, which runs on there), `remote_not_installed` or `version_mismatch`.
+   * Default: this machine.
+   *
+   * @example
+   * ```ts
+   * import { Kernel } from "./mod.ts";
+   * const gpu = new Kernel({ host: "gpu" });
+   * await gpu.create("train", { command: "bash" });
+   * const result = await gpu.session("train").run("nvidia-smi -L");
+   * if (result.status === "done") console.log(result.output);
+   * ```
+   */
+  host?: string;
 }
 
-/** One ktty kernel: a state directory and a tmux socket. Creating one touches nothing. */
+/**
+ * One ktty kernel: a state directory and a tmux socket, here or on a remote host. Creating one
+ * touches nothing.
+ */
 export class Kernel {
-  /** Where state lives and which socket is driven. */
+  /** Where state lives and which socket is driven (with a host: this side's SSH sockets). */
   readonly config: KernelConfig;
+  /** The remote host the sessions live on, as given; undefined for this machine. */
+  readonly host: string | undefined;
   #stateDir: Promise<void> | undefined;
+  #remote: (() => Promise<RemoteBackend>) | undefined;
 
   /**
    * Makes a kernel handle; nothing is created until a session is used.
    *
    * @param config state dir and socket; each defaults to `K_HOME`/`K_SOCKET` or their defaults;
-   *   `programs`: profiles of programs to add (see {@link Kernel.register})
+   *   `programs`: profiles of programs to add (see {@link Kernel.register}); `host`: a remote
+   *   host (see {@link KernelOptions.host})
+   * @throws {KttyError} `remote_unsupported` for `programs` with a host; {@link UsageError} for
+   *   `socket` with a host
    *
    * @example
    * ```ts
@@ -73,6 +108,18 @@ export class Kernel {
    * ```
    */
   constructor(config: KernelOptions = {}) {
+    const host = config.host;
+    this.host = host;
+    if (host !== undefined) {
+      if (config.programs?.length) throw remoteUnsupported("programs", host, registerInstead);
+      if (config.socket !== undefined) {
+        throw new UsageError(
+          `socket names a tmux socket on this machine; on ${host} it is the login's K_SOCKET ` +
+            "(SetEnv in your SSH config can give it)",
+        );
+      }
+      this.#remote = () => remoteOn(this.config, host);
+    }
     for (const program of config.programs ?? []) registerProgram(program);
     const defaults = config.home && config.socket ? undefined : configFromEnv();
     this.config = {
@@ -89,7 +136,8 @@ export class Kernel {
    * so in `k status`. Registering a kind again replaces it.
    *
    * @param program the profile
-   * @throws {UsageError} a malformed kind, or a built-in one's
+   * @throws {UsageError} a malformed kind, or a built-in one's; {@link KttyError}
+   *   `remote_unsupported` on a remote host
    *
    * @example
    * ```ts
@@ -99,6 +147,7 @@ export class Kernel {
    * ```
    */
   register(program: ProgramDefinition): void {
+    if (this.host !== undefined) throw remoteUnsupported("register", this.host, registerInstead);
     registerProgram(program);
   }
 
@@ -117,6 +166,7 @@ export class Kernel {
    * ```
    */
   async create(name: string, options: NewSessionOptions = {}): Promise<NewSessionResult> {
+    if (this.#remote) return await (await this.#remote()).create(name, options);
     return await createSession(this.config, name, options);
   }
 
@@ -134,7 +184,7 @@ export class Kernel {
    */
   session(name: string): Session {
     assertSessionName(name);
-    return new Session(this.config, name, () => this.#ready());
+    return new Session(this.config, name, () => this.#ready(), this.host);
   }
 
   /**
@@ -150,11 +200,10 @@ export class Kernel {
    * ```
    */
   async resolve(name?: string): Promise<Session> {
-    return new Session(
-      this.config,
-      await resolveSessionName(this.config, name),
-      () => this.#ready(),
-    );
+    const resolved = this.#remote
+      ? await (await this.#remote()).resolve(name)
+      : await resolveSessionName(this.config, name);
+    return new Session(this.config, resolved, () => this.#ready(), this.host);
   }
 
   /**
@@ -175,6 +224,7 @@ export class Kernel {
    * ```
    */
   async fleet(): Promise<FleetEntry[]> {
+    if (this.#remote) return await (await this.#remote()).fleet();
     await this.#ready();
     return await listFleet(this.config);
   }
@@ -193,6 +243,7 @@ export class Kernel {
    * ```
    */
   async prune(): Promise<SessionStatus[]> {
+    if (this.#remote) return await (await this.#remote()).prune();
     await this.#ready();
     return await pruneStaleSessions(this.config);
   }
@@ -220,6 +271,7 @@ export class Kernel {
     void,
     undefined
   > {
+    if (this.#remote) return yield* (await this.#remote()).fleetEvents(options);
     await this.#ready();
     yield* fleetEvents(this.config, options);
   }
@@ -234,13 +286,19 @@ export class Kernel {
   }
 }
 
-/** One session: run cells in it, poll them, interrupt, kill. */
+/**
+ * One session: run cells in it, poll them, interrupt, kill. On a remote host (the kernel's
+ * `host`) each method runs there; those that cannot throw `remote_unsupported`.
+ */
 export class Session {
   /** The kernel's configuration. */
   readonly config: KernelConfig;
   /** The session's name. */
   readonly name: string;
+  /** The remote host the session lives on, as given; undefined for this machine. */
+  readonly host: string | undefined;
   #ready: () => Promise<void>;
+  #remote: (() => Promise<RemoteBackend>) | undefined;
 
   /**
    * Makes a handle; use {@link Kernel.session} to get one.
@@ -248,11 +306,19 @@ export class Session {
    * @param config the kernel's configuration
    * @param name a validated session name
    * @param ready checks the state directory (the kernel's, checked once); default: every call
+   * @param host the remote host the session lives on, if any
    */
-  constructor(config: KernelConfig, name: string, ready?: () => Promise<void>) {
+  constructor(config: KernelConfig, name: string, ready?: () => Promise<void>, host?: string) {
     this.config = config;
     this.name = name;
+    this.host = host;
     this.#ready = ready ?? (() => ensureStateDir(config));
+    if (host !== undefined) this.#remote = () => remoteOn(config, host);
+  }
+
+  /** Throws `remote_unsupported` on a remote host: `method` reads this machine only. */
+  #local(method: string, instead: string): void {
+    if (this.host !== undefined) throw remoteUnsupported(method, this.host, instead);
   }
 
   /** Ready, and not being created: what typing into the pane waits for. */
@@ -278,6 +344,7 @@ export class Session {
    * ```
    */
   async run(code: string, options: CellOptions = {}): Promise<FinalResult | BusyResult> {
+    if (this.#remote) return await (await this.#remote()).run(this.name, code, options);
     await this.#settled();
     return await runCell(this.config, this.name, code, options);
   }
@@ -300,6 +367,7 @@ export class Session {
    * ```
    */
   async handOff(): Promise<string | undefined> {
+    this.#local("handOff", "the remote k run hands its cell over itself when the connection ends");
     await this.#ready();
     return await handOffRun(this.config, this.name);
   }
@@ -318,6 +386,7 @@ export class Session {
    * ```
    */
   async fire(code: string, options: CellOptions = {}): Promise<FiredResult | BusyResult> {
+    if (this.#remote) return await (await this.#remote()).fire(this.name, code, options);
     await this.#settled();
     return await fireCell(this.config, this.name, code, options);
   }
@@ -336,6 +405,7 @@ export class Session {
    * ```
    */
   async poll(cellId?: string, options: PollOptions = {}): Promise<CellResult> {
+    if (this.#remote) return await (await this.#remote()).poll(this.name, cellId, options);
     await this.#ready();
     return await pollCell(this.config, this.name, cellId, options);
   }
@@ -357,6 +427,7 @@ export class Session {
    * ```
    */
   async send(text: string, options: SendOptions = {}): Promise<SendResult> {
+    if (this.#remote) return await (await this.#remote()).send(this.name, text, options);
     await this.#settled();
     return await sendToCell(this.config, this.name, text, options);
   }
@@ -380,6 +451,7 @@ export class Session {
    * ```
    */
   async interrupt(): Promise<InterruptResult> {
+    if (this.#remote) return await (await this.#remote()).interrupt(this.name);
     await this.#settled();
     return await interruptCell(this.config, this.name);
   }
@@ -401,6 +473,7 @@ export class Session {
    * ```
    */
   async kill(options: KillOptions = {}): Promise<KillResult> {
+    if (this.#remote) return await (await this.#remote()).kill(this.name, options);
     await this.#ready();
     return await killSessionAndState(this.config, this.name, options);
   }
@@ -417,6 +490,7 @@ export class Session {
    * ```
    */
   async status(): Promise<SessionStatus> {
+    if (this.#remote) return await (await this.#remote()).status(this.name);
     await this.#ready();
     return await sessionStatus(this.config, this.name);
   }
@@ -435,6 +509,7 @@ export class Session {
    * ```
    */
   async notify(message: string, from = "k"): Promise<KttyEvent> {
+    if (this.#remote) return await (await this.#remote()).notify(this.name, message, from);
     await this.#ready();
     return await notifySession(this.config, this.name, message, from);
   }
@@ -470,6 +545,7 @@ export class Session {
     void,
     undefined
   > {
+    if (this.#remote) return yield* (await this.#remote()).events(this.name, options);
     await this.#ready();
     yield* sessionEvents(this.config, this.name, options);
   }
@@ -487,6 +563,7 @@ export class Session {
    * ```
    */
   async history(n = 20): Promise<HistoryEntry[]> {
+    if (this.#remote) return await (await this.#remote()).history(this.name, n);
     await this.#ready();
     return await sessionHistory(this.config, this.name, n);
   }
@@ -503,6 +580,7 @@ export class Session {
    * ```
    */
   logStart(): LogStart | undefined {
+    this.#local("logStart", "history() shows the log's first events");
     return readLogStart(sessionPaths(this.config, this.name));
   }
 
@@ -524,6 +602,7 @@ export class Session {
    * ```
    */
   async attach(options: AttachOptions = {}): Promise<number> {
+    this.#local("attach", `k --host ${this.host} attach ${this.name} in a terminal`);
     await this.#ready();
     return await attachSession(this.config, this.name, options);
   }
@@ -541,6 +620,7 @@ export class Session {
    * ```
    */
   async hasState(): Promise<boolean> {
+    this.#local("hasState", "status() throws no_session for a session without state");
     return await sessionHasState(this.config, this.name);
   }
 
@@ -559,6 +639,7 @@ export class Session {
    * ```
    */
   async info(): Promise<SessionInfo> {
+    this.#local("info", "status() holds its command, program and mode");
     return sessionInfo(await readMeta(sessionPaths(this.config, this.name), this.name));
   }
 
@@ -582,6 +663,7 @@ export class Session {
    * ```
    */
   async *follow(options: FollowOptions = {}): AsyncGenerator<FollowItem, void, undefined> {
+    this.#local("follow", `events(), or k --host ${this.host} watch ${this.name}`);
     await this.#ready();
     yield* followSession(this.config, this.name, options);
   }
@@ -603,7 +685,26 @@ export class Session {
    * ```
    */
   async screen(): Promise<Screen> {
+    if (this.#remote) return await (await this.#remote()).screen(this.name);
     await this.#ready();
     return await sessionScreen(this.config, this.name);
   }
+}
+
+/** What to do instead of registering a program for a remote host. */
+const registerInstead = "programs are this process's registry; give the session's program " +
+  "with create's program or prompt options";
+
+/** The remote side of a kernel on `host`: loaded on first use, so a local kernel never loads it. */
+async function remoteOn(config: KernelConfig, host: string): Promise<RemoteBackend> {
+  const { RemoteBackend } = await import("./remote/library.ts");
+  return new RemoteBackend(config, host);
+}
+
+/** The error of a method that reads or acts on this machine only, called on a remote host. */
+function remoteUnsupported(method: string, host: string, instead: string): KttyError {
+  return new KttyError(
+    "remote_unsupported",
+    `${method} works on this machine only, not on ${host}: ${instead}`,
+  );
 }
