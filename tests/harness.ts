@@ -370,7 +370,7 @@ export class World {
 
   /** Runs a tmux command on this world's socket (for inspecting and breaking things). */
   tmux(args: string[]): Promise<CliResult> {
-    return runCommand("tmux", ["-f", "/dev/null", "-L", this.socket, ...args]);
+    return runCommand("tmux", ["-u", "-f", "/dev/null", "-L", this.socket, ...args]);
   }
 
   /** The tmux session names on the world's socket ([] when no server runs). */
