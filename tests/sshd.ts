@@ -8,12 +8,14 @@
  *   reaching one machine stay apart; `127.0.0.1` (the `ssh://user@127.0.0.1:PORT` form) reaches
  *   kt-a's;
  * - `kt-unknown`: the same server with a known_hosts file that lacks its key: refused, never a prompt;
+ * - `kt-asks`: kt-unknown without `BatchMode` and with `StrictHostKeyChecking ask`: where a
+ *   terminal is at hand, plain ssh would ask yes/no on it;
  * - `kt-refused`: the same server with a key it does not authorise;
  * - `kt-down`: a port nothing listens on;
  * - `kt-notmux`: kt-a's login on a second port whose commands run with a PATH that holds everything
  *   in /usr/bin but tmux (after {@link Sshd.hideTmux}).
  *
- * Every target has `BatchMode yes`: nothing ever waits for a password or a yes/no.
+ * Every other target has `BatchMode yes`: nothing waits for a password or a yes/no.
  * @module
  */
 
@@ -123,8 +125,8 @@ export class Sshd {
 
   /**
    * Writes a client config with the targets kt-a, kt-b (this machine, with `a`'s and `b`'s
-   * remote state), kt-unknown, kt-refused, kt-down and kt-notmux (`a`'s state), and `127.0.0.1`
-   * for the `ssh://` form (`a`'s state).
+   * remote state), kt-unknown, kt-asks, kt-refused, kt-down and kt-notmux (`a`'s state), and
+   * `127.0.0.1` for the `ssh://` form (`a`'s state).
    *
    * @param path where to write it
    * @param a the remote state of kt-a (and of ssh://user@127.0.0.1:PORT)
@@ -133,26 +135,26 @@ export class Sshd {
    */
   async writeClientConfig(path: string, a: RemoteState, b: RemoteState): Promise<string> {
     const known = `${this.dir}/known_hosts`;
-    const common = (knownHosts: string, key: string) => [
+    const common = (knownHosts: string, key: string, asks = false) => [
       `  User ${this.user}`,
       `  IdentityFile ${this.dir}/${key}`,
       "  IdentitiesOnly yes",
       `  UserKnownHostsFile ${knownHosts}`,
       "  GlobalKnownHostsFile /dev/null",
-      "  StrictHostKeyChecking yes",
-      "  BatchMode yes",
+      `  StrictHostKeyChecking ${asks ? "ask" : "yes"}`,
+      `  BatchMode ${asks ? "no" : "yes"}`,
       "  ConnectTimeout 5",
       "  LogLevel ERROR",
     ];
     const host = (
       name: string,
       state: RemoteState,
-      options: { port?: number; knownHosts?: string; key?: string } = {},
+      options: { port?: number; knownHosts?: string; key?: string; asks?: boolean } = {},
     ) => [
       `Host ${name}`,
       "  HostName 127.0.0.1",
       `  Port ${options.port ?? this.port}`,
-      ...common(options.knownHosts ?? known, options.key ?? "id_ed25519"),
+      ...common(options.knownHosts ?? known, options.key ?? "id_ed25519", options.asks),
       `  SetEnv K_HOME=${state.home} K_SOCKET=${state.socket}`,
       "",
     ];
@@ -160,6 +162,7 @@ export class Sshd {
       ...host("kt-a", a),
       ...host("kt-b", b),
       ...host("kt-unknown", a, { knownHosts: `${this.dir}/known_hosts_empty` }),
+      ...host("kt-asks", a, { knownHosts: `${this.dir}/known_hosts_empty`, asks: true }),
       ...host("kt-refused", a, { key: "stranger_ed25519" }),
       ...host("kt-down", a, { port: freePort() }),
       ...host("kt-notmux", a, { port: this.noTmuxPort }),
