@@ -47,7 +47,10 @@ async function runTmux(
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("tmux", {
-      args: ["-f", "/dev/null", "-L", config.socket, ...args],
+      // -u: a client started in the C locale (a CI runner, a service, env -i) would have tmux
+      // print each tab of a format as '_' and each non-ASCII character as '_', and every
+      // listing ktty parses would fall apart.
+      args: ["-u", "-f", "/dev/null", "-L", config.socket, ...args],
       stdin: stdin ? "piped" : "null",
       stdout: capture ? "piped" : "null",
       stderr: capture ? "piped" : "null",

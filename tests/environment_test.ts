@@ -3,7 +3,16 @@
 // never travel in argv. And `new` never ends a tmux session ktty did not start.
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { assertCliError, collect, exists, waitFor, type World, worldTest } from "./harness.ts";
+import {
+  assertCliError,
+  CLI,
+  collect,
+  exists,
+  runCommand,
+  waitFor,
+  type World,
+  worldTest,
+} from "./harness.ts";
 
 /** Runs `code` in session `s` through `k run -j` and returns its output (asserting `done`). */
 async function output(w: World, s: string, code: string): Promise<string> {
@@ -153,3 +162,32 @@ for (const program of ["bash", "python3"]) {
     }
   });
 }
+
+worldTest(
+  "environment: a caller with a bare environment (a CI runner, env -i) gets a working session",
+  async (w) => {
+    // No SHELL, no LANG, no USER: only PATH and HOME, as `env -i` or a service gives.
+    const bare = { ...w.env(), PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: w.base };
+    const k = (args: string[]) =>
+      runCommand(Deno.execPath(), ["run", "-A", "--no-lock", CLI, ...args], {
+        env: bare,
+        clearEnv: true,
+        cwd: w.base,
+      });
+    const kJson = async (args: string[]) =>
+      JSON.parse((await k(args)).stdout) as Record<string, unknown>;
+    const made = await k(["new", "s"]);
+    equal(made.code, 0, made.stderr);
+    // The table parses (tmux in the C locale printed its tabs as '_').
+    const [row] = JSON.parse((await k(["ls", "-j"])).stdout) as Record<string, unknown>[];
+    deepEqual([row?.session, row?.alive, row?.state], ["s", true, "idle"]);
+    // The login shell, not dash, runs the command line: the pane's process is bash itself.
+    equal(row?.pane_command, "bash");
+    // A UTF-8 locale: one character is one character.
+    const r = await kJson(["run", "-j", "s", "v=é; echo ${#v} $LANG"]);
+    equal(r.output, "1 C.UTF-8");
+    // The hangup ends bash itself: nothing left to signal.
+    const killed = await kJson(["kill", "-j", "s"]);
+    deepEqual([killed.ended, killed.survivors], [[], []]);
+  },
+);

@@ -42,17 +42,21 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs a command to completion with no stdin; returns its status and decoded output. */
+/**
+ * Runs a command to completion with no stdin; returns its status and decoded output. With
+ * `clearEnv`, the command gets `env` alone, as from `env -i` (a CI runner's bare environment).
+ */
 export async function runCommand(
   command: string,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; clearEnv?: boolean } = {},
 ): Promise<CliResult> {
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command(command, {
       args,
       env: options.env,
+      clearEnv: options.clearEnv,
       cwd: options.cwd,
       stdin: "null",
       stdout: "piped",

@@ -67,6 +67,18 @@ export const AGENT_DEFAULTS: Readonly<Record<string, string>> = {
   PROMPT_TOOLKIT_NO_CPR: "1",
 };
 
+/** The variables that choose a locale's character set, in the order programs read them. */
+const LOCALE_VARIABLES = ["LC_ALL", "LC_CTYPE", "LANG"] as const;
+
+/**
+ * The locale of a session whose caller chose none (a CI runner, a service, `env -i`): the pane
+ * is a UTF-8 terminal, and in the C locale bash counts `é` as two characters, python's `input()`
+ * and readline mangle it and many programs print `?` for it. glibc has `C.UTF-8` built in
+ * (Debian 12: 2.36), so it needs no generated locale. An agent default, so
+ * `--no-agent-defaults` leaves the locale unset too.
+ */
+const DEFAULT_LOCALE = "C.UTF-8";
+
 /** What a session's environment is made of. */
 export interface EnvironmentSources {
   /** The caller's environment (the process that runs `new`). */
@@ -148,6 +160,7 @@ export function sessionEnvironment(sources: EnvironmentSources): Record<string, 
     for (const [name, value] of Object.entries(AGENT_DEFAULTS)) {
       if (!(name in env)) env[name] = value;
     }
+    if (!LOCALE_VARIABLES.some((name) => env[name])) env.LANG = DEFAULT_LOCALE;
   }
   for (const source of [sources.own, sources.explicit]) {
     for (const [name, value] of Object.entries(source)) {

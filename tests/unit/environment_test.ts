@@ -30,6 +30,7 @@ Deno.test("environment: caller, less its terminal; defaults where unset; own and
   });
   deepEqual(env, {
     ...AGENT_DEFAULTS,
+    LANG: "C.UTF-8",
     SHELL: "/bin/zsh",
     PATH: "/p",
     PAGER: "less",
@@ -48,6 +49,17 @@ Deno.test("environment: caller, less its terminal; defaults where unset; own and
       sessionEnvironment({ caller: {}, agentDefaults: false, own: {}, explicit: { TERM: "x" } }),
     UsageError,
   );
+});
+
+Deno.test("environment: a UTF-8 locale where the caller chose none, an agent default", () => {
+  const lang = (caller: Record<string, string>, agentDefaults = true) =>
+    sessionEnvironment({ caller, agentDefaults, own: {}, explicit: {} }).LANG;
+  equal(lang({}), "C.UTF-8");
+  equal(lang({ LANG: "" }), "C.UTF-8");
+  equal(lang({ LANG: "de_DE.UTF-8" }), "de_DE.UTF-8");
+  equal(lang({ LC_ALL: "C" }), undefined);
+  equal(lang({ LC_CTYPE: "en_US.UTF-8" }), undefined);
+  equal(lang({}, false), undefined);
 });
 
 Deno.test("environment: a caller without an absolute SHELL gets the login shell from passwd", () => {
