@@ -1,15 +1,20 @@
 /**
- * `deno task build`: writes the start-up bundles of `k` and `km` (see `start.ts`) with
- * `deno bundle`, each with the manifest of the sources it was built from.
+ * `deno task build`: writes the start-up bundles of `k` and `km` (see `start.ts`) and the
+ * remote artifact `ktty` (see `artifact.ts`) with `deno bundle`, each with the manifest of the
+ * sources it was built from.
  *
  * Exits 0 also when a bundle cannot be made (a Deno without `deno bundle`, a read-only checkout):
  * the commands then run from the sources, only slower, and it says so on stderr.
  * @module
  */
 
-import { type BundleManifest, bundlePaths, type CommandName, ROOT, stampOf } from "./start.ts";
+import { type BundleManifest, type BundleName, bundlePaths, ROOT, stampOf } from "./start.ts";
 
-const ENTRIES: Record<CommandName, string> = { k: "src/k.ts", km: "src/km.ts" };
+const ENTRIES: Record<BundleName, string> = {
+  k: "src/k.ts",
+  km: "src/km.ts",
+  ktty: "src/artifact.ts",
+};
 
 async function deno(args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -62,7 +67,13 @@ function writeAtomic(target: string, write: (tmp: string) => void): void {
   }
 }
 
-async function build(name: CommandName): Promise<number> {
+/** The SHA-256 of a file, in hex. */
+async function sha256(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function build(name: BundleName): Promise<number> {
   const entry = ENTRIES[name];
   const { bundle, manifest } = bundlePaths(name);
   const files = await sourcesOf(entry);
@@ -82,7 +93,11 @@ async function build(name: CommandName): Promise<number> {
     }
     Deno.renameSync(tmp, bundle);
     const text = JSON.stringify(
-      { deno: Deno.version.deno, inputs: before } satisfies BundleManifest,
+      {
+        deno: Deno.version.deno,
+        inputs: before,
+        sha256: await sha256(bundle),
+      } satisfies BundleManifest,
     );
     writeAtomic(manifest, (path) => Deno.writeTextFileSync(path, `${text}\n`));
   } finally {
@@ -96,7 +111,7 @@ async function build(name: CommandName): Promise<number> {
 }
 
 if (import.meta.main) {
-  for (const name of Object.keys(ENTRIES) as CommandName[]) {
+  for (const name of Object.keys(ENTRIES) as BundleName[]) {
     try {
       const count = await build(name);
       console.error(`build: src/${name}.bundle.js (${count} modules)`);

@@ -22,7 +22,13 @@ export type ErrorCode =
   | "foreign_session"
   | "pipe_died"
   | "io"
-  | "result_not_stored";
+  | "result_not_stored"
+  | "ssh_failed"
+  | "connection_lost"
+  | "remote_not_installed"
+  | "remote_missing_tools"
+  | "version_mismatch"
+  | "artifact_stale";
 
 /** Base class of every error ktty raises on purpose. */
 export class KttyError extends Error {
@@ -30,6 +36,8 @@ export class KttyError extends Error {
   readonly code: ErrorCode;
   /** The exit status the `k` command uses for this error. */
   readonly exitCode: number;
+  /** Fields a JSON error carries beside its message and code (a `cell_id` it concerns). */
+  readonly fields: Readonly<Record<string, unknown>>;
 
   /**
    * Creates the error.
@@ -37,11 +45,16 @@ export class KttyError extends Error {
    * @param message one clear line for a person
    * @param options the underlying cause, if any
    */
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: ErrorOptions & { fields?: Record<string, unknown>; exitCode?: number },
+  ) {
     super(message, options);
     this.name = "KttyError";
     this.code = code;
-    this.exitCode = 1;
+    this.exitCode = options?.exitCode ?? 1;
+    this.fields = options?.fields ?? {};
   }
 }
 

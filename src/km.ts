@@ -48,10 +48,14 @@ const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSI
   -s, --session <n>   these sessions (repeat, or a comma list) as one stream, until all closed;
                       with --all or -s: -1 is the first completion in any of them (of a cell
                       running at the start, or from now on), --from takes a time only
+  --host <target>     on that host over SSH (repeat for one stream from several; each event
+                      gets target); default $K_HOST. A lost connection prints an error event
+                      and exits 1: --from <the last event's ts> resumes
 
 Exit 0 when done as asked (closed, -1 completion, snapshot, SIGINT/SIGTERM); 1 after an error line;
 2 when --timeout ran out first.
-Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_SESSION.`;
+Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_SESSION, K_HOST,
+K_SSH_COMMAND.`;
 
 /** How long a signal waits for the stream to end before km exits anyway. */
 const SIGNAL_EXIT_GRACE_MS = 1000;
@@ -236,6 +240,26 @@ function noteTrimmedStart(target: Session, from: number | Date | undefined): voi
   );
 }
 
+function isHelp(word: string): boolean {
+  return word === "--help" || word === "-h";
+}
+
+/** `--host <target>` / `--host=<target>` (repeatable) taken out of km's arguments. */
+function hostWords(argv: readonly string[]): { hosts: string[]; rest: string[] } {
+  const hosts: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === "--host" || word === "-H") {
+      const value = argv[++i];
+      if (value === undefined) throw new UsageError("--host needs a host");
+      hosts.push(value);
+    } else if (word.startsWith("--host=")) hosts.push(word.slice("--host=".length));
+    else rest.push(word);
+  }
+  return { hosts, rest };
+}
+
 /** Runs `km` with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const stop = new AbortController();
@@ -249,7 +273,16 @@ export async function main(argv: string[]): Promise<number> {
   const positionals: string[] = [];
   let session = "";
   try {
-    const args = parseArgs(argv, positionals);
+    const { hosts, rest } = hostWords(argv);
+    if (hosts.length > 0 || (Deno.env.get("K_HOST") && !rest.some(isHelp))) {
+      const { hostsFrom } = await import("./remote/ssh.ts");
+      const targets = hostsFrom(hosts);
+      if (targets.length > 0) {
+        const { followRemote } = await import("./remote/km.ts");
+        return await followRemote(targets, rest, stop.signal);
+      }
+    }
+    const args = parseArgs(rest, positionals);
     if (args.help) {
       console.log(USAGE);
       return 0;

@@ -27,6 +27,12 @@ export interface CommandModule {
 /** The commands that have a bundle. */
 export type CommandName = "k" | "km";
 
+/**
+ * Every bundle `deno task build` writes: the start-up bundles of the commands, and `ktty`, the
+ * self-contained artifact `k host setup` copies to a remote host (src/artifact.ts).
+ */
+export type BundleName = CommandName | "ktty";
+
 /** What a bundle was built from. */
 export interface BundleManifest {
   /** The Deno version that built it. */
@@ -37,6 +43,8 @@ export interface BundleManifest {
    * ctime; a replaced file has another inode.
    */
   inputs: [path: string, ...stamp: FileStamp][];
+  /** The SHA-256 of the bundle, in hex (the artifact's remote directory is named after it). */
+  sha256?: string;
 }
 
 /** What the manifest records of a file: size, mtime (ms), ctime (ms), inode. */
@@ -59,26 +67,47 @@ export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).p
  */
 export const WATCHER_URL: string = new URL("./watcher.ts", import.meta.url).href;
 
+/** What `deno run` takes after its flags to start a background watcher. */
+let watcherEntry: readonly string[] = [WATCHER_URL];
+
+/** What `deno run` takes after its flags to start a background watcher: its module and words. */
+export function watcherModule(): readonly string[] {
+  return watcherEntry;
+}
+
+/**
+ * Makes background watchers start from `url` with the word `watcher`: the artifact (one file,
+ * without the sources beside it) starts its watchers from itself.
+ */
+export function startWatchersFrom(url: string): void {
+  watcherEntry = [url, "watcher"];
+}
+
 /** Where `name`'s bundle and manifest live. */
-export function bundlePaths(name: CommandName): { bundle: string; manifest: string } {
+export function bundlePaths(name: BundleName): { bundle: string; manifest: string } {
   return { bundle: `${ROOT}src/${name}.bundle.js`, manifest: `${ROOT}src/${name}.bundle.json` };
 }
 
 /** Whether `name`'s bundle exists and was built from the source files as they are now. */
-export function isFresh(name: CommandName): boolean {
+export function isFresh(name: BundleName): boolean {
+  return freshManifest(name) !== undefined;
+}
+
+/** `name`'s manifest, if its bundle exists and was built from the source files as they are now. */
+export function freshManifest(name: BundleName): BundleManifest | undefined {
   try {
     const manifest = JSON.parse(
       Deno.readTextFileSync(bundlePaths(name).manifest),
     ) as BundleManifest;
-    if (manifest.deno !== Deno.version.deno) return false;
-    if (!Array.isArray(manifest.inputs) || manifest.inputs.length === 0) return false;
+    if (manifest.deno !== Deno.version.deno) return undefined;
+    if (!Array.isArray(manifest.inputs) || manifest.inputs.length === 0) return undefined;
     for (const [path, ...stamp] of manifest.inputs) {
       const now = stampOf(ROOT + path);
-      if (stamp.length !== now.length || now.some((v, i) => v !== stamp[i])) return false;
+      if (stamp.length !== now.length || now.some((v, i) => v !== stamp[i])) return undefined;
     }
-    return true;
+    return manifest;
   } catch {
-    return false; // no manifest, a bad one, a file gone, no permission to read: the sources
+    return undefined; // no manifest, a bad one, a file gone, no permission to read: the sources
   }
 }
 

@@ -47,13 +47,32 @@ export interface KernelConfig {
   socket: string;
 }
 
-/** Reads `K_HOME` and `K_SOCKET` (with their defaults) from the environment. */
+/** A state dir that outlives logins: `$XDG_STATE_HOME/ktty`, else `~/.local/state/ktty`. */
+function durableHome(): string | undefined {
+  const state = Deno.env.get("XDG_STATE_HOME");
+  if (state?.startsWith("/")) return `${state}/ktty`;
+  const home = Deno.env.get("HOME");
+  return home?.startsWith("/") ? `${home}/.local/state/ktty` : undefined;
+}
+
+/**
+ * Reads `K_HOME` and `K_SOCKET` (with their defaults) from the environment. The default state
+ * dir is `$XDG_RUNTIME_DIR/ktty` (private, in memory), `/tmp/ktty-<uid>` without one, and over
+ * SSH the durable {@link durableHome}.
+ */
 export function configFromEnv(): KernelConfig {
   const socket = Deno.env.get("K_SOCKET") || "ktty";
   assertSessionName(socket);
   const explicit = Deno.env.get("K_HOME");
   if (explicit) return { home: explicit, socket };
   const runtime = Deno.env.get("XDG_RUNTIME_DIR");
+  if (runtime && Deno.env.get("SSH_CONNECTION")) {
+    // Over SSH (`k --host`, or a person logged in remotely), XDG_RUNTIME_DIR is the login's
+    // /run/user/<uid>, which systemd-logind removes when the user's last login ends: for
+    // `k --host`, when the shared connection closes, under sessions that keep running.
+    const durable = durableHome();
+    if (durable) return { home: durable, socket };
+  }
   const home = runtime ? `${runtime}/ktty` : `/tmp/ktty-${Deno.uid() ?? "user"}`;
   return { home, socket };
 }

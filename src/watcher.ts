@@ -145,7 +145,8 @@ function tryLeave(config: KernelConfig, me: ProcessId): boolean {
   }
 }
 
-async function main(): Promise<number> {
+/** Runs the shared watcher of the socket in `K_HOME`/`K_SOCKET`; resolves to its exit status. */
+export async function main(): Promise<number> {
   const config = configFromEnv();
   const dir = watcherDir(config);
   const me = selfId();

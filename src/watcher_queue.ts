@@ -23,7 +23,7 @@
 
 import { isAliveNow, type ProcessId, processStartNow } from "./proc.ts";
 import { assertCellId, ioError, type KernelConfig, pathExists, socketDir } from "./state.ts";
-import { WATCHER_URL } from "./start.ts";
+import { watcherModule } from "./start.ts";
 import { isRecord } from "./types.ts";
 
 /** A cell handed to the shared watcher. */
@@ -181,7 +181,7 @@ export function markReady(config: KernelConfig, cellId: string): void {
 /** Starts a detached shared watcher (synchronous: its caller holds the flock). */
 function spawnWatcher(config: KernelConfig): ProcessId {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", "--no-config", WATCHER_URL],
+    args: ["run", "-A", "--no-lock", "--no-config", ...watcherModule()],
     env: { K_HOME: config.home, K_SOCKET: config.socket },
     stdin: "null",
     stdout: "null",

@@ -23,6 +23,13 @@ export interface CellOptions {
    * rethrows and a background watcher takes the running cell over, as for a `fire`.
    */
   onStarted?: (cellId: string) => void;
+  /**
+   * The cell's id (12 lowercase hex characters), chosen by the caller, who then knows it before
+   * anything is typed: `k --host` names its cell so that a connection lost mid-cell can still
+   * say which cell runs on. Default: a fresh random id. An id the session already used is
+   * refused.
+   */
+  cellId?: string;
 }
 
 /** Options of `poll`. */

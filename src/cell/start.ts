@@ -5,7 +5,7 @@
  * @module
  */
 
-import { KttyError, NoSessionError } from "../errors.ts";
+import { KttyError, NoSessionError, UsageError } from "../errors.ts";
 import { appendEvent } from "../events/log.ts";
 import { FileFollower } from "../follow.ts";
 import {
@@ -27,10 +27,13 @@ import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { noteIdlePipeDeath, takeIdlePipeDeath } from "../session/pipe.ts";
 import { isAlive, type ProcessId, processId } from "../proc.ts";
 import {
+  assertCellId,
   ioError,
   type KernelConfig,
   newCellId,
+  pathExists,
   removeIfExists,
+  resultPath,
   type SessionPaths,
   sessionPaths,
   writeFileAtomic,
@@ -229,6 +232,16 @@ async function startCell(
   return { paths, meta, lock, follower };
 }
 
+/** The id of a new cell: the caller's ({@link CellOptions.cellId}) if unused, else a fresh one. */
+function chosenCellId(config: KernelConfig, name: string, options: CellOptions): string {
+  if (options.cellId === undefined) return newCellId();
+  assertCellId(options.cellId);
+  if (pathExists(resultPath(sessionPaths(config, name), options.cellId))) {
+    throw new UsageError(`cell id ${options.cellId} is already used in session '${name}'`);
+  }
+  return options.cellId;
+}
+
 /** Runs `code` in session `name` and waits for its result (SPEC section 4). */
 export async function runCell(
   config: KernelConfig,
@@ -237,9 +250,10 @@ export async function runCell(
   options: CellOptions = {},
 ): Promise<FinalResult | BusyResult> {
   const limits = cellLimits(code, options, RUN_TIMEOUT_MS);
+  const cellId = chosenCellId(config, name, options);
   const owner = await processId(Deno.pid) ?? { pid: Deno.pid, start: "" };
   const started = await startCell(config, name, {
-    cellId: newCellId(),
+    cellId,
     code,
     limits,
     owner,
@@ -287,7 +301,7 @@ export async function fireCell(
   const limits = cellLimits(code, options, FIRE_TIMEOUT_MS);
   const paths = sessionPaths(config, name);
   await readMeta(paths, name);
-  const cellId = newCellId();
+  const cellId = chosenCellId(config, name, options);
   // The shared watcher learns of the cell before its lock is taken, so the lock names it.
   const owner = handCell(config, name, cellId);
   try {

@@ -151,8 +151,21 @@ export function sessionAndText(
   return { session: positionals[0], text: positionals.slice(1).join(" ") };
 }
 
+/**
+ * What `-` reads in place of standard input, when `k` runs on a remote host for `k --host`: its
+ * standard input is then the SSH channel, which carried the arguments and stays open to tell
+ * the remote `k` that its caller is still there (src/artifact.ts).
+ */
+let givenStdin: string | undefined;
+
+/** Makes `-` read `text` instead of standard input (see {@link codeFrom}). */
+export function setStdinText(text: string): void {
+  givenStdin = text;
+}
+
 /** The code of run/fire: `-` reads it from standard input. */
 export async function codeFrom(text: string): Promise<string> {
   if (text !== "-") return text;
+  if (givenStdin !== undefined) return givenStdin;
   return await new Response(Deno.stdin.readable).text();
 }

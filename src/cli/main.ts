@@ -14,13 +14,20 @@ import type { Flag, VerbContext } from "./verb.ts";
 import { VERBS } from "./verbs.ts";
 
 /**
- * Options that stand before the verb and apply to whatever verb follows (a future
- * `k --host H run …` goes here). Today both end the reading: `--help` prints the overview,
- * `--version` runs the version verb with the words after it.
+ * Options that stand before the verb and apply to whatever verb follows. `--help` prints the
+ * overview and `--version` runs the version verb with the words after it; `--host` (repeatable,
+ * else `K_HOST`) runs the verb on remote hosts (src/remote/cli.ts).
  */
 export const GLOBAL_FLAGS: readonly Flag[] = [
   { name: "help", short: "h", type: "boolean", description: "the overview of every verb" },
   { name: "version", short: "V", type: "boolean", description: "the version (k version)" },
+  {
+    name: "host",
+    short: "H",
+    type: "string",
+    description: "run on this host over SSH (an ssh alias, user@host, ssh://user@host:port); " +
+      "repeat for k ls; default $K_HOST",
+  },
 ];
 
 /**
@@ -32,10 +39,24 @@ export const GLOBAL_FLAGS: readonly Flag[] = [
 export async function main(argv: string[]): Promise<number> {
   let at = 0;
   let verbName: string | undefined;
+  const hosts: string[] = [];
   for (; at < argv.length; at++) {
     const word = argv[at] as string;
+    if (word.startsWith("--host=")) {
+      hosts.push(word.slice("--host=".length));
+      continue;
+    }
     const flag = word.includes("=") ? undefined : findFlag(GLOBAL_FLAGS, word);
     if (flag === undefined) break;
+    if (flag.name === "host") {
+      const value = argv[++at];
+      if (value === undefined) {
+        printError("--host needs a host (an ssh alias, user@host, ssh://user@host:port)", false);
+        return EXIT_FAILURE;
+      }
+      hosts.push(value);
+      continue;
+    }
     if (flag.name === "help") {
       printText(overview(VERBS));
       return EXIT_OK;
@@ -62,10 +83,20 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   try {
-    const kernel = new Kernel();
     const { flags, positionals } = verb.args === "raw"
       ? { flags: new ParsedFlags(), positionals: [...rest] }
       : parseArguments(rest, verb.flags, verb.args);
+    // K_HOST leaves the verbs that only run here (host setup, mcp, help) here.
+    const here = ["host", "mcp", "help"].includes(verb.name) && hosts.length === 0;
+    if (!here && (hosts.length > 0 || Deno.env.get("K_HOST"))) {
+      const { hostsFrom } = await import("../remote/ssh.ts");
+      const targets = hostsFrom(hosts);
+      if (targets.length > 0) {
+        const { remoteMain } = await import("../remote/cli.ts");
+        return await remoteMain(targets, { verb: verb.name, rest, positionals, asJson });
+      }
+    }
+    const kernel = new Kernel();
     const ctx: VerbContext = { kernel, verb, verbs: VERBS, argv: rest, flags, positionals };
     return await verb.run(ctx);
   } catch (e) {

@@ -26,9 +26,18 @@ export function printText(text: string): void {
   console.log(text);
 }
 
-/** Prints an error: `{"status":"error","output":…}` on stdout for JSON, else `k: …` on stderr. */
-export function printError(message: string, asJson: boolean): void {
-  if (asJson) printJson({ status: "error", output: message });
+/**
+ * Prints an error: `{"status":"error","output":…,"error_code":…}` on stdout for JSON (the code
+ * where the error has a stable one, and any fields it carries, such as a `cell_id`), else
+ * `k: …` on stderr.
+ */
+export function printError(
+  message: string,
+  asJson: boolean,
+  code?: string,
+  fields: Record<string, unknown> = {},
+): void {
+  if (asJson) printJson({ status: "error", output: message, error_code: code, ...fields });
   else console.error(`k: ${message}`);
 }
 
@@ -76,7 +85,7 @@ export function inCliTerms(e: KttyError): string {
  */
 export function reportError(e: unknown, asJson: boolean): number {
   if (e instanceof KttyError) {
-    printError(inCliTerms(e), asJson);
+    printError(inCliTerms(e), asJson, e.code, e.fields);
     return e.exitCode;
   }
   const fsError = Object.values(Deno.errors).some((kind) => e instanceof kind);

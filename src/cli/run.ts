@@ -21,13 +21,20 @@ export const CELL_FLAGS: readonly Flag[] = [
     type: "integer",
     description: "output budget in characters (default $K_MAX_OUTPUT, else 50000)",
   },
+  {
+    name: "id",
+    type: "string",
+    description: "the cell's id (12 lowercase hex), chosen by the caller; default a fresh one",
+  },
 ];
 
 /** `-t N` (seconds) and `-o N` (characters) as library options. */
 export function cellOptions(flags: ParsedFlags): CellOptions {
   const timeoutS = flags.integer("timeout");
   const maxOutput = flags.integer("max-output");
+  const cellId = flags.string("id");
   const options: CellOptions = {};
+  if (cellId !== undefined) options.cellId = cellId;
   if (timeoutS) options.timeoutMs = timeoutS * 1000;
   if (maxOutput) options.maxOutput = maxOutput;
   return options;

@@ -25,6 +25,7 @@ import { attach } from "./attach.ts";
 import { fire } from "./fire.ts";
 import { help } from "./help.ts";
 import { history } from "./history.ts";
+import { host } from "./host.ts";
 import { int } from "./int.ts";
 import { kill } from "./kill.ts";
 import { ls } from "./ls.ts";
@@ -58,6 +59,7 @@ export const VERBS: readonly Verb[] = [
   peek,
   attach,
   history,
+  host,
   mcp,
   version,
   help,

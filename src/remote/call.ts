@@ -1,0 +1,197 @@
+/**
+ * One remote run: `k` or `km` on a host over SSH, its arguments sent as the first line of the
+ * channel's standard input (never in a command line), its output streamed back as it comes.
+ *
+ * The remote command line is fixed, made only of the artifact's id: it runs the wrapper script
+ * `k host setup` put in `~/.local/share/ktty/<id>/`, whose protocol lines on standard error
+ * (src/artifact.ts) tell the outcomes apart:
+ *
+ * - no start line: the remote command never ran. ssh's exit status 255 is ssh's own failure
+ *   (unreachable, refused key, unknown host key: `ssh_failed`, with ssh's last line); the
+ *   wrapper's "missing" line means this version is not installed (`remote_not_installed`).
+ * - a start line and an exit line: the remote command's exit status, whatever it is (255
+ *   included).
+ * - a start line and no exit line: the connection was lost under a running command
+ *   (`connection_lost`); what it started goes on there.
+ * @module
+ */
+
+import { KttyError } from "../errors.ts";
+import { freshManifest } from "../start.ts";
+import type { KernelConfig } from "../state.ts";
+import { VERSION } from "../version.ts";
+import { PROTOCOL_MARK, type RemoteRequest } from "./protocol.ts";
+import { sshArgv } from "./ssh.ts";
+
+/** Where `k host setup` installs an artifact on the remote, under `$HOME`. */
+export const REMOTE_DIR = ".local/share/ktty";
+
+/**
+ * This side's artifact id, `<version>-<12 hex of the artifact's SHA-256>`: the name of its
+ * directory on every remote host. An artifact built from other sources than these is refused.
+ */
+export function artifactId(): string {
+  const manifest = freshManifest("ktty");
+  if (!manifest?.sha256) {
+    throw new KttyError(
+      "artifact_stale",
+      "src/ktty.bundle.js (what runs on a remote host) is missing or older than the sources: " +
+        "run deno task build, then k host setup <host>",
+    );
+  }
+  return `${VERSION}-${manifest.sha256.slice(0, 12)}`;
+}
+
+/** The fixed command line that runs artifact `id` on the remote with `words` after it. */
+export function remoteCommand(id: string, words: readonly string[]): string {
+  if (!/^[0-9A-Za-z.+-]+$/.test(id)) throw new Error(`bad artifact id ${id}`);
+  for (const word of words) {
+    if (!/^[A-Za-z0-9_.,=:@+-]+$/.test(word)) throw new Error(`bad remote word ${word}`);
+  }
+  // sh -c: the login shell may be fish or csh; the script holds no single quote.
+  const script = `d="$HOME/${REMOTE_DIR}/${id}"; ` +
+    `if [ -x "$d/ktty" ]; then exec "$d/ktty" ${words.join(" ")}; fi; ` +
+    `printf "${PROTOCOL_MARK.replace("\x1e", "\\036")}missing\\n" >&2; exit 127`;
+  return `sh -c '${script}'`;
+}
+
+/**
+ * `k`'s exit status when ssh failed or the connection was lost, as ssh's own: in text mode the
+ * message on standard error tells it from a remote cell's 255.
+ */
+export const SSH_FAILED = 255;
+
+/** What a remote run ended with. */
+export interface RemoteOutcome {
+  /** The remote command's exit status. */
+  code: number;
+}
+
+/** Where a remote run's output goes, as it comes. */
+export interface RemoteSinks {
+  /** Standard output, chunk by chunk. */
+  stdout(chunk: Uint8Array): void | Promise<void>;
+  /** Standard error less the protocol lines, line by line. */
+  stderr(line: string): void;
+}
+
+/** Why a remote run did not give an exit status of the remote command. */
+function failure(
+  target: string,
+  started: boolean,
+  missing: boolean,
+  protocol: { code: string; message: string } | undefined,
+  sshStderr: string[],
+  cellId: string | undefined,
+  session: string | undefined,
+): KttyError {
+  if (protocol) {
+    const code = protocol.code === "version_mismatch" ? "version_mismatch" : "invalid_argument";
+    return new KttyError(code, `${target}: ${protocol.message}; run k host setup ${target}`);
+  }
+  if (missing) {
+    return new KttyError(
+      "remote_not_installed",
+      `ktty ${artifactId()} is not installed on ${target}: run k host setup ${target}`,
+    );
+  }
+  if (started) {
+    const cell = cellId
+      ? `; cell ${cellId} runs on there: k --host ${target} poll ${
+        session ?? "<session>"
+      } ${cellId}`
+      : "";
+    return new KttyError("connection_lost", `the connection to ${target} was lost${cell}`, {
+      fields: cellId ? { cell_id: cellId } : {},
+      exitCode: SSH_FAILED,
+    });
+  }
+  const why = sshStderr.filter((l) => l.trim()).at(-1)?.trim() ?? "ssh failed";
+  return new KttyError(
+    "ssh_failed",
+    `ssh to ${target} failed: ${why} (check that 'ssh ${target} true' works without a prompt)`,
+    { exitCode: SSH_FAILED },
+  );
+}
+
+/**
+ * Runs `request` on `target` and streams its output to `sinks`; resolves to the remote
+ * command's exit status, or throws a {@link KttyError} when ssh failed or the connection was
+ * lost (`cellId` in `session`: the cell it was running, named in the error). The channel stays open until
+ * the remote command exits, or `signal` aborts (then the channel is closed, which the remote
+ * takes as its caller's going away).
+ */
+export async function callRemote(
+  config: KernelConfig,
+  target: string,
+  request: Omit<RemoteRequest, "id">,
+  sinks: RemoteSinks,
+  options: { cellId?: string; session?: string; signal?: AbortSignal } = {},
+): Promise<RemoteOutcome> {
+  const id = artifactId();
+  const [program, ...args] = await sshArgv(config, target, remoteCommand(id, ["remote", id]));
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(program as string, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KttyError("ssh_failed", `${program} not found; install OpenSSH's client`);
+    }
+    throw e;
+  }
+  const writer = child.stdin.getWriter();
+  const line = `${JSON.stringify({ id, ...request })}\n`;
+  await writer.write(new TextEncoder().encode(line)).catch(() => {});
+  const close = () => writer.close().catch(() => {});
+  options.signal?.addEventListener("abort", close, { once: true });
+
+  let started = false;
+  let missing = false;
+  let exit: number | undefined;
+  let protocol: { code: string; message: string } | undefined;
+  const sshStderr: string[] = [];
+  const readStderr = (async () => {
+    const lines = child.stderr.pipeThrough(new TextDecoderStream());
+    let pending = "";
+    const take = (text: string) => {
+      if (!text.startsWith(PROTOCOL_MARK)) {
+        if (started) sinks.stderr(text);
+        else sshStderr.push(text);
+        return;
+      }
+      const [kind = "", ...rest] = text.slice(PROTOCOL_MARK.length).split(" ");
+      if (kind === "start") started = true;
+      else if (kind === "exit") exit = Number(rest[0]);
+      else if (kind === "missing") missing = true;
+      else if (kind === "error") {
+        protocol = { code: rest[0] ?? "", message: rest.slice(1).join(" ") };
+      }
+    };
+    for await (const chunk of lines) {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        take(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    }
+    if (pending) take(pending);
+  })();
+  const readStdout = (async () => {
+    for await (const chunk of child.stdout) await sinks.stdout(chunk);
+  })();
+  const [status] = await Promise.all([child.status, readStderr, readStdout]);
+  options.signal?.removeEventListener("abort", close);
+  await close();
+  if (exit !== undefined && !protocol) return { code: exit };
+  // Before the start line, what ssh said is the reason; after it, the remote's own lines went on.
+  if (!started && status.code !== 255 && !missing && !protocol) {
+    sshStderr.push(`exit status ${status.code}`);
+  }
+  throw failure(target, started, missing, protocol, sshStderr, options.cellId, options.session);
+}

@@ -1,0 +1,170 @@
+/**
+ * `k --host <target> <verb> …`: the verb runs on the remote host, by the ktty installed there
+ * (`k host setup`), and prints what it prints there: the same JSON, the same text, the same
+ * exit status. Loaded only when a host is given, so a local `k` pays nothing for it.
+ *
+ * - `run`/`fire` get a cell id chosen here (`--id`), so a connection lost mid-cell can name the
+ *   cell, which runs on there under its remote lock (`k --host … poll` answers later). Nothing
+ *   is ever sent twice.
+ * - `-` (code from standard input) is read here and sent with the arguments.
+ * - `ls` takes several hosts and merges their tables; each record gets `target`, the host as
+ *   given, beside the remote's own `host` and `user`.
+ * - `attach` gives the remote session this terminal (`ssh -t`).
+ * @module
+ */
+
+import { KttyError, UsageError } from "../errors.ts";
+import type { FleetEntry } from "../session/status.ts";
+import { configFromEnv, newCellId } from "../state.ts";
+import { printError, printJson, printText, reportError } from "../cli/output.ts";
+import { artifactId, callRemote, remoteCommand } from "./call.ts";
+import { sshArgv } from "./ssh.ts";
+
+/** Verbs that run on this machine only. */
+const LOCAL_ONLY = ["host", "mcp", "help"];
+
+/** The verbs that start a cell, and so get a cell id chosen here. */
+const STARTS_CELL = ["run", "await", "fire"];
+
+/** Writes all of `chunk` to standard output. */
+async function writeStdout(chunk: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < chunk.length) at += await Deno.stdout.write(chunk.subarray(at));
+}
+
+/** What `k`'s main read of a verb for a remote run. */
+export interface RemoteVerb {
+  /** The verb's name. */
+  verb: string;
+  /** The words after it, as given. */
+  rest: readonly string[];
+  /** Its positional arguments, as parsed here (the session of run/fire is the first of two). */
+  positionals: readonly string[];
+  /** Whether errors are printed as JSON. */
+  asJson: boolean;
+}
+
+/**
+ * Runs a verb on `hosts` (several only for `ls`); resolves to the exit status.
+ */
+export async function remoteMain(
+  hosts: readonly string[],
+  { verb, rest, positionals, asJson }: RemoteVerb,
+): Promise<number> {
+  try {
+    if (LOCAL_ONLY.includes(verb)) {
+      throw new UsageError(`k ${verb} runs on this machine; drop --host`);
+    }
+    if (verb === "ls") return await fleet(hosts, rest);
+    if (hosts.length > 1) {
+      throw new UsageError(`one host for k ${verb} (several are for k ls and km)`);
+    }
+    const target = hosts[0] as string;
+    if (verb === "attach") return await attach(target, rest);
+    const session = positionals.length > 1 ? positionals[0] : undefined;
+    return await one(target, verb, rest, session);
+  } catch (e) {
+    return reportError(e, asJson);
+  }
+}
+
+/** One verb on one host, its output streamed as it comes. */
+async function one(
+  target: string,
+  verb: string,
+  rest: readonly string[],
+  session: string | undefined,
+): Promise<number> {
+  let argv = [verb, ...rest];
+  let cellId: string | undefined;
+  if (STARTS_CELL.includes(verb)) {
+    const given = rest.findIndex((w) => w === "--id" || w.startsWith("--id="));
+    if (given < 0) {
+      cellId = newCellId();
+      argv = [verb, "--id", cellId, ...rest];
+    } else {
+      cellId = rest[given]?.startsWith("--id=") ? rest[given]?.slice(5) : rest[given + 1];
+    }
+  }
+  const stdin = rest.includes("-") ? await new Response(Deno.stdin.readable).text() : undefined;
+  const outcome = await callRemote(configFromEnv(), target, { command: "k", argv, stdin }, {
+    stdout: writeStdout,
+    stderr: (line) => console.error(line),
+  }, { cellId, session });
+  return outcome.code;
+}
+
+/** `k ls` over several hosts: one table, or one JSON array, with each record's target. */
+async function fleet(hosts: readonly string[], rest: readonly string[]): Promise<number> {
+  const json = rest.includes("-j") || rest.includes("--json");
+  const argv = ["ls", "-j", ...rest.filter((w) => w !== "-j" && w !== "--json")];
+  const config = configFromEnv();
+  let failed = false;
+  const tables = await Promise.all(hosts.map(async (target) => {
+    const chunks: string[] = [];
+    const decoder = new TextDecoder();
+    try {
+      const outcome = await callRemote(config, target, { command: "k", argv }, {
+        stdout: (chunk) => void chunks.push(decoder.decode(chunk, { stream: true })),
+        stderr: (line) => console.error(`${target}: ${line}`),
+      });
+      const text = chunks.join("");
+      const parsed = JSON.parse(text) as FleetEntry[] | { output?: string };
+      if (outcome.code !== 0 || !Array.isArray(parsed)) {
+        throw new KttyError("io", `${target}: ${(parsed as { output?: string }).output ?? text}`);
+      }
+      return parsed.map((entry) => ({ target, ...entry }));
+    } catch (e) {
+      failed = true;
+      printError(e instanceof Error ? e.message : String(e), false);
+      return [];
+    }
+  }));
+  const all = tables.flat().sort((a, b) =>
+    a.target.localeCompare(b.target) || a.session.localeCompare(b.session)
+  );
+  if (json) printJson(all);
+  else printFleet(all);
+  return failed ? 1 : 0;
+}
+
+/** The merged table: the target first, then what `k ls` shows. */
+function printFleet(entries: (FleetEntry & { target: string })[]): void {
+  if (entries.length === 0) {
+    printText("no sessions");
+    return;
+  }
+  const header = ["TARGET", "SESSION", "STATE", "CELL", "PROGRAM", "WHERE"];
+  const rows = [
+    header,
+    ...entries.map((s) => [
+      s.target,
+      s.session,
+      s.state,
+      "cell_id" in s && s.cell_id ? s.cell_id : "-",
+      s.pane_command ?? "-",
+      `${s.user}@${s.host}`,
+    ]),
+  ];
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  for (const r of rows) printText(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
+}
+
+/** `k attach` on a remote session: ssh gives it this terminal. */
+async function attach(target: string, rest: readonly string[]): Promise<number> {
+  if (!Deno.stdin.isTerminal()) {
+    throw new UsageError("k attach needs a terminal (run it in one)");
+  }
+  const id = artifactId();
+  const argv = await sshArgv(configFromEnv(), target, remoteCommand(id, ["k", "attach", ...rest]), {
+    tty: true,
+  });
+  const [program, ...args] = argv;
+  const status = await new Deno.Command(program as string, {
+    args,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  return status.code;
+}

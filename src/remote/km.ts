@@ -1,0 +1,93 @@
+/**
+ * `km --host <target> …` (repeatable, else `K_HOST`): follows sessions on remote hosts. Each
+ * host runs its own `km` with the same arguments (src/artifact.ts), over the shared SSH
+ * connection; their lines come back as they are printed there and are merged into one stream
+ * here, each event with `target`, the host as given. Loaded only when a host is given.
+ *
+ * With `-1`, the first completion on any host ends the stream (the others are closed). A lost
+ * connection or an ssh failure prints one `error` event naming the target (`error_code`
+ * `connection_lost` or `ssh_failed`) and km exits 1: `--from` with the last event's time
+ * resumes it.
+ * @module
+ */
+
+import { KttyError } from "../errors.ts";
+import { configFromEnv } from "../state.ts";
+import { callRemote } from "./call.ts";
+
+const encoder = new TextEncoder();
+
+/** Writes one line to standard output, whole. */
+async function writeLine(line: string): Promise<void> {
+  const bytes = encoder.encode(`${line}\n`);
+  let at = 0;
+  while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
+}
+
+/** `line` (one JSON event) with the target added; a line that is not an object, as it is. */
+function withTarget(line: string, target: string): string {
+  try {
+    const event = JSON.parse(line) as unknown;
+    if (event && typeof event === "object" && !Array.isArray(event)) {
+      return JSON.stringify({ ...event, target });
+    }
+  } catch {
+    // not JSON: passed on as it came
+  }
+  return line;
+}
+
+/**
+ * Follows `argv` (km's arguments less `--host`) on every target; resolves to km's exit status.
+ *
+ * @param targets the hosts, as given
+ * @param argv km's other arguments, sent to each host as they are
+ * @param stop aborted by SIGINT/SIGTERM here: every remote km is told to stop
+ */
+export async function followRemote(
+  targets: readonly string[],
+  argv: readonly string[],
+  stop: AbortSignal,
+): Promise<number> {
+  const config = configFromEnv();
+  const done = new AbortController();
+  const signal = AbortSignal.any([stop, done.signal]);
+  const once = argv.includes("-1");
+  let status = 0;
+  await Promise.all(targets.map(async (target) => {
+    let pending = "";
+    const decoder = new TextDecoder();
+    try {
+      const outcome = await callRemote(config, target, { command: "km", argv: [...argv] }, {
+        stdout: async (chunk) => {
+          pending += decoder.decode(chunk, { stream: true });
+          let nl: number;
+          while ((nl = pending.indexOf("\n")) >= 0) {
+            const line = pending.slice(0, nl);
+            pending = pending.slice(nl + 1);
+            if (line) await writeLine(withTarget(line, target));
+          }
+        },
+        stderr: (line) => console.error(`${target}: ${line}`),
+      }, { signal });
+      if (pending) await writeLine(withTarget(pending, target));
+      if (outcome.code !== 0) status = Math.max(status, outcome.code);
+      else if (once) done.abort(); // the first completion anywhere ends the stream
+    } catch (e) {
+      if (signal.aborted && !(e instanceof KttyError)) return;
+      status = Math.max(status, 1);
+      const error = e instanceof KttyError ? e : undefined;
+      await writeLine(JSON.stringify({
+        schema_version: 1,
+        ts: new Date().toISOString(),
+        session: "",
+        status: "error",
+        message: e instanceof Error ? e.message : String(e),
+        target,
+        error_code: error?.code,
+      })).catch(() => {});
+      done.abort(); // one stream broken: the merged stream ends, and says so
+    }
+  }));
+  return status;
+}
