@@ -6,13 +6,13 @@
  *
  * Every test gets its own sshd and its own remote states (kt-a and kt-b, as worlds of their own:
  * their K_HOME and tmux socket reach the remote login through the client config's SetEnv); `k`
- * runs with `K_SSH_COMMAND="ssh -F <config>"`. The remote is this machine, so `k host setup`
- * writes to the real `~/.local/share/ktty/` (a versioned cache, left there).
+ * runs with `K_SSH_COMMAND="ssh -F <config>"`. The remote is this machine, so `k host setup kt-a`
+ * writes to the real `~/.local/share/ktty/` (a versioned cache, left there); the setup test itself
+ * uses kt-fresh, whose HOME is the test's own.
  * @module
  */
 
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
-import { userInfo } from "node:os";
 import {
   type Cleanup,
   type CliResult,
@@ -37,8 +37,6 @@ const skip = sshdMissing();
 const PLAIN = ["bash", "--norc", "--noprofile"];
 /** The bound on any failure to reach a target: one clear error well before a tool call gives up. */
 const FAULT_BOUND_MS = 15_000;
-/** Where `k host setup` puts ktty on the remote (this machine, as the current user). */
-const INSTALL_ROOT = `${userInfo().homedir}/.local/share/ktty`;
 
 type Json = Record<string, unknown>;
 
@@ -241,23 +239,32 @@ function watchCommandLines(needle: string, exclude: Set<number>): () => Promise<
 
 worldTest("remote: k host setup installs a versioned, self-contained ktty, once", async (w, c) => {
   const r = await remote(w, c, []);
-  const first = await r.k(["host", "setup", "kt-a", "-j"]);
+  // kt-fresh: this machine with an empty HOME, so nothing is installed there yet.
+  const before = await r.on("kt-fresh", ["run", "-j", "s", "true"]);
+  notEqual(before.code, 0, before.stdout);
+  const missing = json(before, "k --host kt-fresh run -j before k host setup");
+  equal(missing.error_code, "remote_not_installed", before.stdout);
+  match(String(missing.output), /k host setup kt-fresh/);
+  const first = await r.k(["host", "setup", "-j", "kt-fresh"]);
   equal(first.code, 0, `${first.stdout}${first.stderr}`);
-  json(first, "k host setup -j");
-  const id = new RegExp(`${VERSION.replaceAll(".", "\\.")}-[0-9a-z]+`).exec(first.stdout)?.[0];
-  ok(id, `k host setup names the installed version <version>-<hash>: ${first.stdout}`);
-  const dir = `${INSTALL_ROOT}/${id}`;
+  const result = json(first, "k host setup -j");
+  match(String(result.id), new RegExp(`^${VERSION.replaceAll(".", "\\.")}-[0-9a-f]+$`));
+  const dir = `${r.sshd.freshHome}/.local/share/ktty/${result.id}`;
+  deepEqual([result.target, result.installed], ["kt-fresh", "copied"]);
+  ok(String(result.path).endsWith(`/.local/share/ktty/${result.id}`), String(result.path));
   const files = await listTree(dir);
   ok(files.length > 0, `nothing in ${dir}`);
-  // Idempotent: again, the same files; in text mode, it says what it did.
-  const again = await r.k(["host", "setup", "kt-a"]);
-  equal(again.code, 0, `${again.stdout}${again.stderr}`);
-  ok(again.stdout.includes(id), `text mode names ${id}: ${again.stdout}`);
+  // Idempotent: again, nothing copied, the same files; in text mode, it says what it did.
+  const again = json(await r.k(["host", "setup", "-j", "kt-fresh"]), "k host setup -j, again");
+  deepEqual([again.id, again.installed], [result.id, "present"]);
+  const text = await r.k(["host", "setup", "kt-fresh"]);
+  equal(text.code, 0, `${text.stdout}${text.stderr}`);
+  ok(text.stdout.includes(String(result.id)), `text mode names ${result.id}: ${text.stdout}`);
   deepEqual(await listTree(dir), files);
   // Self-contained: what runs on the remote (k over SSH, the watcher a fire starts) runs from
   // there, never from this checkout's sources.
-  equal((await r.on("kt-a", ["new", "s", ...PLAIN])).code, 0);
-  const fired = json(await r.on("kt-a", ["fire", "s", "sleep 3"]), "fire");
+  equal((await r.on("kt-fresh", ["new", "s", ...PLAIN])).code, 0);
+  const fired = json(await r.on("kt-fresh", ["fire", "s", "sleep 3"]), "fire");
   const remoteSide = await waitFor("the remote watcher", async () => {
     const found = await findProcesses((p) => p.environ.K_SOCKET === r.a.socket);
     return found.some((p) => p.cmdline.includes(dir)) ? found : undefined;
@@ -265,7 +272,7 @@ worldTest("remote: k host setup installs a versioned, self-contained ktty, once"
   for (const p of remoteSide) {
     ok(!p.cmdline.includes(ROOT), `a remote process runs from the sources: ${p.cmdline}`);
   }
-  equal((await settled((args) => r.on("kt-a", args), String(fired.cell_id))).status, "done");
+  equal((await settled((args) => r.on("kt-fresh", args), String(fired.cell_id))).status, "done");
 }, { skip, timeoutMs: 120_000 });
 
 worldTest("remote: k host setup names a missing tmux and how to install it", async (w, c) => {
