@@ -27,6 +27,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
   k peek [session]                                watch the live terminal; typing is ignored
   k attach [--read-only] [session]                take over the live terminal: you type into it
   k history [-n N] [-j] [session]                 the last N (20) events, with their cells' code
+  k host setup [-j] <target>                      install this ktty on a host for k --host (checks Deno, tmux)
   k mcp [--max-wait N]                            serve the verbs to an agent as MCP tools (stdio)
   k version | --version | -V                      print the version
   k help [verb]                                   this overview, or a verb's usage and example
@@ -35,6 +36,7 @@ Session: the argument, else \$K_SESSION, else the only live one.
 -o N: output budget in characters (default \$K_MAX_OUTPUT, else 50000); past it the head and
 tail are kept, "truncated":true, and "output_file" holds the whole output.
 Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_MAX_OUTPUT.
+k --host <target> <verb> … (or K_HOST): the verb on that host over SSH (k host setup first).
 k help <verb> (or k <verb> --help): one verb's usage with an example.`;
 
 const RUN_HELP = `usage: k run [-j] [-t N] [-o N] [session] <code>

@@ -23,6 +23,7 @@ export function overview(verbs: readonly Verb[]): string {
     "-o N: output budget in characters (default $K_MAX_OUTPUT, else 50000); past it the head and",
     'tail are kept, "truncated":true, and "output_file" holds the whole output.',
     "Environment: K_HOME (state dir), K_SOCKET (tmux socket, default ktty), K_MAX_OUTPUT.",
+    "k --host <target> <verb> … (or K_HOST): the verb on that host over SSH (k host setup first).",
     "k help <verb> (or k <verb> --help): one verb's usage with an example.",
   );
   return lines.join("\n");

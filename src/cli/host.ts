@@ -12,7 +12,7 @@ import type { Verb } from "./verb.ts";
 export const host: Verb = {
   name: "host",
   usage: "k host setup [-j] <target>",
-  summary: "install this ktty on a remote host for k --host (checks Deno and tmux there)",
+  summary: "install this ktty on a host for k --host (checks Deno, tmux)",
   details: [
     "target is what ssh takes: an alias from your SSH config, user@host, ssh://user@host:port.",
     "Checks the host for Deno and tmux >= 3.0 and says what is missing and how to install it;",

@@ -24,6 +24,7 @@ export const CELL_FLAGS: readonly Flag[] = [
   {
     name: "id",
     type: "string",
+    hidden: true, // k --host gives it (README: Remote hosts over SSH)
     description: "the cell's id (12 lowercase hex), chosen by the caller; default a fresh one",
   },
 ];
