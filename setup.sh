@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ktty needs on a Debian machine with Node's npm, then runs a demo cell.
 #   Deno from the npm registry; tmux (and python3, gdb, a C compiler, zsh, less, vi, and the REPLs
-#   with integration profiles: psql with a PostgreSQL server, sqlite3, lua, R, irb, pry, ipython, for the
-#   tests) from apt.
+#   with integration profiles: psql with a PostgreSQL server, sqlite3, lua, R, irb, pry, ipython, and
+#   OpenSSH's server, for the tests) from apt.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,10 +24,18 @@ command -v R >/dev/null 2>&1 || missing+=(r-base-core)
 command -v irb >/dev/null 2>&1 || missing+=(ruby)
 command -v pry >/dev/null 2>&1 || missing+=(pry)
 command -v ipython3 >/dev/null 2>&1 || missing+=(ipython3)
+# OpenSSH's server for tests/remote_test.ts (tests/sshd.ts starts its own on 127.0.0.1, a high port).
+{ command -v sshd || test -x /usr/sbin/sshd; } >/dev/null 2>&1 || missing+=(openssh-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Where systemd runs, Debian's package starts the system's sshd on port 22 and enables it: the
+  # tests need only the binary, so what this script installed is not left listening.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null 2>&1 &&
+    systemctl is-enabled ssh >/dev/null 2>&1; then
+    $sudo systemctl disable --now ssh >/dev/null 2>&1 || true
+  fi
 fi
 if ! command -v deno >/dev/null 2>&1; then
   echo "setup: installing deno from the npm registry"

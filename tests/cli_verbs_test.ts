@@ -22,7 +22,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
   k kill [-j] [--keep] <session>                  end the session, its process tree, views and state
   k notify [-j] [session] <message> [--from NAME]
                                                   append a notify event to the event log
-  k ls [-j] [--prune]                             every session on the socket (-j: a JSON array)
+  k ls [-j] [--prune] [--host <target>]…          every session on the socket (-j: a JSON array)
   k status [-j] [session]                         one session's state and the next useful command
   k watch [session]                               follow output and events as clean text
   k peek [session]                                watch the live terminal; typing is ignored

@@ -339,14 +339,14 @@ export class World {
   }
 
   /** Starts `k <args>` and returns at once (to kill it mid-cell); {@link collect} reads it. */
-  spawnK(args: string[]): Deno.ChildProcess {
-    return this.#spawn(CLI, args, "piped");
+  spawnK(args: string[], extraEnv: Record<string, string> = {}): Deno.ChildProcess {
+    return this.#spawn(CLI, args, "piped", extraEnv);
   }
 
   /** Runs `km <args>` as a real subprocess, to its end. */
-  km(args: string[]): Promise<CliResult> {
+  km(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
     return runCommand(Deno.execPath(), ["run", "-A", "--no-lock", MONITOR, ...args], {
-      env: this.env(),
+      env: this.env(extraEnv),
     });
   }
 
@@ -354,14 +354,23 @@ export class World {
    * Starts `km <args>` and returns at once: its stdout piped, its stderr piped ({@link collect}
    * reads both) or, for a follower read line by line, the test's own.
    */
-  spawnKm(args: string[], stderr: "piped" | "inherit" = "piped"): Deno.ChildProcess {
-    return this.#spawn(MONITOR, args, stderr);
+  spawnKm(
+    args: string[],
+    stderr: "piped" | "inherit" = "piped",
+    extraEnv: Record<string, string> = {},
+  ): Deno.ChildProcess {
+    return this.#spawn(MONITOR, args, stderr, extraEnv);
   }
 
-  #spawn(script: string, args: string[], stderr: "piped" | "inherit"): Deno.ChildProcess {
+  #spawn(
+    script: string,
+    args: string[],
+    stderr: "piped" | "inherit",
+    extraEnv: Record<string, string>,
+  ): Deno.ChildProcess {
     return new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-lock", script, ...args],
-      env: this.env(),
+      env: this.env(extraEnv),
       stdin: "null",
       stdout: "piped",
       stderr,
@@ -370,7 +379,7 @@ export class World {
 
   /** Runs a tmux command on this world's socket (for inspecting and breaking things). */
   tmux(args: string[]): Promise<CliResult> {
-    return runCommand("tmux", ["-f", "/dev/null", "-L", this.socket, ...args]);
+    return runCommand("tmux", ["-u", "-f", "/dev/null", "-L", this.socket, ...args]);
   }
 
   /** The tmux session names on the world's socket ([] when no server runs). */

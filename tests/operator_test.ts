@@ -102,7 +102,7 @@ class Observer {
 
   async tmux(args: string[]): Promise<CliResult> {
     const out = await new Deno.Command("tmux", {
-      args: ["-f", "/dev/null", "-L", this.socket, ...args],
+      args: ["-u", "-f", "/dev/null", "-L", this.socket, ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -13,7 +13,10 @@
  * - `kt-refused`: the same server with a key it does not authorise;
  * - `kt-down`: a port nothing listens on;
  * - `kt-notmux`: kt-a's login on a second port whose commands run with a PATH that holds everything
- *   in /usr/bin but tmux (after {@link Sshd.hideTmux}).
+ *   in /usr/bin but tmux (after {@link Sshd.hideTmux});
+ * - `kt-fresh`: kt-a's login on a third port whose commands run with HOME an empty dir of the
+ *   fixture's ({@link Sshd.freshHome}): a host where nothing is installed, and where installing
+ *   leaves the real home alone.
  *
  * Every other target has `BatchMode yes`: nothing waits for a password or a yes/no.
  * @module
@@ -57,16 +60,19 @@ export interface RemoteState {
 interface Ports {
   plain: number;
   noTmux: number;
+  fresh: number;
 }
 
 /** A running sshd and what a client needs to reach it. */
 export class Sshd {
   /** The fixture's own dir (keys, configs, known_hosts). */
   readonly dir: string;
-  /** The port of every target but kt-notmux (127.0.0.1). */
+  /** The port of every target but kt-notmux and kt-fresh (127.0.0.1). */
   readonly port: number;
   /** kt-notmux's port. */
   readonly noTmuxPort: number;
+  /** kt-fresh's port. */
+  readonly freshPort: number;
   /** The user every target logs in as (the current one). */
   readonly user: string;
   readonly #child: Deno.ChildProcess;
@@ -77,6 +83,7 @@ export class Sshd {
     this.dir = dir;
     this.port = ports.plain;
     this.noTmuxPort = ports.noTmux;
+    this.freshPort = ports.fresh;
     this.user = userInfo().username;
     this.#child = started.child;
     this.#log = started.log;
@@ -86,6 +93,11 @@ export class Sshd {
   /** The listener's pid. */
   get pid(): number {
     return this.#child.pid;
+  }
+
+  /** kt-fresh's HOME: an empty dir when sshd starts. */
+  get freshHome(): string {
+    return freshHome(this.dir);
   }
 
   /** What sshd has logged so far (its last {@link LOG_KEEP_CHARS} characters). */
@@ -107,9 +119,10 @@ export class Sshd {
     await keygen(`${dir}/id_ed25519`, "kt-user");
     await keygen(`${dir}/stranger_ed25519`, "kt-stranger");
     await Deno.copyFile(`${dir}/id_ed25519.pub`, `${dir}/authorized_keys`);
+    await Deno.mkdir(freshHome(dir), { mode: 0o700 });
     let lastError = "";
     for (let attempt = 0; attempt < 3; attempt++) {
-      const ports = { plain: freePort(), noTmux: freePort() };
+      const ports = { plain: freePort(), noTmux: freePort(), fresh: freePort() };
       await Deno.writeTextFile(`${dir}/sshd_config`, serverConfig(dir, ports));
       const started = await launch(dir, ports);
       if (started.kind === "listening") {
@@ -125,7 +138,7 @@ export class Sshd {
 
   /**
    * Writes a client config with the targets kt-a, kt-b (this machine, with `a`'s and `b`'s
-   * remote state), kt-unknown, kt-asks, kt-refused, kt-down and kt-notmux (`a`'s state), and
+   * remote state), kt-unknown, kt-asks, kt-refused, kt-down, kt-notmux and kt-fresh (`a`'s state), and
    * `127.0.0.1` for the `ssh://` form (`a`'s state).
    *
    * @param path where to write it
@@ -166,6 +179,7 @@ export class Sshd {
       ...host("kt-refused", a, { key: "stranger_ed25519" }),
       ...host("kt-down", a, { port: freePort() }),
       ...host("kt-notmux", a, { port: this.noTmuxPort }),
+      ...host("kt-fresh", a, { port: this.freshPort }),
       // The ssh://user@127.0.0.1:PORT form: ssh is given the address and the port itself.
       "Host 127.0.0.1",
       ...common(known, "id_ed25519"),
@@ -230,7 +244,8 @@ export class Sshd {
   /** known_hosts with the host key under the names ssh looks it up by (`[127.0.0.1]:PORT`). */
   async #writeKnownHosts(): Promise<void> {
     const [type, blob] = (await Deno.readTextFile(`${this.dir}/host_ed25519.pub`)).split(" ");
-    const lines = [this.port, this.noTmuxPort].map((p) => `[127.0.0.1]:${p} ${type} ${blob}\n`);
+    const ports = [this.port, this.noTmuxPort, this.freshPort];
+    const lines = ports.map((p) => `[127.0.0.1]:${p} ${type} ${blob}\n`);
     await Deno.writeTextFile(`${this.dir}/known_hosts`, lines.join(""));
     await Deno.writeTextFile(`${this.dir}/known_hosts_empty`, "");
   }
@@ -240,14 +255,20 @@ function noTmuxBin(dir: string): string {
   return `${dir}/bin-without-tmux`;
 }
 
+function freshHome(dir: string): string {
+  return `${dir}/fresh-home`;
+}
+
 /**
  * sshd's config: this dir's keys only, key login only, the two ktty variables accepted; on the
- * second port, commands run with a PATH without tmux (set after the login shell's rc files).
+ * second port, commands run with a PATH without tmux, on the third with the fresh HOME (both set
+ * after the login shell's rc files).
  */
 function serverConfig(dir: string, ports: Ports): string {
   return [
     `Port ${ports.plain}`,
     `Port ${ports.noTmux}`,
+    `Port ${ports.fresh}`,
     "ListenAddress 127.0.0.1",
     `HostKey ${dir}/host_ed25519`,
     `AuthorizedKeysFile ${dir}/authorized_keys`,
@@ -264,6 +285,8 @@ function serverConfig(dir: string, ports: Ports): string {
     `Match LocalPort ${ports.noTmux}`,
     `  ForceCommand PATH=${noTmuxBin(dir)}:/usr/local/sbin:/usr/sbin; export PATH; ` +
     'eval "$SSH_ORIGINAL_COMMAND"',
+    `Match LocalPort ${ports.fresh}`,
+    `  ForceCommand HOME=${freshHome(dir)}; export HOME; eval "$SSH_ORIGINAL_COMMAND"`,
     "",
   ].join("\n");
 }
@@ -288,7 +311,7 @@ async function launch(dir: string, ports: Ports): Promise<Launch> {
   const log = { text: "" };
   let heard: () => void = () => {};
   const listening = new Promise<void>((resolve) => heard = resolve);
-  const wanted = [ports.plain, ports.noTmux].map((p) => `Server listening on 127.0.0.1 port ${p}.`);
+  const wanted = Object.values(ports).map((p) => `Server listening on 127.0.0.1 port ${p}.`);
   // sshd logs every connection on stderr (-e): it is read to the end, or sshd would block on it.
   const drained = (async () => {
     let seen = "";

@@ -118,12 +118,18 @@ export function parseArguments(
 }
 
 /**
- * Whether `--json` stands among the leading flags (before the code), so that an error met
- * while parsing is printed as JSON too; never throws.
+ * Whether `--json` stands among the leading flags (before the code; anywhere for a verb that
+ * takes no code, `style` "flags"), so that an error met while parsing or running is printed as
+ * JSON too; never throws.
  */
-export function wantsJson(args: readonly string[], spec: readonly Flag[]): boolean {
+export function wantsJson(
+  args: readonly string[],
+  spec: readonly Flag[],
+  style?: ArgumentStyle,
+): boolean {
+  const maxWords = style === "flags" ? Infinity : 2;
   let words = 0;
-  for (let i = 0; i < args.length && words < 2; i++) {
+  for (let i = 0; i < args.length && words < maxWords; i++) {
     const arg = args[i] as string;
     if (arg === "--") break;
     const flag = arg.includes("=") ? undefined : findFlag(spec, arg);

@@ -68,7 +68,7 @@ function printTable(sessions: FleetEntry[]): void {
 /** `k ls [-j] [--prune]` */
 export const ls: Verb = {
   name: "ls",
-  usage: "k ls [-j] [--prune]",
+  usage: "k ls [-j] [--prune] [--host <target>]…",
   summary: "every session on the socket (-j: a JSON array)",
   details: [
     "Joins tmux (alive, pane pid, the program in the pane, idle time, clients watching),",
@@ -76,8 +76,10 @@ export const ls: Verb = {
     "gone but its state remains; active cell and its age) and the last event and its age.",
     "Tmux sessions without ktty state (made by hand) are listed as unmanaged.",
     "--prune removes the stale sessions' state and says which it removed.",
+    "--host (repeatable, or K_HOST=a,b): the sessions of those hosts over SSH, one table, each",
+    "record with its target (see k host setup).",
   ],
-  examples: ["k ls", "k ls -j", "k ls --prune"],
+  examples: ["k ls", "k ls -j", "k ls --prune", "k ls -j --host gpu --host ci-7"],
   flags: [
     { name: "json", short: "j", type: "boolean", description: "a JSON array of the records" },
     { name: "prune", type: "boolean", description: "remove the stale sessions' state" },

@@ -76,8 +76,20 @@ export async function main(argv: string[]): Promise<number> {
     printError(`unknown verb '${argv[at]}'; see k --help`, false);
     return EXIT_FAILURE;
   }
-  const rest = argv.slice(at + 1);
-  const asJson = verb.json === "always" || (verb.json === "flag" && wantsJson(rest, verb.flags));
+  let rest = argv.slice(at + 1);
+  // k ls --host a --host b: the fleet's hosts may follow the verb too.
+  if (verb.name === "ls") {
+    const words = rest;
+    rest = [];
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i] as string;
+      if (word.startsWith("--host=")) hosts.push(word.slice("--host=".length));
+      else if (word === "--host" && i + 1 < words.length) hosts.push(words[++i] as string);
+      else rest.push(word);
+    }
+  }
+  const asJson = verb.json === "always" ||
+    (verb.json === "flag" && wantsJson(rest, verb.flags, verb.args));
   if (verb.name !== "help" && asksForHelp(rest)) {
     printText(verbHelp(verb));
     return EXIT_OK;

@@ -86,7 +86,8 @@ export function inCliTerms(e: KttyError): string {
 export function reportError(e: unknown, asJson: boolean): number {
   if (e instanceof KttyError) {
     printError(inCliTerms(e), asJson, e.code, e.fields);
-    return e.exitCode;
+    // JSON: 1 on any error (the JSON says which); text: the error's own status (255 for ssh's).
+    return asJson ? EXIT_FAILURE : e.exitCode;
   }
   const fsError = Object.values(Deno.errors).some((kind) => e instanceof kind);
   const text = e instanceof Error ? e.message : String(e);
