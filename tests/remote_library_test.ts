@@ -24,7 +24,7 @@ import {
   UsageError,
 } from "../mod.ts";
 import { type Cleanup, exists, waitFor, withDeadline, World, worldTest } from "./harness.ts";
-import { Sshd, sshdMissing } from "./sshd.ts";
+import { type Sshd, sshdMissing, startSshSide } from "./sshd.ts";
 
 const skip = sshdMissing();
 /** A shell without the machine's rc files (they are slow here, and not ktty's). */
@@ -46,12 +46,7 @@ interface Remote {
  * installs ktty on kt-a (`k host setup`), and makes a kernel on kt-a.
  */
 async function remote(w: World, cleanup: Cleanup): Promise<Remote> {
-  const [a, b] = [await World.create(), await World.create()];
-  cleanup.add(() => b.dispose());
-  cleanup.add(() => a.dispose());
-  const sshd = await Sshd.start(`${w.base}/sshd`);
-  cleanup.add(() => sshd.stop());
-  const config = await sshd.writeClientConfig(`${w.base}/ssh_config`, a, b);
+  const { sshd, a, config } = await startSshSide(w, cleanup);
   const before = Deno.env.get("K_SSH_COMMAND");
   Deno.env.set("K_SSH_COMMAND", `ssh -F ${config}`);
   cleanup.add(() => {

@@ -29,7 +29,7 @@ import {
   World,
   worldTest,
 } from "./harness.ts";
-import { Sshd, sshdMissing } from "./sshd.ts";
+import { type Sshd, sshdMissing, startSshSide } from "./sshd.ts";
 import { VERSION } from "../mod.ts";
 
 const skip = sshdMissing();
@@ -57,12 +57,7 @@ interface Remote {
 
 /** Starts sshd, makes the remote states, writes the client config; runs `k host setup` on `setUp`. */
 async function remote(w: World, cleanup: Cleanup, setUp: string[] = ["kt-a"]): Promise<Remote> {
-  const [a, b] = [await World.create(), await World.create()];
-  cleanup.add(() => b.dispose());
-  cleanup.add(() => a.dispose());
-  const sshd = await Sshd.start(`${w.base}/sshd`);
-  cleanup.add(() => sshd.stop());
-  const config = await sshd.writeClientConfig(`${w.base}/ssh_config`, a, b);
+  const { sshd, a, b, config } = await startSshSide(w, cleanup);
   const env = { K_SSH_COMMAND: `ssh -F ${config}` };
   const k = (args: string[], extra: Record<string, string> = {}) => w.k(args, { ...env, ...extra });
   const r: Remote = { sshd, a, b, env, k, on: (target, args) => k(["--host", target, ...args]) };

@@ -23,7 +23,7 @@
  */
 
 import { userInfo } from "node:os";
-import { runCommand } from "./harness.ts";
+import { type Cleanup, runCommand, World } from "./harness.ts";
 
 /** Where Debian's openssh-server puts the daemon (it must be started by an absolute path). */
 export const SSHD_PATH = "/usr/sbin/sshd";
@@ -54,6 +54,36 @@ export interface RemoteState {
   home: string;
   /** K_SOCKET on the remote side. */
   socket: string;
+}
+
+/** A test's SSH side: its sshd, the remote states of kt-a and kt-b, and the client config. */
+export interface SshSide {
+  /** The running sshd. */
+  sshd: Sshd;
+  /** kt-a's remote state (and ssh://user@127.0.0.1:PORT's), a world of its own. */
+  a: World;
+  /** kt-b's remote state. */
+  b: World;
+  /** The client config's path (`ssh -F` it). */
+  config: string;
+}
+
+/**
+ * Starts an sshd in test world `w`'s dir, makes kt-a's and kt-b's remote states and writes the
+ * client config; `cleanup` stops the server and disposes of the states.
+ *
+ * @param w the test's world (its dir holds the fixture's files)
+ * @param cleanup the test's cleanup steps
+ * @returns the server, the remote states and the config's path
+ */
+export async function startSshSide(w: World, cleanup: Cleanup): Promise<SshSide> {
+  const [a, b] = [await World.create(), await World.create()];
+  cleanup.add(() => b.dispose());
+  cleanup.add(() => a.dispose());
+  const sshd = await Sshd.start(`${w.base}/sshd`);
+  cleanup.add(() => sshd.stop());
+  const config = await sshd.writeClientConfig(`${w.base}/ssh_config`, a, b);
+  return { sshd, a, b, config };
 }
 
 /** The two ports sshd listens on: the plain one, and the one whose PATH lacks tmux. */
