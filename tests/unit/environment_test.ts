@@ -107,6 +107,7 @@ Deno.test("new: k's flags before the name, the program's command line after it",
       command: ["python3", "-q"],
       env: ["A=1", "B=2"],
       agentDefaults: false,
+      json: false,
     },
   );
   // After the name every word is the program's, `--env` included; `--prompt=` may stand anywhere.
@@ -116,6 +117,7 @@ Deno.test("new: k's flags before the name, the program's command line after it",
     prompt: "(gdb)",
     env: [],
     agentDefaults: true,
+    json: false,
   });
   deepEqual(parseNewArguments(["--prompt", "repeat", "--", "s"]).prompt, "repeat");
   throws(() => parseNewArguments(["--nope", "s"]), /unknown flag '--nope'/);
