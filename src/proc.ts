@@ -317,25 +317,40 @@ export function foregroundGroup(pid: number): number | undefined {
 
 /** The fields of `/proc/<pid>/stat` after the command name, or undefined when it is gone. */
 function statFields(pid: number): string[] | undefined {
+  return statLine(pid)?.fields;
+}
+
+/** `/proc/<pid>/stat`: the command name and the fields after it; undefined when it is gone. */
+function statLine(pid: number): { command: string; fields: string[] } | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Field 2 (comm) is parenthesised and may hold spaces; fields resume after the last ')'.
+    const close = stat.lastIndexOf(")");
+    return {
+      command: stat.slice(stat.indexOf("(") + 1, close),
+      fields: stat.slice(close + 2).split(" "),
+    };
   } catch {
     return undefined;
   }
 }
 
 /**
- * The process group of `pid` and the foreground group of its terminal, from one read of
- * `/proc/<pid>/stat` (each is undefined when unknown, or the process is gone).
+ * The process group of `pid`, the foreground group of its terminal and its command name (what
+ * {@link commandName} reads), from one read of `/proc/<pid>/stat` (each is undefined when
+ * unknown, or the process is gone).
  */
-export function groupsOf(pid: number): { own?: number; foreground?: number } {
-  const fields = statFields(pid);
+export function groupsOf(pid: number): { own?: number; foreground?: number; command?: string } {
+  const stat = statLine(pid);
   const positive = (v: string | undefined) => {
     const n = Number(v);
     return Number.isInteger(n) && n > 0 ? n : undefined;
   };
-  return { own: positive(fields?.[2]), foreground: positive(fields?.[5]) };
+  return {
+    own: positive(stat?.fields[2]),
+    foreground: positive(stat?.fields[5]),
+    command: stat?.command,
+  };
 }
 
 /** The process group of `pid`, or undefined when it is gone. */
