@@ -75,6 +75,7 @@ export type {
   MonitorError,
   MonitorEvent,
   RunningResult,
+  SendBody,
   StalledEvent,
   StartedBody,
   TimeoutResult,

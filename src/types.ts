@@ -167,7 +167,33 @@ export type EventBody =
   | { status: "interrupted"; cell_id: string }
   | { status: "error"; cell_id?: string; message: string }
   | { status: "notify"; from: string; message: string }
+  | SendBody
   | { status: "closed"; reason: string };
+
+/**
+ * What `k send` typed into what holds a session's terminal (the active cell's program, or a
+ * program left in the foreground), appended once it was typed. The preview is only kept while the
+ * terminal echoes what is typed: a program reading a secret (`read -s`, `getpass`, `sudo`) turns
+ * echo off, and then neither the text nor its length reaches the log.
+ */
+export interface SendBody {
+  /** Always `send`. */
+  status: "send";
+  /** The active cell that got it; absent when no cell was active. */
+  cell_id?: string;
+  /**
+   * Its first {@link SEND_PREVIEW_CHARS} characters (keys: their names, space-separated), `…`
+   * marking a cut; null when the terminal did not echo (or its mode could not be read).
+   */
+  preview: string | null;
+  /** With a preview: how many characters (or keys) were typed, the Enter after text not counted. */
+  length?: number;
+  /** Present when tmux key names were sent (`k send --keys`) rather than text. */
+  keys?: true;
+}
+
+/** How many characters of what `k send` typed its event keeps (see {@link SendBody}). */
+export const SEND_PREVIEW_CHARS = 40;
 
 /** One event of a session's event log. */
 export type KttyEvent = EventEnvelope & EventBody;
@@ -181,6 +207,7 @@ export const EVENT_STATUSES: readonly KttyEvent["status"][] = [
   "interrupted",
   "error",
   "notify",
+  "send",
   "closed",
 ];
 

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PLAIN_BASH, type World, worldTest } from "./harness.ts";
+import { PLAIN_BASH, waitFor, type World, worldTest } from "./harness.ts";
 
 type Event = { seq: number; status: string; cell_id?: string; [key: string]: unknown };
 
@@ -40,3 +40,46 @@ worldTest("kill --keep: the running cell's end is in the log, before closed", as
     ["started", "fired", "error", "closed"],
   );
 }, { timeoutMs: 60_000 });
+
+worldTest(
+  "k send: a send event with a preview while the terminal echoes, none for a secret",
+  async (w) => {
+    assert.equal((await w.k(["new", "s", PLAIN_BASH], {}, w.base)).code, 0);
+    const secret = "hunter2-do-not-log";
+    const fired = await w.kJson([
+      "fire",
+      "s",
+      `read -s -p 'password: ' pw; echo; read -p 'name: ' name; read -p 'key: ' k; echo "$name \${#pw} $k"`,
+    ]);
+    assert.equal(fired.status, "fired");
+    const prompt = (what: string) =>
+      waitFor(what, async () => (await w.paneLog("s")).includes(what) || undefined);
+    await prompt("password: ");
+    assert.equal((await w.k(["send", "s", secret])).code, 0);
+    await prompt("name: ");
+    const name = "a name that is longer than the preview shows, by some way";
+    assert.equal((await w.k(["send", "s", name])).code, 0);
+    await prompt("key: ");
+    assert.equal((await w.k(["send", "s", "--keys", "y,Enter"])).code, 0);
+    const done = await waitFor("the cell's end", async () => {
+      const poll = await w.kJson(["poll", "s", String(fired.cell_id)]);
+      return poll.status === "running" ? undefined : poll;
+    });
+    assert.equal(done.status, "done", JSON.stringify(done));
+    assert.match(String(done.output), new RegExp(`${name} ${secret.length} y`));
+    const sends = (await events(w, "s")).filter((e) => e.status === "send");
+    const shape = ({ seq: _s, ts: _t, schema_version: _v, session: _n, ...rest }: Event) => rest;
+    assert.deepEqual(sends.map(shape), [
+      { status: "send", cell_id: fired.cell_id, preview: null },
+      { status: "send", cell_id: fired.cell_id, preview: `${name.slice(0, 40)}…`, length: 57 },
+      { status: "send", cell_id: fired.cell_id, preview: "y Enter", length: 2, keys: true },
+    ]);
+    const log = await Deno.readTextFile(`${w.sessionDir("s")}/events.jsonl`);
+    assert.ok(!log.includes("hunter2"), "the secret is not in the event log");
+    // k history shows them, the hidden one as such.
+    const history = (await w.k(["history", "s"])).stdout;
+    assert.match(history, / send [0-9a-f]{12} \(hidden: the terminal did not echo\)/);
+    assert.match(history, / send [0-9a-f]{12} "a name that is longer/);
+  },
+  { timeoutMs: 60_000 },
+);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type HistoryEntry, type StartedBody, UsageError } from "../../mod.ts";
+import { type HistoryEntry, type SendBody, type StartedBody, UsageError } from "../../mod.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
@@ -16,6 +16,12 @@ export function startedInWords(event: StartedBody): string {
   const how =
     `${event.command} [${event.program}, ${event.mode}] by ${event.user}, pid ${event.pid}`;
   return event.continued ? `${how}, continuing the log` : how;
+}
+
+/** What a `send` event says of what was typed: the preview, or why there is none. */
+export function sentInWords(event: SendBody): string {
+  if (event.preview === null) return "(hidden: the terminal did not echo)";
+  return event.keys ? `keys ${event.preview}` : JSON.stringify(event.preview);
 }
 
 /** One event as a line of text: seq, time, status, cell, what it says, and its code. */
@@ -31,6 +37,8 @@ function historyLine({ event, code }: HistoryEntry): string {
     ? ` (${event.reason})`
     : event.status === "started"
     ? ` ${startedInWords(event)}`
+    : event.status === "send"
+    ? ` ${sentInWords(event)}`
     : "";
   return `${event.seq} ${event.ts} ${event.status}${cell}${extra}${code ? `  $ ${code}` : ""}`;
 }
