@@ -64,6 +64,7 @@ export type {
   CellOutput,
   CellResult,
   CellTiming,
+  ClosedBody,
   DoneResult,
   ErrorResult,
   EventBody,

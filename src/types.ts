@@ -168,7 +168,25 @@ export type EventBody =
   | { status: "error"; cell_id?: string; message: string }
   | { status: "notify"; from: string; message: string }
   | SendBody
-  | { status: "closed"; reason: string };
+  | ClosedBody;
+
+/** The last event of a session's log: the session ended, and why. */
+export interface ClosedBody {
+  /** Always `closed`. */
+  status: "closed";
+  /**
+   * Why: `program exited` (its program ended: by itself, or a signal), `tmux session gone`,
+   * `session gone`, `killed` (`k kill`), `pruned` (`k ls --prune`), `replaced` (`k new`).
+   */
+  reason: string;
+  /**
+   * With `program exited`: the program's exit status (`exit 3` gives 3) where it can be learnt,
+   * which is from a shell with ktty's integration (bash, zsh, sh: its `EXIT` trap) that exited
+   * with its terminal still there; null otherwise (another program, a shell ended by a signal or
+   * its terminal's hangup, a cell that replaced the trap). Absent with the other reasons.
+   */
+  exit_status?: number | null;
+}
 
 /**
  * What `k send` typed into what holds a session's terminal (the active cell's program, or a

@@ -83,3 +83,60 @@ worldTest(
   },
   { timeoutMs: 60_000 },
 );
+
+/** The session's `closed` event, once it is in the log. */
+function closedOf(w: World, session: string): Promise<Event> {
+  return waitFor(
+    `${session}'s closed`,
+    async () => (await events(w, session)).find((e) => e.status === "closed"),
+  );
+}
+
+for (
+  const [shell, command] of [
+    ["bash", PLAIN_BASH],
+    ["sh", "sh"],
+    ["zsh", "zsh -f"],
+  ] as const
+) {
+  worldTest(`closed carries the exit status of ${shell} ended by exit 3`, async (w) => {
+    await w.kernel.create("e", { command, cwd: w.base });
+    assert.equal((await w.kJson(["run", "-j", "e", "true"])).status, "done");
+    const out = await w.kJson(["run", "-j", "e", "exit 3"]);
+    assert.equal(out.status, "error");
+    const closed = await closedOf(w, "e");
+    assert.deepEqual([closed.reason, closed.exit_status], ["program exited", 3]);
+    // A follower that notices (no cell running) says the same: the status of the last command.
+    await w.kernel.create("f", { command, cwd: w.base });
+    assert.equal((await w.kJson(["run", "-j", "f", "false"])).status, "done");
+    const km = w.spawnKm(["f"]);
+    await waitFor("km following f", async () => (await events(w, "f")).length >= 3 || undefined);
+    assert.equal((await w.tmux(["send-keys", "-t", "=f:", "C-d"])).code, 0); // end of input
+    const ended = await km.output();
+    const last = JSON.parse(new TextDecoder().decode(ended.stdout).trim().split("\n").at(-1)!);
+    assert.deepEqual([last.status, last.reason, last.exit_status], ["closed", "program exited", 1]);
+  }, {
+    timeoutMs: 60_000,
+    skip: shell !== "zsh" || Deno.statSync("/usr/bin/zsh").isFile ? false : "needs zsh",
+  });
+}
+
+worldTest("closed: null where the status cannot be learnt, none for a kill", async (w) => {
+  // Not a shell: python's exit(3) leaves nothing ktty reads.
+  await w.kernel.create("p", { command: "python3 -q", cwd: w.base });
+  assert.equal((await w.kJson(["run", "-j", "p", "exit(3)"])).status, "error");
+  const py = await closedOf(w, "p");
+  assert.deepEqual([py.reason, py.exit_status], ["program exited", null]);
+  // A shell ended by its terminal's hangup (tmux kill-session by hand): no status, not a 0.
+  await w.kernel.create("h", { command: PLAIN_BASH, cwd: w.base });
+  const fired = await w.kJson(["fire", "h", "sleep 30"]);
+  assert.equal(fired.status, "fired");
+  assert.equal((await w.tmux(["kill-session", "-t", "=h"])).code, 0);
+  const hung = await closedOf(w, "h");
+  assert.equal(hung.exit_status, null);
+  // k kill: the session was ended, not its program.
+  await w.kernel.create("k", { command: PLAIN_BASH, cwd: w.base });
+  assert.equal((await w.k(["kill", "--keep", "k"])).code, 0);
+  const killed = await closedOf(w, "k");
+  assert.deepEqual([killed.reason, "exit_status" in killed], ["killed", false]);
+}, { timeoutMs: 60_000 });

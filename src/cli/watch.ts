@@ -6,7 +6,7 @@
  */
 
 import { type KttyEvent, type StalledEvent, UsageError } from "../../mod.ts";
-import { sentInWords, startedInWords } from "./history.ts";
+import { closedInWords, sentInWords, startedInWords } from "./history.ts";
 import { EXIT_OK, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
@@ -36,7 +36,7 @@ function describeEvent(event: KttyEvent | StalledEvent): string {
     case "send":
       return `⌨ typed ${sentInWords(event)}`;
     case "closed":
-      return `■ session closed (${event.reason})`;
+      return `■ session closed ${closedInWords(event)}`;
     case "stalled":
       return `… cell ${event.cell_id} quiet for ${event.idle_s} s`;
   }
