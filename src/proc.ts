@@ -290,6 +290,23 @@ async function waitGone(processes: readonly ProcessId[], graceMs: number): Promi
  * while it reads a line; undefined when `stty` cannot say (no such terminal, no stty).
  */
 export async function terminalRaw(tty: string): Promise<boolean | undefined> {
+  const canonical = (await terminalModes(tty)).icanon;
+  return canonical === undefined ? undefined : !canonical;
+}
+
+/** Local modes of a terminal, as `stty` names them; undefined when it cannot be told. */
+export interface TerminalModes {
+  /** Canonical input: the terminal edits a line and hands it over at Enter (`icanon`). */
+  icanon?: boolean;
+  /** What is typed is echoed (`echo`): off while a program reads a secret (`read -s`). */
+  echo?: boolean;
+}
+
+/**
+ * Terminal `tty`'s local modes, from one `stty -F <tty> -a` (no Deno API reads another terminal's
+ * termios, and /proc does not show them); empty when `stty` cannot say.
+ */
+export async function terminalModes(tty: string): Promise<TerminalModes> {
   try {
     const out = await new Deno.Command("stty", {
       args: ["-F", tty, "-a"],
@@ -297,10 +314,24 @@ export async function terminalRaw(tty: string): Promise<boolean | undefined> {
       stdout: "piped",
       stderr: "null",
     }).output();
-    if (!out.success) return undefined;
-    const words = new TextDecoder().decode(out.stdout).split(/\s+/);
-    if (words.includes("-icanon")) return true;
-    return words.includes("icanon") ? false : undefined;
+    if (!out.success) return {};
+    const words = new Set(new TextDecoder().decode(out.stdout).split(/[\s;]+/));
+    const flag = (name: string) =>
+      words.has(`-${name}`) ? false : words.has(name) ? true : undefined;
+    return { icanon: flag("icanon"), echo: flag("echo") };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The terminal process `pid` reads (where its standard input leads: `/dev/pts/3`), from one
+ * readlink, no tmux call; undefined when it is gone or its input is not a terminal.
+ */
+export function terminalOf(pid: number): string | undefined {
+  try {
+    const path = Deno.readLinkSync(`/proc/${pid}/fd/0`);
+    return /^\/dev\/(pts\/[0-9]+|tty[A-Za-z0-9]*)$/.test(path) ? path : undefined;
   } catch {
     return undefined;
   }
@@ -317,25 +348,40 @@ export function foregroundGroup(pid: number): number | undefined {
 
 /** The fields of `/proc/<pid>/stat` after the command name, or undefined when it is gone. */
 function statFields(pid: number): string[] | undefined {
+  return statLine(pid)?.fields;
+}
+
+/** `/proc/<pid>/stat`: the command name and the fields after it; undefined when it is gone. */
+function statLine(pid: number): { command: string; fields: string[] } | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Field 2 (comm) is parenthesised and may hold spaces; fields resume after the last ')'.
+    const close = stat.lastIndexOf(")");
+    return {
+      command: stat.slice(stat.indexOf("(") + 1, close),
+      fields: stat.slice(close + 2).split(" "),
+    };
   } catch {
     return undefined;
   }
 }
 
 /**
- * The process group of `pid` and the foreground group of its terminal, from one read of
- * `/proc/<pid>/stat` (each is undefined when unknown, or the process is gone).
+ * The process group of `pid`, the foreground group of its terminal and its command name (what
+ * {@link commandName} reads), from one read of `/proc/<pid>/stat` (each is undefined when
+ * unknown, or the process is gone).
  */
-export function groupsOf(pid: number): { own?: number; foreground?: number } {
-  const fields = statFields(pid);
+export function groupsOf(pid: number): { own?: number; foreground?: number; command?: string } {
+  const stat = statLine(pid);
   const positive = (v: string | undefined) => {
     const n = Number(v);
     return Number.isInteger(n) && n > 0 ? n : undefined;
   };
-  return { own: positive(fields?.[2]), foreground: positive(fields?.[5]) };
+  return {
+    own: positive(stat?.fields[2]),
+    foreground: positive(stat?.fields[5]),
+    command: stat?.command,
+  };
 }
 
 /** The process group of `pid`, or undefined when it is gone. */

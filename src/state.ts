@@ -97,6 +97,8 @@ export interface SessionPaths {
   history: string;
   /** Present while the directory holds only the history `k kill --keep` kept. */
   kept: string;
+  /** What a shell's integration leaves when the shell exits: its status and pid. */
+  exitStatus: string;
 }
 
 /** The directory holding the sessions of one socket. */
@@ -122,6 +124,7 @@ export function pathsIn(dir: string): SessionPaths {
     cells: `${dir}/cells`,
     history: `${dir}/history`,
     kept: `${dir}/kept`,
+    exitStatus: `${dir}/exit-status`,
   };
 }
 

@@ -167,7 +167,51 @@ export type EventBody =
   | { status: "interrupted"; cell_id: string }
   | { status: "error"; cell_id?: string; message: string }
   | { status: "notify"; from: string; message: string }
-  | { status: "closed"; reason: string };
+  | SendBody
+  | ClosedBody;
+
+/** The last event of a session's log: the session ended, and why. */
+export interface ClosedBody {
+  /** Always `closed`. */
+  status: "closed";
+  /**
+   * Why: `program exited` (its program ended: by itself, or a signal), `tmux session gone`,
+   * `session gone`, `killed` (`k kill`), `pruned` (`k ls --prune`), `replaced` (`k new`).
+   */
+  reason: string;
+  /**
+   * With `program exited`: the program's exit status (`exit 3` gives 3) where it can be learnt,
+   * which is from a shell with ktty's integration (bash, zsh, sh: its `EXIT` trap) that exited
+   * with its terminal still there; null otherwise (another program, a shell ended by a signal or
+   * its terminal's hangup, a cell that replaced the trap). Absent with the other reasons.
+   */
+  exit_status?: number | null;
+}
+
+/**
+ * What `k send` typed into what holds a session's terminal (the active cell's program, or a
+ * program left in the foreground), appended once it was typed. The preview is only kept while the
+ * terminal echoes what is typed: a program reading a secret (`read -s`, `getpass`, `sudo`) turns
+ * echo off, and then neither the text nor its length reaches the log.
+ */
+export interface SendBody {
+  /** Always `send`. */
+  status: "send";
+  /** The active cell that got it; absent when no cell was active. */
+  cell_id?: string;
+  /**
+   * Its first {@link SEND_PREVIEW_CHARS} characters (keys: their names, space-separated), `…`
+   * marking a cut; null when the terminal did not echo (or its mode could not be read).
+   */
+  preview: string | null;
+  /** With a preview: how many characters (or keys) were typed, the Enter after text not counted. */
+  length?: number;
+  /** Present when tmux key names were sent (`k send --keys`) rather than text. */
+  keys?: true;
+}
+
+/** How many characters of what `k send` typed its event keeps (see {@link SendBody}). */
+export const SEND_PREVIEW_CHARS = 40;
 
 /** One event of a session's event log. */
 export type KttyEvent = EventEnvelope & EventBody;
@@ -181,6 +225,7 @@ export const EVENT_STATUSES: readonly KttyEvent["status"][] = [
   "interrupted",
   "error",
   "notify",
+  "send",
   "closed",
 ];
 

@@ -6,11 +6,14 @@
  */
 
 import { KttyError, NoSessionError, UsageError } from "../errors.ts";
+import { appendEvent } from "../events/log.ts";
 import { readLock } from "../lock.ts";
+import { terminalModes, terminalOf } from "../proc.ts";
 import { type Foreground, foregroundOf } from "../session/foreground.ts";
 import { readMeta } from "../session/meta.ts";
 import { type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
 import { hasSession, pasteText, sendKeys } from "../tmux.ts";
+import { SEND_PREVIEW_CHARS, type SendBody } from "../types.ts";
 import { atPromptAndReading } from "./prompt.ts";
 import { readCellRecord } from "./record.ts";
 
@@ -54,10 +57,13 @@ export async function sendToCell(
       `no active cell in session '${name}', and its program is at its prompt; use k run`,
     );
   }
+  const keys = options.keys && options.keys.length > 0 ? options.keys : undefined;
+  // Read before typing: what is typed may end the prompt that turned echo off.
+  const echoes = await terminalEchoes(meta.pane.pid);
   const typedAt = Date.now();
   let ok: boolean;
-  if (options.keys && options.keys.length > 0) {
-    ok = await sendKeys(config, name, options.keys);
+  if (keys) {
+    ok = await sendKeys(config, name, keys);
   } else {
     // Pasted rather than sent as keys: text ending in ';' would be cut as a tmux separator.
     ok = await pasteText(config, name, text, { keys: options.enter !== false ? ["Enter"] : [] });
@@ -66,8 +72,36 @@ export async function sendToCell(
     if (!(await hasSession(config, name))) throw new NoSessionError(name);
     throw new KttyError("tmux_failed", `tmux could not type into session '${name}'`);
   }
+  await appendEvent(paths.events, name, sendEvent(lock?.cell_id, keys ?? text, echoes));
   if (lock) await assertNotLate(paths, name, lock.cell_id, typedAt);
   return { cell_id: lock?.cell_id ?? null, foreground };
+}
+
+/**
+ * Whether the terminal the session's program reads echoes what is typed (its `ECHO` flag, off
+ * while a program reads a secret): one readlink and one `stty`, on `send`'s path only. False
+ * when it cannot be told, so that nothing typed then reaches the log.
+ */
+async function terminalEchoes(panePid: number): Promise<boolean> {
+  const tty = terminalOf(panePid);
+  return tty !== undefined && (await terminalModes(tty)).echo === true;
+}
+
+/** The `send` event for `typed` (text, or key names): a preview only while the terminal echoes. */
+function sendEvent(
+  cellId: string | undefined,
+  typed: string | string[],
+  echoes: boolean,
+): SendBody {
+  const cell = cellId === undefined ? {} : { cell_id: cellId };
+  const keys = typeof typed === "string" ? {} : { keys: true as const };
+  if (!echoes) return { status: "send", ...cell, preview: null, ...keys };
+  const chars = typeof typed === "string" ? [...typed] : [...typed.join(" ")];
+  const preview = chars.length > SEND_PREVIEW_CHARS
+    ? `${chars.slice(0, SEND_PREVIEW_CHARS).join("")}…`
+    : chars.join("");
+  const length = typeof typed === "string" ? chars.length : typed.length;
+  return { status: "send", ...cell, preview, length, ...keys };
 }
 
 /** Throws when cell `cellId` was seen ending before `typedAt`: the text went to the prompt. */

@@ -8,6 +8,7 @@
  */
 
 import { appendEvent, cellAnnounced } from "../events/log.ts";
+import { programExitedEvent } from "../events/follow.ts";
 import { FileFollower } from "../follow.ts";
 import {
   createDetector,
@@ -375,6 +376,6 @@ export async function endCellOfDeadSession(
   } else {
     await giveBack(paths, lock.cell_id);
   }
-  await appendEvent(paths.events, session, { status: "closed", reason: "program exited" });
+  await appendEvent(paths.events, session, programExitedEvent(paths, meta.pane));
   return result;
 }

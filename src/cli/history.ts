@@ -4,7 +4,13 @@
  * @module
  */
 
-import { type HistoryEntry, type StartedBody, UsageError } from "../../mod.ts";
+import {
+  type ClosedBody,
+  type HistoryEntry,
+  type SendBody,
+  type StartedBody,
+  UsageError,
+} from "../../mod.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
@@ -18,6 +24,19 @@ export function startedInWords(event: StartedBody): string {
   return event.continued ? `${how}, continuing the log` : how;
 }
 
+/** What a `send` event says of what was typed: the preview, or why there is none. */
+export function sentInWords(event: SendBody): string {
+  if (event.preview === null) return "(hidden: the terminal did not echo)";
+  return event.keys ? `keys ${event.preview}` : JSON.stringify(event.preview);
+}
+
+/** Why a session closed, and its program's exit status when known: `(program exited, exit status
+ * 3)`. */
+export function closedInWords(event: ClosedBody): string {
+  const status = typeof event.exit_status === "number" ? `, exit status ${event.exit_status}` : "";
+  return `(${event.reason}${status})`;
+}
+
 /** One event as a line of text: seq, time, status, cell, what it says, and its code. */
 function historyLine({ event, code }: HistoryEntry): string {
   const cell = "cell_id" in event && event.cell_id ? ` ${event.cell_id}` : "";
@@ -28,9 +47,11 @@ function historyLine({ event, code }: HistoryEntry): string {
     : event.status === "error"
     ? ` ${event.message}`
     : event.status === "closed"
-    ? ` (${event.reason})`
+    ? ` ${closedInWords(event)}`
     : event.status === "started"
     ? ` ${startedInWords(event)}`
+    : event.status === "send"
+    ? ` ${sentInWords(event)}`
     : "";
   return `${event.seq} ${event.ts} ${event.status}${cell}${extra}${code ? `  $ ${code}` : ""}`;
 }

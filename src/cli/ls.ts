@@ -91,7 +91,12 @@ export const ls: Verb = {
     const pruned = flags.has("prune") ? await kernel.prune() : [];
     const sessions: FleetEntry[] = await kernel.fleet();
     if (flags.has("json")) {
-      printJson([...pruned, ...sessions].sort((a, b) => a.session.localeCompare(b.session)));
+      // By code unit, as the fleet comes (localeCompare would load a collator: milliseconds).
+      const rows = [...pruned, ...sessions];
+      if (pruned.length > 0) {
+        rows.sort((a, b) => a.session < b.session ? -1 : +(a.session > b.session));
+      }
+      printJson(rows);
       return EXIT_OK;
     }
     if (flags.has("prune")) {

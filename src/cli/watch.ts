@@ -6,7 +6,7 @@
  */
 
 import { type KttyEvent, type StalledEvent, UsageError } from "../../mod.ts";
-import { startedInWords } from "./history.ts";
+import { closedInWords, sentInWords, startedInWords } from "./history.ts";
 import { EXIT_OK, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
@@ -33,8 +33,10 @@ function describeEvent(event: KttyEvent | StalledEvent): string {
       return `✉ ${event.from}: ${event.message}`;
     case "started":
       return `● session started: ${startedInWords(event)}`;
+    case "send":
+      return `⌨ typed ${sentInWords(event)}`;
     case "closed":
-      return `■ session closed (${event.reason})`;
+      return `■ session closed ${closedInWords(event)}`;
     case "stalled":
       return `… cell ${event.cell_id} quiet for ${event.idle_s} s`;
   }

@@ -13,7 +13,7 @@ import { isAlive, type ProcessId } from "../proc.ts";
 import { lockHeld } from "../lock.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
 import { hasSession, pipeSignPath } from "../tmux.ts";
-import { decodeEvent, type KttyEvent } from "../types.ts";
+import { type ClosedBody, decodeEvent, type KttyEvent } from "../types.ts";
 import { type DirSubscription, watchDir } from "./hub.ts";
 import { appendEvent } from "./log.ts";
 
@@ -38,6 +38,8 @@ export interface ProbeAnswer {
   why?: string;
   /** When to look again without an event (ms from now). */
   recheckMs: number;
+  /** The `closed` event to append, when it says more than `why` (the program's exit status). */
+  closed?: ClosedBody;
 }
 
 /**
@@ -104,7 +106,9 @@ export async function* followEvents(
     if (Date.now() < nextCheck && !changed.has(ended.file) && !changed.has("")) return;
     const answer = await ended.check();
     nextCheck = Date.now() + answer.recheckMs;
-    if (answer.why) await appendEvent(path, session, { status: "closed", reason: answer.why });
+    if (answer.why) {
+      await appendEvent(path, session, answer.closed ?? { status: "closed", reason: answer.why });
+    }
   };
 
   let follower: FileFollower | undefined;
@@ -194,6 +198,28 @@ function pipeRunning(paths: SessionPaths, pane: ProcessId): boolean {
 }
 
 /**
+ * The `closed` event of a session whose program ended: with its exit status when its shell left
+ * it (see `shellExitTrap` in src/programs/profile.ts: the file names the status and the shell's
+ * pid, which must be the session's program), else with a null status. One small read.
+ *
+ * @param paths the session's paths
+ * @param pane the session's program, from its metadata
+ * @returns the event's body
+ */
+export function programExitedEvent(paths: SessionPaths, pane: ProcessId): ClosedBody {
+  let status: number | null = null;
+  try {
+    const [code = "", pid = ""] = Deno.readTextFileSync(paths.exitStatus).trim().split(" ");
+    if (/^[0-9]{1,3}$/.test(code) && Number(pid) === pane.pid) status = Number(code);
+  } catch {
+    // none: not a shell with ktty's integration, or it did not exit by itself
+  }
+  return { status: "closed", reason: PROGRAM_EXITED, exit_status: status };
+}
+
+const PROGRAM_EXITED = "program exited";
+
+/**
  * The probe {@link followEvents} uses for a session. While the output pipe runs, its sign's
  * change is the event that tells of a death: the probe then looks at the program (a /proc read)
  * and asks tmux once. While the pipe does not run, it looks every {@link DEGRADED_CHECK_MS}
@@ -218,7 +244,7 @@ export function sessionEndedProbe(
     const now = Date.now();
     const piped = pipeRunning(paths, pane);
     let why: string | undefined;
-    if (!(await isAlive(pane))) why = "program exited";
+    if (!(await isAlive(pane))) why = PROGRAM_EXITED;
     else if (!piped || deadSince !== undefined) {
       // The sign changed (or no pipe tells us): ask tmux, but not at every degraded look.
       if (degradedLooks++ % DEGRADED_TMUX_EVERY === 0 || deadSince !== undefined) {
@@ -235,7 +261,8 @@ export function sessionEndedProbe(
     if (now - deadSince < WATCHER_GRACE_MS && lockHeld(paths)) {
       return { recheckMs: WATCHER_GRACE_MS - (now - deadSince) };
     }
-    return { why, recheckMs };
+    const closed = why === PROGRAM_EXITED ? programExitedEvent(paths, pane) : undefined;
+    return { why, recheckMs, ...(closed ? { closed } : {}) };
   };
   return { file: file.slice(file.lastIndexOf("/") + 1), check };
 }

@@ -144,7 +144,6 @@ class WatchHub {
   async #pump(watcher: Deno.FsWatcher): Promise<void> {
     try {
       for await (const event of watcher) {
-        if (Deno.env.get("HUBDBG")) console.error("EV", event.kind, event.paths);
         for (const path of event.paths) this.#dispatch(path);
       }
     } catch {

@@ -123,6 +123,8 @@ interface Scanned {
   complete: boolean;
 }
 
+const DECODER = new TextDecoder();
+
 /**
  * Visits the log's events newest first, read backwards from its end (4 KiB first, then growing
  * reads, as far as a long line reaches), skipping torn or foreign lines, until `visit` returns
@@ -135,13 +137,13 @@ function scanBack(
   visit: (event: KttyEvent) => boolean,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Scanned {
-  const size = file.statSync().size;
+  // The size from a seek to the end: no file-info object to build (every append pays this).
+  const size = file.seekSync(0, Deno.SeekMode.End);
   if (size === 0) return { endsMidLine: false, complete: true };
   let end = size;
   let chunk = TAIL_FIRST_READ_BYTES;
   let rest = new Uint8Array(0); // the start of a line whose beginning lies further back
   let endsMidLine: boolean | undefined;
-  const decoder = new TextDecoder();
   while (end > 0) {
     if (size - end >= maxBytes) return { endsMidLine: endsMidLine ?? false, complete: false };
     const start = Math.max(0, end - chunk);
@@ -155,19 +157,21 @@ function scanBack(
     }
     endsMidLine ??= bytes[bytes.length - 1] !== 0x0a;
     let lineEnd = bytes.length;
-    for (let i = bytes.length - 1; i >= -1; i--) {
-      if (i >= 0 && bytes[i] !== 0x0a) continue;
-      if (i < 0 && start > 0) break; // the first piece may be the end of a longer line
-      const line = decoder.decode(bytes.subarray(i + 1, lineEnd));
-      lineEnd = i;
-      if (line === "") continue;
-      let event: KttyEvent;
-      try {
-        event = decodeEvent(line);
-      } catch {
-        continue; // a torn or foreign line: keep looking backwards
+    // From newline to newline backwards (lastIndexOf: not a byte at a time in script).
+    for (let nl = bytes.lastIndexOf(0x0a);; nl = nl > 0 ? bytes.lastIndexOf(0x0a, nl - 1) : -1) {
+      if (nl < 0 && start > 0) break; // the first piece may be the end of a longer line
+      const line = DECODER.decode(bytes.subarray(nl + 1, lineEnd));
+      lineEnd = nl;
+      if (line !== "") {
+        let event: KttyEvent | undefined;
+        try {
+          event = decodeEvent(line);
+        } catch {
+          event = undefined; // a torn or foreign line: keep looking backwards
+        }
+        if (event && visit(event)) return { endsMidLine, complete: true };
       }
-      if (visit(event)) return { endsMidLine, complete: true };
+      if (nl < 0) break;
     }
     rest = bytes.slice(0, Math.max(0, lineEnd));
     end = start;

@@ -13,6 +13,7 @@ import {
   codeLines,
   type ProgramProfile,
   type ScriptFiles,
+  shellExitTrap,
 } from "./profile.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
@@ -43,7 +44,7 @@ else
   PROMPT_COMMAND="__k_precmd\${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
 fi
 PS0="\${PS0-}$__k_c"
-`;
+${shellExitTrap(files)}`;
 }
 
 /**

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { shellQuote } from "../tmux.ts";
+
 /**
  * A program family's name, as a session's meta stores it: one of the built-in profiles (`bash`,
  * `zsh`, `sh`, `python`, `ipython`, `pdb`, `node`, `gdb`, …), one an embedder registered, or
@@ -66,6 +68,25 @@ export interface ScriptFiles {
   cells: string;
   /** The session's own history file. */
   history: string;
+  /**
+   * Where a shell leaves its exit status when it exits with its terminal still there (see
+   * {@link shellExitTrap}): what the session's `closed` event carries. Absent: none is left.
+   */
+  exitStatus?: string;
+}
+
+/**
+ * The lines of a shell's integration (bash, zsh, sh) that leave the shell's exit status and pid in
+ * `files.exitStatus` when it exits: an `EXIT` trap, so `exit 3` or the end of input is told in the
+ * session's `closed` event. Only while its terminal is there (`[ -t 0 ]`): a shell ended by its
+ * terminal's hangup (`tmux kill-session`) runs the trap with the last command's status, which is
+ * not how it ended. A cell that sets its own `EXIT` trap replaces this one (then no status).
+ */
+export function shellExitTrap(files: ScriptFiles): string {
+  if (files.exitStatus === undefined) return "";
+  return `__k_exit_file=${shellQuote(files.exitStatus)}
+trap '__k_s=$?; [ -t 0 ] && printf "%s %s\\n" "$__k_s" "$$" 2>/dev/null >"$__k_exit_file"' EXIT
+`;
 }
 
 /** What a profile's integration needs to type one cell. */

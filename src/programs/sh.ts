@@ -7,9 +7,10 @@
 
 import { continuationMarker, endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
-import { CLEAR_LINE, codeLines, type ProgramProfile } from "./profile.ts";
+import { CLEAR_LINE, codeLines, shellExitTrap } from "./profile.ts";
+import type { ProgramProfile, ScriptFiles } from "./profile.ts";
 
-function script(nonce: string): string {
+function script(nonce: string, files: ScriptFiles): string {
   const [before = "", after = ""] = endMarker("$?", nonce).split("$?");
   return `# ktty shell integration for sh/dash (session nonce inside; do not share)
 __k_d="$(printf '${printfFormat(before)}')"'$?'"$(printf '${printfFormat(after)}')"
@@ -23,7 +24,7 @@ __k_r() {
 }
 PS1="$__k_d\${PS1-\\$ }"
 PS2="$__k_p2\${PS2-> }"
-`;
+${shellExitTrap(files)}`;
 }
 
 /** sh, dash, ash. */

@@ -7,7 +7,7 @@
 import { continuationMarker, endMarker, printfFormat, startPayload } from "../markers.ts";
 import { shellQuote } from "../tmux.ts";
 import { typeShellCell } from "./bash.ts";
-import type { ProgramProfile, ScriptFiles } from "./profile.ts";
+import { type ProgramProfile, type ScriptFiles, shellExitTrap } from "./profile.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty shell integration for zsh (session nonce inside; do not share)
@@ -32,7 +32,7 @@ precmd_functions=(__k_precmd \${precmd_functions:#__k_precmd})
 preexec_functions=(\${preexec_functions:#__k_preexec} __k_preexec)
 PROMPT_EOL_MARK=''
 setopt NO_PROMPT_SP
-`;
+${shellExitTrap(files)}`;
 }
 
 /** zsh. */

@@ -42,7 +42,28 @@ export interface ForegroundGroup extends Foreground {
  * debugger's inferior); undefined when the program itself holds it, or it cannot be told.
  */
 export function foregroundOf(panePid: number): ForegroundGroup | undefined {
-  const { own, foreground } = groupsOf(panePid); // one read: `k ls` does this per session
+  return paneProgram(panePid).foreground;
+}
+
+/** What one read of the session's program's `/proc/<pid>/stat` says (`k ls` reads it per session). */
+export interface PaneProgram {
+  /** What holds its terminal when another process group than its own does (see {@link foregroundOf}). */
+  foreground: ForegroundGroup | undefined;
+  /** Its command name, or "?" when it is gone. */
+  command: string;
+}
+
+/** The session's program (`panePid`): what holds its terminal, and its name, from one read. */
+export function paneProgram(panePid: number): PaneProgram {
+  const { own, foreground, command } = groupsOf(panePid);
+  return { foreground: foregroundIfOther(own, foreground), command: command ?? "?" };
+}
+
+/** The program of terminal foreground group `foreground` when it is not the group `own`. */
+function foregroundIfOther(
+  own: number | undefined,
+  foreground: number | undefined,
+): ForegroundGroup | undefined {
   if (own === undefined || foreground === undefined || foreground === own) return undefined;
   // The group's leader may be gone (`seq 1 200 | less`: seq ended): then its oldest live member.
   const live = processGone(foreground) ? groupMembers(foreground)[0] : foreground;
@@ -103,11 +124,11 @@ export function foregroundHint(command: string, session: string): string {
  */
 export function shellOfSessionKind(
   meta: SessionMeta,
-  foreground = foregroundOf(meta.pane.pid),
+  pane: PaneProgram = paneProgram(meta.pane.pid),
 ): boolean {
   const profile = programProfile(meta.kind);
   if (!profile.jobControl || !profile.integration) return false;
-  return profile.names.test(foreground ? foreground.command : commandName(meta.pane.pid));
+  return profile.names.test(pane.foreground ? pane.foreground.command : pane.command);
 }
 
 /**
@@ -117,10 +138,10 @@ export function shellOfSessionKind(
 export function markersLostHint(
   paths: SessionPaths,
   meta: SessionMeta,
-  foreground = foregroundOf(meta.pane.pid),
+  pane: PaneProgram = paneProgram(meta.pane.pid),
   state: () => MarkerState | undefined = () => markerState(paths, meta),
 ): string | undefined {
-  if (!shellOfSessionKind(meta, foreground)) return undefined;
+  if (!shellOfSessionKind(meta, pane)) return undefined;
   if (!readsWithoutMarkers(state())) return undefined;
   return `the shell reads at a prompt without ktty's markers (exec bash, a new shell, unset PROMPT_COMMAND?): k int ${meta.name} reinstalls them, keeping the shell's state (a read -e waiting for input looks the same: answer it with k send ${meta.name} '…')`;
 }
@@ -138,11 +159,11 @@ export function shownForeground(foreground: ForegroundGroup | undefined): Foregr
  * the session's own program holds its terminal as expected. Reads the log's tail at most once.
  */
 export function heldBy(paths: SessionPaths, meta: SessionMeta, idle = false): HeldBy {
-  const foreground = foregroundOf(meta.pane.pid);
+  const pane = paneProgram(meta.pane.pid); // one /proc read for the foreground and the name
   let read: { state: MarkerState | undefined } | undefined;
   const state = () => (read ??= { state: markerState(paths, meta) }).state;
-  const lost = markersLostHint(paths, meta, foreground, state);
-  const shown = shownForeground(foreground);
+  const lost = markersLostHint(paths, meta, pane, state);
+  const shown = shownForeground(pane.foreground);
   if (lost) return { ...(shown ? { foreground: shown } : {}), hint: lost };
   if (shown) return { foreground: shown, hint: foregroundHint(shown.command, meta.name) };
   const markers = idle ? state() : undefined;

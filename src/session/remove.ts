@@ -114,7 +114,7 @@ const TREE_END_STEPS: readonly EndStep[] = [
 
 /**
  * Ends a session: its watcher, its tmux session, its pane's whole process tree and its state.
- * Appends `closed` first so event followers see it. The tree (the program `new` started and
+ * Appends `closed` first so event followers see it (with `keep`, after the running cell's end). The tree (the program `new` started and
  * every live descendant, in whatever process group or session) is read before tmux closes the
  * terminal, since its orphans are then reparented out of it. A session without ktty's state is
  * only closed (its terminal's hangup): ktty signals no process of a session it did not start.
@@ -135,12 +135,16 @@ export async function killSessionAndState(
   }
   let tree: TreeProcess[] = [];
   if (hadState) {
-    await appendEvent(paths.events, name, { status: "closed", reason: "killed" }).catch(() => {});
     const lock = await readLock(paths).catch(() => undefined);
     if (lock?.owner_kind === "fire") await dropFromWatcher(config, lock.cell_id, lock.owner);
+    // Kept history tells how the running cell ended: its `error` goes in before `closed`, as a
+    // cell whose session died (src/cell/watch.ts), since nothing is appended after `closed`.
+    if (options.keep) await endActiveCell(paths, name);
+    await appendEvent(paths.events, name, { status: "closed", reason: "killed" }).catch(() => {});
+    // A `fire` that slipped in before `closed` gets its result (its event would come too late).
+    if (options.keep) await endActiveCell(paths, name);
     const meta = await readMetaIfAny(paths).catch(() => undefined);
     if (meta) tree = await processTree(meta.pane);
-    if (options.keep) await endActiveCell(paths, name);
   }
   // A peek or attach view shares the session's window and would keep its program running.
   await killViews(config, name);

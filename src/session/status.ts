@@ -138,9 +138,18 @@ export interface UnmanagedSession {
   next: string;
 }
 
-/** The program nested in the session's own that reads its cells now (a debugger), if any. */
-async function nestedProgram(paths: SessionPaths): Promise<string[]> {
-  const nested = await Deno.readTextFile(nestedFile(paths.dir)).catch(() => "");
+/**
+ * The program nested in the session's own that reads its cells now (a debugger), if any: read
+ * only when the directory's listing has its file (a failed open costs more than the read).
+ */
+function nestedProgram(paths: SessionPaths, files: Set<string>): string[] {
+  if (!files.has(NESTED_FILE)) return [];
+  let nested = "";
+  try {
+    nested = Deno.readTextFileSync(nestedFile(paths.dir));
+  } catch {
+    return []; // gone meanwhile: the debugger ended
+  }
   return /^[a-z][a-z0-9_-]{0,31}$/.test(nested) ? [nested] : [];
 }
 
@@ -184,6 +193,7 @@ function nextCommand(state: CellState, name: string, command: string, unwatched:
 
 const LOCK_FILE = "lock";
 const EVENTS_FILE = "events.jsonl";
+const NESTED_FILE = nestedFile("").slice(1);
 
 /** The names in a session's directory (empty when it cannot be read). */
 function filesIn(dir: string): Set<string> {
@@ -213,21 +223,33 @@ function watchFailedNote(config: KernelConfig): string | null {
   return start !== undefined && startTicks(pid) === start ? message : null;
 }
 
-async function describe(
-  config: KernelConfig,
-  paths: SessionPaths,
-  meta: SessionMeta,
-  tmuxInfo: TmuxSessionInfo | undefined,
-  watchFailed: string | null = watchFailedNote(config),
-): Promise<SessionStatus> {
-  const name = meta.name;
+/**
+ * What a session's own files and processes say, read without asking tmux, so that `k ls` reads
+ * every session's while its one tmux call runs. Bounded per session: one directory listing, the
+ * lock (when there is one), one stat of the pane log, `/proc/<pane pid>/stat` (and more only when
+ * another program holds the terminal), a 4 KiB tail of the pane log for a shell's markers (more
+ * only when the tail has none), and the event log's last line.
+ */
+interface SessionRead {
+  /** The names in the session's directory. */
+  files: Set<string>;
+  /** The active cell's lock, if any. */
+  lock: Awaited<ReturnType<typeof readLock>> | undefined;
+  /** Whether a lock file is there but unreadable. */
+  lockCorrupt: boolean;
+  /** Seconds since the pane log last grew. */
+  idle: number;
+  /** What holds the terminal, as if the session were alive with `idle` cells (see heldBy). */
+  held: ReturnType<typeof heldBy>;
+  /** The event log's last event. */
+  last: KttyEvent | undefined;
+  /** When this was read, ms since the epoch. */
+  now: number;
+}
+
+async function readSession(paths: SessionPaths, meta: SessionMeta): Promise<SessionRead> {
   const now = Date.now();
-  let state: CellState = tmuxInfo ? "idle" : "stale";
-  let cellId: string | null = null;
-  let cellAge: number | null = null;
-  let watcherPid: number | null = null;
   let lockCorrupt = false;
-  let unwatched = false;
   // One listing of the directory says which files there are: no failed open for a missing one
   // (a thrown NotFound costs more than the read), so `k ls` over many sessions stays fast.
   const files = filesIn(paths.dir);
@@ -235,6 +257,39 @@ async function describe(
     lockCorrupt = true;
     return undefined;
   });
+  let idle = 0;
+  try {
+    // Synchronous: an asynchronous call per session is most of the time of `k ls` over many.
+    const mtime = Deno.statSync(paths.log).mtime;
+    if (mtime) idle = secondsSince(mtime.getTime(), now);
+  } catch {
+    idle = 0;
+  }
+  // Read as for a live session; thrown away when tmux says it is gone (a stale one is rare).
+  const held = heldBy(paths, meta, lock === undefined && !lockCorrupt);
+  const last = files.has(EVENTS_FILE)
+    ? await lastEvent(paths.events).catch(() => undefined)
+    : undefined;
+  return { files, lock, lockCorrupt, idle, held, last, now };
+}
+
+async function describe(
+  config: KernelConfig,
+  paths: SessionPaths,
+  meta: SessionMeta,
+  tmuxInfo: TmuxSessionInfo | undefined,
+  watchFailed: string | null = watchFailedNote(config),
+  read?: SessionRead,
+): Promise<SessionStatus> {
+  const name = meta.name;
+  const listed = read !== undefined;
+  read ??= await readSession(paths, meta);
+  const { files, lock, lockCorrupt, idle, last, now } = read;
+  let state: CellState = tmuxInfo ? "idle" : "stale";
+  let cellId: string | null = null;
+  let cellAge: number | null = null;
+  let watcherPid: number | null = null;
+  let unwatched = false;
   if (lock) {
     cellId = lock.cell_id;
     cellAge = secondsSince(lock.started_ms, now);
@@ -249,27 +304,23 @@ async function describe(
       } else state = "watcher-dead";
     }
   } else if (lockCorrupt && tmuxInfo) state = "watcher-dead";
-  let idle = 0;
-  try {
-    // Synchronous: an asynchronous call per session is most of the time of `k ls` over many.
-    const mtime = Deno.statSync(paths.log).mtime;
-    if (mtime) idle = secondsSince(mtime.getTime(), now);
-  } catch {
-    idle = 0;
-  }
-  const held = tmuxInfo ? heldBy(paths, meta, state === "idle") : {};
+  const held = tmuxInfo ? read.held : {};
   const foreground = held.foreground;
   // A live watcher of the active cell answers for a pipe death under it.
   const watchedSince = lock && (state === "running" || (state === "timeout" && !unwatched))
     ? lock.started_ms
     : undefined;
-  const pipe = tmuxInfo ? await checkPipe(config, paths, meta, tmuxInfo.piped, watchedSince) : null;
+  // In a listing, a pipe tmux has open is taken as healthy without reading its sign: its cat
+  // writes the sign of its end before tmux sees the pipe close, so for a moment both can say
+  // so, and the next look re-arms it. `k status` reads the sign always.
+  const pipe = !tmuxInfo
+    ? null
+    : listed && tmuxInfo.piped
+    ? { health: "ok" as const }
+    : await checkPipe(config, paths, meta, tmuxInfo.piped, watchedSince);
   const unknown = knownProfile(meta.kind) ? undefined : unknownProfileHint(meta.kind);
   const hints = [pipe?.hint, held.hint, unknown].filter((h) => h !== undefined);
   const hint = hints.length > 0 ? hints.join("; ") : null;
-  const last = files.has(EVENTS_FILE)
-    ? await lastEvent(paths.events).catch(() => undefined)
-    : undefined;
   const lastMs = last ? Date.parse(last.ts) : NaN;
   const { host, user } = await whoAmI();
   return {
@@ -287,7 +338,7 @@ async function describe(
     hint,
     idle_s: idle,
     clients: tmuxInfo?.clients ?? 0,
-    program: [meta.kind, ...await nestedProgram(paths)],
+    program: [meta.kind, ...nestedProgram(paths, files)],
     mode: meta.frame.mode,
     fallback: meta.frame.fallback ?? null,
     command: meta.command,
@@ -364,7 +415,7 @@ async function stateDirs(
   const managed = new Map<string, SessionMeta>();
   let entries: Deno.DirEntry[] = [];
   try {
-    entries = await Array.fromAsync(Deno.readDir(socketDir(config)));
+    entries = [...Deno.readDirSync(socketDir(config))];
   } catch {
     entries = [];
   }
@@ -383,6 +434,14 @@ async function stateDirs(
   return { dirs, managed };
 }
 
+/**
+ * Orders rows by session name, by code unit (as `LC_ALL=C sort`): `localeCompare` would load a
+ * collator first, a few milliseconds of a `k ls` over many sessions.
+ */
+export function byName(a: { session: string }, b: { session: string }): number {
+  return a.session < b.session ? -1 : a.session > b.session ? 1 : 0;
+}
+
 /** Every session with state on this socket, live or stale, sorted by name. */
 export async function listSessions(config: KernelConfig): Promise<SessionStatus[]> {
   return (await listFleet(config)).filter((s): s is SessionStatus => s.state !== "unmanaged");
@@ -395,16 +454,21 @@ export async function listSessions(config: KernelConfig): Promise<SessionStatus[
  * session's `clients`.
  */
 export async function listFleet(config: KernelConfig): Promise<FleetEntry[]> {
-  const [tmuxSessions, { dirs, managed }] = await Promise.all([
-    listTmuxSessions(config),
-    stateDirs(config),
-  ]);
-  const live = new Map<string, TmuxSessionInfo>();
-  for (const s of tmuxSessions) if (s.viewOf === undefined) live.set(s.name, s);
-  const out: FleetEntry[] = [];
-  const watchFailed = watchFailedNote(config);
+  // The one tmux call starts first: tmux answers while every session's files are read.
+  const listing = listTmuxSessions(config);
+  const { dirs, managed } = await stateDirs(config);
+  const reads = new Map<string, [SessionPaths, SessionRead]>();
   for (const [name, meta] of managed) {
-    out.push(await describe(config, sessionPaths(config, name), meta, live.get(name), watchFailed));
+    const paths = sessionPaths(config, name);
+    reads.set(name, [paths, await readSession(paths, meta)]);
+  }
+  const watchFailed = watchFailedNote(config);
+  const live = new Map<string, TmuxSessionInfo>();
+  for (const s of await listing) if (s.viewOf === undefined) live.set(s.name, s);
+  const out: FleetEntry[] = [];
+  for (const [name, meta] of managed) {
+    const [paths, read] = reads.get(name)!;
+    out.push(await describe(config, paths, meta, live.get(name), watchFailed, read));
   }
   const { host, user } = await whoAmI();
   const now = Date.now();
@@ -434,5 +498,5 @@ export async function listFleet(config: KernelConfig): Promise<FleetEntry[]> {
         : `tmux -L ${config.socket} attach -t '=${s.tmuxName}'  (no ktty state: made by hand)`,
     });
   }
-  return out.sort((a, b) => a.session.localeCompare(b.session));
+  return out.sort(byName);
 }
