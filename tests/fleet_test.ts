@@ -18,9 +18,11 @@ async function countingTmux(w: World): Promise<{ path: string; calls: () => Prom
   const bin = `${w.base}/bin`;
   const log = `${w.base}/tmux-calls`;
   await Deno.mkdir(bin, { recursive: true });
-  const script = `#!/bin/sh\necho "$5" >> '${log}'\nexec '${
-    new TextDecoder().decode(real).trim()
-  }' "$@"\n`;
+  // Logs the tmux command: the word after `-L <socket>`, wherever ktty's options put it.
+  const script = `#!/bin/sh\nsub() { while [ $# -gt 0 ]; do if [ "$1" = -L ]; then ` +
+    `echo "$3"; return; fi; shift; done; }\nsub "$@" >> '${log}'\nexec '${
+      new TextDecoder().decode(real).trim()
+    }' "$@"\n`;
   await Deno.writeTextFile(`${bin}/tmux`, script, { mode: 0o755 });
   const calls = async () =>
     (await Deno.readTextFile(log).catch(() => "")).split("\n").filter((l) => l !== "");
