@@ -93,6 +93,7 @@ export {
   InvalidNameError,
   KttyError,
   NoSessionError,
+  ownKttyError,
   StateDirError,
   TmuxError,
   UsageError,

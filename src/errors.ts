@@ -66,6 +66,18 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
 }
 
+/**
+ * `e` as an error of this copy of this module. A module loaded from the sources beside a
+ * start-up bundle (start.ts's `loadSource`) has its own copy of {@link KttyError}, whose errors
+ * `instanceof` does not recognise here: one with a known code becomes this copy's, the same.
+ */
+export function ownKttyError(e: unknown): unknown {
+  if (e instanceof KttyError || !(e instanceof Error)) return e;
+  const { code, exitCode, fields } = e as Partial<KttyError>;
+  if (!isErrorCode(code)) return e;
+  return new KttyError(code, e.message, { cause: e, exitCode, fields: { ...fields } });
+}
+
 /** Base class of every error ktty raises on purpose. */
 export class KttyError extends Error {
   /** A stable, machine-readable code for this kind of error. */

@@ -34,6 +34,7 @@ import { type FollowItem, type FollowOptions, followSession } from "./session/fo
 import { readMeta, sessionHasState, type SessionInfo, sessionInfo } from "./session/meta.ts";
 import { type Screen, sessionScreen } from "./session/screen.ts";
 import { KttyError, UsageError } from "./errors.ts";
+import { loadSource } from "./start.ts";
 import type { RemoteBackend } from "./remote/library.ts";
 import {
   assertSessionName,
@@ -697,7 +698,8 @@ const registerInstead = "programs are this process's registry; give the session'
 
 /** The remote side of a kernel on `host`: loaded on first use, so a local kernel never loads it. */
 async function remoteOn(config: KernelConfig, host: string): Promise<RemoteBackend> {
-  const { RemoteBackend } = await import("./remote/library.ts");
+  type Library = typeof import("./remote/library.ts");
+  const { RemoteBackend } = await loadSource<Library>("./remote/library.ts", "a remote kernel");
   return new RemoteBackend(config, host);
 }
 

@@ -21,10 +21,12 @@ import {
   KttyError,
   type MonitorEvent,
   NoSessionError,
+  ownKttyError,
   type Session,
   UsageError,
   VERSION,
 } from "../mod.ts";
+import { loadSource } from "./start.ts";
 
 const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSION})
 
@@ -275,13 +277,12 @@ export async function main(argv: string[]): Promise<number> {
   let session = "";
   try {
     const { hosts, rest } = hostWords(argv);
-    if (hosts.length > 0 || (Deno.env.get("K_HOST") && !rest.some(isHelp))) {
-      const { hostsFrom } = await import("./remote/ssh.ts");
-      const targets = hostsFrom(hosts);
-      if (targets.length > 0) {
-        const { followRemote } = await import("./remote/km.ts");
-        return await followRemote(targets, rest, stop.signal);
-      }
+    if (hosts.length > 0 || (Deno.env.get("K_HOST")?.trim() && !rest.some(isHelp))) {
+      type Remote = typeof import("./remote/km.ts");
+      const { followRemote } = await loadSource<Remote>("./remote/km.ts", "km --host");
+      return await followRemote(hosts, rest, stop.signal).catch((e) => {
+        throw ownKttyError(e);
+      });
     }
     const args = parseArgs(rest, positionals);
     if (args.help) {

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { KttyError } from "./errors.ts";
 import { mark } from "./trace.ts";
 
 /** What a command's entry module exports. */
@@ -66,6 +67,26 @@ export const ROOT: string = decodeURIComponent(new URL("../", import.meta.url).p
  * from the sources or inside a bundle.
  */
 export const WATCHER_URL: string = new URL("./watcher.ts", import.meta.url).href;
+
+/**
+ * Loads module `path` of src/ from the sources, outside the bundle, on demand: what only some
+ * calls use (remote hosts, k host setup) would otherwise be in every `k`'s start-up bundle,
+ * whose size every call pays (~0.04 ms per KiB). The URL is made from this module's, which is in
+ * src/ in the sources and in a bundle alike; the artifact on a remote host has no sources, so
+ * those features say they run from a checkout.
+ */
+export async function loadSource<T>(path: string, what: string): Promise<T> {
+  const url = new URL(path, import.meta.url).href;
+  try {
+    return await import(url) as T;
+  } catch (e) {
+    if (!(e instanceof TypeError) || !/not found|Module not found/i.test(e.message)) throw e;
+    throw new KttyError(
+      "invalid_argument",
+      `${what} runs from a ktty checkout; ${decodeURIComponent(new URL(url).pathname)} is not here`,
+    );
+  }
+}
 
 /** What `deno run` takes after its flags to start a background watcher. */
 let watcherEntry: readonly string[] = [WATCHER_URL];

@@ -3,10 +3,10 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-import { configFromEnv } from "../state.ts";
+import { configFromEnv, ownKttyError, UsageError } from "../../mod.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
+import { loadSource } from "../start.ts";
 
 /** `k host setup [-j] <target>` */
 export const host: Verb = {
@@ -31,10 +31,11 @@ export const host: Verb = {
     if (action !== "setup" || target === undefined || extra.length > 0) {
       throw new UsageError(`usage: ${verb.usage}`);
     }
-    const { assertTarget } = await import("../remote/ssh.ts");
-    assertTarget(target);
-    const { setUpHost } = await import("../remote/install.ts");
-    const result = await setUpHost(configFromEnv(), target);
+    type Install = typeof import("../remote/install.ts");
+    const { setUpHost } = await loadSource<Install>("./remote/install.ts", "k host setup");
+    const result = await setUpHost(configFromEnv(), target).catch((e) => {
+      throw ownKttyError(e);
+    });
     if (flags.has("json")) {
       printJson(result);
       return EXIT_OK;

@@ -12,6 +12,7 @@ import { overview, verbHelp } from "./help_text.ts";
 import { EXIT_FAILURE, EXIT_OK, printError, printText, reportError } from "./output.ts";
 import type { Flag, VerbContext } from "./verb.ts";
 import { VERBS } from "./verbs.ts";
+import { loadSource } from "../start.ts";
 
 /**
  * Options that stand before the verb and apply to whatever verb follows. `--help` prints the
@@ -100,13 +101,10 @@ export async function main(argv: string[]): Promise<number> {
       : parseArguments(rest, verb.flags, verb.args);
     // K_HOST leaves the verbs that only run here (host setup, mcp, help) here.
     const here = ["host", "mcp", "help"].includes(verb.name) && hosts.length === 0;
-    if (!here && (hosts.length > 0 || Deno.env.get("K_HOST"))) {
-      const { hostsFrom } = await import("../remote/ssh.ts");
-      const targets = hostsFrom(hosts);
-      if (targets.length > 0) {
-        const { remoteMain } = await import("../remote/cli.ts");
-        return await remoteMain(targets, { verb: verb.name, rest, positionals, asJson });
-      }
+    if (!here && (hosts.length > 0 || Deno.env.get("K_HOST")?.trim())) {
+      type Remote = typeof import("../remote/cli.ts");
+      const { remoteMain } = await loadSource<Remote>("./remote/cli.ts", "k --host");
+      return await remoteMain(hosts, { verb: verb.name, rest, positionals, asJson });
     }
     const kernel = new Kernel();
     const ctx: VerbContext = { kernel, verb, verbs: VERBS, argv: rest, flags, positionals };

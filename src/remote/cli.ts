@@ -16,9 +16,26 @@
 import { KttyError, UsageError } from "../errors.ts";
 import type { FleetEntry } from "../session/status.ts";
 import { configFromEnv, newCellId } from "../state.ts";
-import { printError, printJson, printText, reportError } from "../cli/output.ts";
 import { artifactId, callRemote, remoteCommand } from "./call.ts";
-import { sshArgv } from "./ssh.ts";
+import { hostsFrom, sshArgv } from "./ssh.ts";
+
+/**
+ * Prints what went wrong as `k` prints errors (src/cli/output.ts, which this module does not
+ * import: it is loaded from the sources, and that module's graph is the whole library) and
+ * returns the exit status.
+ */
+function report(e: unknown, asJson: boolean): number {
+  const known = e instanceof KttyError ? e : undefined;
+  const message = known?.message ?? `internal error: ${e instanceof Error ? e.message : e}`;
+  if (!asJson) console.error(`k: ${message}`);
+  else {
+    const fields = known?.fields ?? {};
+    console.log(
+      JSON.stringify({ status: "error", output: message, error_code: known?.code, ...fields }),
+    );
+  }
+  return asJson || !known ? 1 : known.exitCode;
+}
 
 /** Verbs that run on this machine only. */
 const LOCAL_ONLY = ["host", "mcp", "help"];
@@ -45,13 +62,16 @@ export interface RemoteVerb {
 }
 
 /**
- * Runs a verb on `hosts` (several only for `ls`); resolves to the exit status.
+ * Runs a verb on the hosts given (`--host`, several only for `ls`), else those of `K_HOST`;
+ * resolves to the exit status.
  */
 export async function remoteMain(
-  hosts: readonly string[],
+  given: readonly string[],
   { verb, rest, positionals, asJson }: RemoteVerb,
 ): Promise<number> {
   try {
+    const hosts = hostsFrom(given);
+    if (hosts.length === 0) throw new UsageError("K_HOST names no host");
     if (LOCAL_ONLY.includes(verb)) {
       throw new UsageError(`k ${verb} runs on this machine; drop --host`);
     }
@@ -64,7 +84,7 @@ export async function remoteMain(
     const session = positionals.length > 1 ? positionals[0] : undefined;
     return await one(target, verb, rest, session);
   } catch (e) {
-    return reportError(e, asJson);
+    return report(e, asJson);
   }
 }
 
@@ -116,14 +136,14 @@ async function fleet(hosts: readonly string[], rest: readonly string[]): Promise
       return parsed.map((entry) => ({ target, ...entry }));
     } catch (e) {
       failed = true;
-      printError(e instanceof Error ? e.message : String(e), false);
+      report(e, false);
       return [];
     }
   }));
   const all = tables.flat().sort((a, b) =>
     a.target.localeCompare(b.target) || a.session.localeCompare(b.session)
   );
-  if (json) printJson(all);
+  if (json) console.log(JSON.stringify(all));
   else printFleet(all);
   return failed ? 1 : 0;
 }
@@ -131,7 +151,7 @@ async function fleet(hosts: readonly string[], rest: readonly string[]): Promise
 /** The merged table: the target first, then what `k ls` shows. */
 function printFleet(entries: (FleetEntry & { target: string })[]): void {
   if (entries.length === 0) {
-    printText("no sessions");
+    console.log("no sessions");
     return;
   }
   const header = ["TARGET", "SESSION", "STATE", "CELL", "PROGRAM", "WHERE"];
@@ -147,7 +167,7 @@ function printFleet(entries: (FleetEntry & { target: string })[]): void {
     ]),
   ];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  for (const r of rows) printText(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
 }
 
 /** `k attach` on a remote session: ssh gives it this terminal. */

@@ -12,7 +12,7 @@ import { bundlePaths } from "../start.ts";
 import type { KernelConfig } from "../state.ts";
 import { PROTOCOL_MARK } from "./protocol.ts";
 import { artifactId, callRemote, REMOTE_DIR } from "./call.ts";
-import { sshArgv } from "./ssh.ts";
+import { assertTarget, sshArgv } from "./ssh.ts";
 import { VERSION } from "../version.ts";
 
 /** What `k host setup` found and did. */
@@ -116,6 +116,7 @@ function tmuxRecent(version: string): boolean {
 
 /** Installs this side's artifact on `target` (see the module's comment). */
 export async function setUpHost(config: KernelConfig, target: string): Promise<HostSetupResult> {
+  assertTarget(target);
   const id = artifactId();
   const probe = new Map<string, string>();
   const probeCommand = `sh -s ${id}`;

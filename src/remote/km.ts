@@ -11,9 +11,10 @@
  * @module
  */
 
-import { KttyError } from "../errors.ts";
+import { KttyError, UsageError } from "../errors.ts";
 import { configFromEnv } from "../state.ts";
 import { callRemote } from "./call.ts";
+import { hostsFrom } from "./ssh.ts";
 
 const encoder = new TextEncoder();
 
@@ -40,15 +41,17 @@ function withTarget(line: string, target: string): string {
 /**
  * Follows `argv` (km's arguments less `--host`) on every target; resolves to km's exit status.
  *
- * @param targets the hosts, as given
+ * @param given the hosts of `--host`, else those of `K_HOST` are taken
  * @param argv km's other arguments, sent to each host as they are
  * @param stop aborted by SIGINT/SIGTERM here: every remote km is told to stop
  */
 export async function followRemote(
-  targets: readonly string[],
+  given: readonly string[],
   argv: readonly string[],
   stop: AbortSignal,
 ): Promise<number> {
+  const targets = hostsFrom(given);
+  if (targets.length === 0) throw new UsageError("K_HOST names no host");
   const config = configFromEnv();
   const done = new AbortController();
   const signal = AbortSignal.any([stop, done.signal]);
