@@ -268,6 +268,19 @@ worldTest("remote: k host setup installs a versioned, self-contained ktty, once"
     ok(!p.cmdline.includes(ROOT), `a remote process runs from the sources: ${p.cmdline}`);
   }
   equal((await settled((args) => r.on("kt-fresh", args), String(fired.cell_id))).status, "done");
+  // Two versions never mix: a wrapper whose artifact is another version's is refused, named.
+  const wrapper = `${dir}/ktty`;
+  const script = await Deno.readTextFile(wrapper);
+  ok(script.includes(`remote '${result.id}'`), script);
+  await Deno.writeTextFile(
+    wrapper,
+    script.replace(`remote '${result.id}'`, "remote '0.0.0-other'"),
+  );
+  const mixed = await r.on("kt-fresh", ["status", "-j", "s"]);
+  const refused = json(mixed, "k --host status -j against another version's artifact");
+  equal(refused.error_code, "version_mismatch", mixed.stdout);
+  match(String(refused.output), /0\.0\.0-other/);
+  await Deno.writeTextFile(wrapper, script);
 }, { skip, timeoutMs: 120_000 });
 
 worldTest("remote: k host setup names a missing tmux and how to install it", async (w, c) => {

@@ -64,7 +64,8 @@ export function wrapperScript(id: string, deno: string): string {
     `deno='${deno}'`,
     'if [ "${1-}" = remote ]; then',
     `  printf '${mark}start %s\\n' '${id}' >&2`,
-    '  "$deno" run -A --no-lock --no-config "${0%/*}/ktty.js" "$@"',
+    // Its own id, not the caller's: the artifact refuses a request for another version.
+    `  "$deno" run -A --no-lock --no-config "\${0%/*}/ktty.js" remote '${id}'`,
     "  status=$?",
     `  printf '${mark}exit %s\\n' "$status" >&2`,
     '  exit "$status"',
