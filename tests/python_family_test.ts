@@ -49,11 +49,13 @@ worldTest("python3: definition, use, error, empty cell, each at once", async (w)
   await definitionUseError(w, "py", "ZeroDivisionError");
 });
 
-const NO_IPYTHON = !hasProgram("ipython") &&
+/** ipython as pip installs it, else as Debian's ipython3 package does (what setup.sh installs). */
+const IPYTHON = ["ipython", "ipython3"].find(hasProgram) ?? "ipython";
+const NO_IPYTHON = !hasProgram(IPYTHON) &&
   "ipython is not installed (pip install ipython, or apt install ipython3)";
 
 worldTest("ipython: definition, use, error, empty cell, magics; no blank lines", async (w) => {
-  const created = await w.kernel.create("ip", { command: "ipython", cwd: w.base });
+  const created = await w.kernel.create("ip", { command: IPYTHON, cwd: w.base });
   deepEqual([created.program, created.mode], ["ipython", "integration"]);
   await definitionUseError(w, "ip", "ZeroDivisionError");
   const syntax = await cell(w, "ip", "def (:");
@@ -126,7 +128,7 @@ worldTest("python3: a breakpoint() in a cell hands the session to pdb until c", 
 });
 
 worldTest("ipython: a breakpoint() in a cell hands the session to pdb until c", async (w) => {
-  await w.kernel.create("ip", { command: "ipython", cwd: w.base });
+  await w.kernel.create("ip", { command: IPYTHON, cwd: w.base });
   await debuggerInCell(w, "ip");
 }, { skip: NO_IPYTHON, timeoutMs: 60_000 });
 
