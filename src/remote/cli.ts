@@ -81,8 +81,7 @@ export async function remoteMain(
     }
     const target = hosts[0] as string;
     if (verb === "attach") return await attach(target, rest);
-    const session = positionals.length > 1 ? positionals[0] : undefined;
-    return await one(target, verb, rest, session);
+    return await one(target, verb, rest, positionals);
   } catch (e) {
     return report(e, asJson);
   }
@@ -93,8 +92,9 @@ async function one(
   target: string,
   verb: string,
   rest: readonly string[],
-  session: string | undefined,
+  positionals: readonly string[],
 ): Promise<number> {
+  const session = positionals.length > 1 ? positionals[0] : undefined;
   let argv = [verb, ...rest];
   let cellId: string | undefined;
   if (STARTS_CELL.includes(verb)) {
@@ -106,7 +106,9 @@ async function one(
       cellId = rest[given]?.startsWith("--id=") ? rest[given]?.slice(5) : rest[given + 1];
     }
   }
-  const stdin = rest.includes("-") ? await new Response(Deno.stdin.readable).text() : undefined;
+  // Code from standard input (`-`): read here, sent with the arguments.
+  const readsCode = STARTS_CELL.includes(verb) && positionals.at(-1) === "-";
+  const stdin = readsCode ? await new Response(Deno.stdin.readable).text() : undefined;
   const outcome = await callRemote(configFromEnv(), target, { command: "k", argv, stdin }, {
     stdout: writeStdout,
     stderr: (line) => console.error(line),
