@@ -29,9 +29,15 @@ async function withBash(
   }
 }
 
-/** The tree of `pid`, once its command line holds `command`. */
-async function treeOnce(pid: number, command: string): Promise<TreeProcess[]> {
-  await waitFor(`${command} to run`, async () => (await procInfo(pid))?.cmdline.includes(command));
+/**
+ * The tree of `pid`, once its command line holds `command`, or once it starts with it for a
+ * `command` the script execs (bash's own command line holds the script, exec included).
+ */
+async function treeOnce(pid: number, command: string, execd = false): Promise<TreeProcess[]> {
+  await waitFor(`${command} to run`, async () => {
+    const cmdline = (await procInfo(pid))?.cmdline;
+    return execd ? cmdline?.startsWith(command) : cmdline?.includes(command);
+  });
   const id = await processId(pid);
   ok(id, `pid ${pid} is gone`);
   return await processTree(id);
@@ -40,7 +46,7 @@ async function treeOnce(pid: number, command: string): Promise<TreeProcess[]> {
 dirTest("proc: what even the last signal leaves alive is a survivor", async () => {
   const s = seconds();
   await withBash(`trap '' TERM; exec sleep ${s}`, async (child) => {
-    const tree = await treeOnce(child.pid, `sleep ${s}`);
+    const tree = await treeOnce(child.pid, `sleep ${s}`, true);
     deepEqual(tree.map((p) => [p.pid, p.command]), [[child.pid, "sleep"]]);
     const termOnly = await endProcesses(tree, [{ signal: "SIGTERM", graceMs: 300 }]);
     deepEqual(termOnly, { ended: [], survivors: tree });
@@ -82,7 +88,7 @@ dirTest(
   async () => {
     const s = seconds();
     await withBash(`exec sleep ${s}`, async (child) => {
-      const [real] = await treeOnce(child.pid, `sleep ${s}`);
+      const [real] = await treeOnce(child.pid, `sleep ${s}`, true);
       const stranger = { ...real!, start: String(Number(real!.start) + 1) };
       const result = await endProcesses([stranger], [
         { signal: "SIGTERM", graceMs: 200 },
