@@ -125,10 +125,14 @@ const UNSTORED_SCAN_EVENTS = 1000;
  * The message of cell `cellId`'s `error` event when it ended without a stored result (rule 3 of
  * src/lock.ts); undefined when its last event is another, or none is found near the log's end.
  */
-async function unstoredEnd(paths: SessionPaths, cellId: string): Promise<string | undefined> {
+export async function unstoredEnd(
+  paths: SessionPaths,
+  cellId: string,
+): Promise<string | undefined> {
   let seen = 0;
   for await (const { event } of eventsBackwards(paths.events)) {
-    if ("cell_id" in event && event.cell_id === cellId) {
+    // A send names the cell too, and may land after its end: only a start or an end answers.
+    if ("cell_id" in event && event.cell_id === cellId && event.status !== "send") {
       return event.status === "error" ? event.message : undefined;
     }
     if (++seen >= UNSTORED_SCAN_EVENTS) break;

@@ -16,6 +16,8 @@ import {
   readLastEvents,
 } from "../../src/events/log.ts";
 import { isCompletion } from "../../src/events/stream.ts";
+import { unstoredEnd } from "../../src/cell/poll.ts";
+import { pathsIn } from "../../src/state.ts";
 import {
   decodeMonitorEvent,
   encodeMonitorEvent,
@@ -400,4 +402,15 @@ Deno.test("decodeMonitorEvent reads back every line km writes, and nothing else"
       bad,
     );
   }
+});
+
+dirTest("unstoredEnd: a cell's error message, also when a send to it came after", async (dir) => {
+  const paths = pathsIn(await sessionDir(dir));
+  const cell = "0123456789ab";
+  await appendEvent(paths.events, "s", { status: "fired", cell_id: cell });
+  assert.equal(await unstoredEnd(paths, cell), undefined);
+  await appendEvent(paths.events, "s", { status: "error", cell_id: cell, message: "disk full" });
+  await appendEvent(paths.events, "s", { status: "send", cell_id: cell, preview: "y" });
+  await appendEvent(paths.events, "s", notify("later"));
+  assert.equal(await unstoredEnd(paths, cell), "disk full");
 });
