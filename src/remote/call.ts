@@ -21,7 +21,7 @@ import { freshManifest } from "../start.ts";
 import type { KernelConfig } from "../state.ts";
 import { VERSION } from "../version.ts";
 import { PROTOCOL_MARK, type RemoteRequest } from "./protocol.ts";
-import { sshArgv } from "./ssh.ts";
+import { spawnSsh } from "./ssh.ts";
 
 /** Where `k host setup` installs an artifact on the remote, under `$HOME`. */
 export const REMOTE_DIR = ".local/share/ktty";
@@ -77,6 +77,29 @@ export interface RemoteSinks {
   cellStarted?(cellId: string): void;
 }
 
+/** How a remote run is told apart and stopped. */
+export interface RemoteCallOptions {
+  /** The cell it runs, named in a `connection_lost` error… */
+  cellId?: string;
+  /** …with its session. */
+  session?: string;
+  /** Closes the channel, which the remote takes as its caller's going away. */
+  signal?: AbortSignal;
+}
+
+/** Splits a stream of text into its lines (the last one may lack its newline). */
+export async function* linesOf(
+  text: ReadableStream<string>,
+): AsyncGenerator<string, void, undefined> {
+  let pending = "";
+  for await (const chunk of text) {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop() ?? "";
+    yield* lines;
+  }
+  if (pending !== "") yield pending;
+}
+
 /** Why a remote run did not give an exit status of the remote command. */
 function failure(
   target: string,
@@ -128,24 +151,10 @@ export async function callRemote(
   target: string,
   request: Omit<RemoteRequest, "id">,
   sinks: RemoteSinks,
-  options: { cellId?: string; session?: string; signal?: AbortSignal } = {},
+  options: RemoteCallOptions = {},
 ): Promise<RemoteOutcome> {
   const id = artifactId();
-  const [program, ...args] = await sshArgv(config, target, remoteCommand(id, ["remote", id]));
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(program as string, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KttyError("ssh_failed", `${program} not found; install OpenSSH's client`);
-    }
-    throw e;
-  }
+  const child = await spawnSsh(config, target, remoteCommand(id, ["remote", id]));
   const writer = child.stdin.getWriter();
   const line = `${JSON.stringify({ id, ...request })}\n`;
   await writer.write(new TextEncoder().encode(line)).catch(() => {});
@@ -158,8 +167,6 @@ export async function callRemote(
   let protocol: { code: string; message: string } | undefined;
   const sshStderr: string[] = [];
   const readStderr = (async () => {
-    const lines = child.stderr.pipeThrough(new TextDecoderStream());
-    let pending = "";
     const take = (text: string) => {
       if (!text.startsWith(PROTOCOL_MARK)) {
         if (started) sinks.stderr(text);
@@ -175,15 +182,9 @@ export async function callRemote(
         protocol = { code: rest[0] ?? "", message: rest.slice(1).join(" ") };
       }
     };
-    for await (const chunk of lines) {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        take(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
-      }
+    for await (const text of linesOf(child.stderr.pipeThrough(new TextDecoderStream()))) {
+      take(text);
     }
-    if (pending) take(pending);
   })();
   const readStdout = (async () => {
     for await (const chunk of child.stdout) await sinks.stdout(chunk);
@@ -197,4 +198,74 @@ export async function callRemote(
     sshStderr.push(`exit status ${status.code}`);
   }
   throw failure(target, started, missing, protocol, sshStderr, options.cellId, options.session);
+}
+
+/** Writes all of `bytes` to standard output (what a remote run printed, passed on). */
+export async function writeStdout(bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
+}
+
+/** What a remote run printed, whole. */
+export interface RemoteText extends RemoteOutcome {
+  /** Its standard output. */
+  stdout: string;
+  /** Its standard error, line by line, less the protocol lines. */
+  stderr: string[];
+}
+
+/** Runs `request` on `target` to its end and returns what it printed (see {@link callRemote}). */
+export async function callRemoteText(
+  config: KernelConfig,
+  target: string,
+  request: Omit<RemoteRequest, "id">,
+  options: RemoteCallOptions & Pick<RemoteSinks, "cellStarted"> = {},
+): Promise<RemoteText> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const decoder = new TextDecoder();
+  const { cellStarted, ...callOptions } = options;
+  const { code } = await callRemote(config, target, request, {
+    stdout: (chunk) => void stdout.push(decoder.decode(chunk, { stream: true })),
+    stderr: (line) => void stderr.push(line),
+    ...(cellStarted ? { cellStarted } : {}),
+  }, callOptions);
+  return { code, stdout: stdout.join("") + decoder.decode(), stderr };
+}
+
+/** A remote run whose standard output is read line by line (see {@link callRemoteLines}). */
+export interface RemoteLines {
+  /** Its lines as they come (the last may lack its newline); they end with the run. */
+  lines: AsyncGenerator<string, void, undefined>;
+  /** How it ended; rejects as {@link callRemote} does, and then `lines` throws the same. */
+  outcome: Promise<RemoteOutcome>;
+}
+
+/**
+ * Runs `request` on `target` with its standard output read as lines, at the reader's pace (the
+ * remote waits while they are not read; once the reader has gone, what comes is dropped).
+ */
+export function callRemoteLines(
+  config: KernelConfig,
+  target: string,
+  request: Omit<RemoteRequest, "id">,
+  stderr: (line: string) => void,
+  options: RemoteCallOptions = {},
+): RemoteLines {
+  const pipe = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = pipe.writable.getWriter();
+  const outcome = callRemote(config, target, request, {
+    stdout: (chunk) => writer.write(chunk).catch(() => {}),
+    stderr,
+  }, options).then(
+    (outcome) => {
+      writer.close().catch(() => {});
+      return outcome;
+    },
+    (error: unknown) => {
+      writer.abort(error).catch(() => {});
+      throw error;
+    },
+  );
+  return { lines: linesOf(pipe.readable.pipeThrough(new TextDecoderStream())), outcome };
 }

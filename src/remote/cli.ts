@@ -16,8 +16,8 @@
 import { KttyError, UsageError } from "../errors.ts";
 import type { FleetEntry } from "../session/status.ts";
 import { configFromEnv, newCellId } from "../state.ts";
-import { artifactId, callRemote, remoteCommand } from "./call.ts";
-import { hostsFrom, sshArgv } from "./ssh.ts";
+import { artifactId, callRemote, callRemoteText, remoteCommand, writeStdout } from "./call.ts";
+import { hostsFrom, spawnSsh } from "./ssh.ts";
 
 /**
  * Prints what went wrong as `k` prints errors (src/cli/output.ts, which this module does not
@@ -42,12 +42,6 @@ const LOCAL_ONLY = ["host", "mcp", "help"];
 
 /** The verbs that start a cell, and so get a cell id chosen here. */
 const STARTS_CELL = ["run", "await", "fire"];
-
-/** Writes all of `chunk` to standard output. */
-async function writeStdout(chunk: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < chunk.length) at += await Deno.stdout.write(chunk.subarray(at));
-}
 
 /** What `k`'s main read of a verb for a remote run. */
 export interface RemoteVerb {
@@ -123,17 +117,13 @@ async function fleet(hosts: readonly string[], rest: readonly string[]): Promise
   const config = configFromEnv();
   let failed = false;
   const tables = await Promise.all(hosts.map(async (target) => {
-    const chunks: string[] = [];
-    const decoder = new TextDecoder();
     try {
-      const outcome = await callRemote(config, target, { command: "k", argv }, {
-        stdout: (chunk) => void chunks.push(decoder.decode(chunk, { stream: true })),
-        stderr: (line) => console.error(`${target}: ${line}`),
-      });
-      const text = chunks.join("");
-      const parsed = JSON.parse(text) as FleetEntry[] | { output?: string };
-      if (outcome.code !== 0 || !Array.isArray(parsed)) {
-        throw new KttyError("io", `${target}: ${(parsed as { output?: string }).output ?? text}`);
+      const printed = await callRemoteText(config, target, { command: "k", argv });
+      for (const line of printed.stderr) console.error(`${target}: ${line}`);
+      const parsed = JSON.parse(printed.stdout) as FleetEntry[] | { output?: string };
+      if (printed.code !== 0 || !Array.isArray(parsed)) {
+        const said = (parsed as { output?: string }).output ?? printed.stdout;
+        throw new KttyError("io", `${target}: ${said}`);
       }
       return parsed.map((entry) => ({ target, ...entry }));
     } catch (e) {
@@ -178,15 +168,7 @@ async function attach(target: string, rest: readonly string[]): Promise<number> 
     throw new UsageError("k attach needs a terminal (run it in one)");
   }
   const id = artifactId();
-  const argv = await sshArgv(configFromEnv(), target, remoteCommand(id, ["k", "attach", ...rest]), {
-    tty: true,
-  });
-  const [program, ...args] = argv;
-  const status = await new Deno.Command(program as string, {
-    args,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn().status;
-  return status.code;
+  const command = remoteCommand(id, ["k", "attach", ...rest]);
+  const ssh = await spawnSsh(configFromEnv(), target, command, { tty: true });
+  return (await ssh.status).code;
 }

@@ -11,8 +11,8 @@ import { KttyError } from "../errors.ts";
 import { bundlePaths } from "../start.ts";
 import type { KernelConfig } from "../state.ts";
 import { PROTOCOL_MARK } from "./protocol.ts";
-import { artifactId, callRemote, REMOTE_DIR } from "./call.ts";
-import { assertTarget, sshArgv } from "./ssh.ts";
+import { artifactId, callRemoteText, REMOTE_DIR } from "./call.ts";
+import { assertTarget, spawnSsh } from "./ssh.ts";
 import { VERSION } from "../version.ts";
 
 /** What `k host setup` found and did. */
@@ -82,13 +82,7 @@ async function sshRun(
   command: string,
   stdin: Uint8Array,
 ): Promise<string> {
-  const [program, ...args] = await sshArgv(config, target, command);
-  const child = new Deno.Command(program as string, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = await spawnSsh(config, target, command);
   const writer = child.stdin.getWriter();
   await writer.write(stdin).catch(() => {});
   await writer.close().catch(() => {});
@@ -156,17 +150,13 @@ export async function setUpHost(config: KernelConfig, target: string): Promise<H
     await sshRun(config, target, writeCommand(id, "ktty", "700"), wrapper);
   }
   // The installed artifact answers, and with this side's id.
-  const chunks: string[] = [];
-  const decoder = new TextDecoder();
-  const outcome = await callRemote(config, target, { command: "k", argv: ["version"] }, {
-    stdout: (chunk) => void chunks.push(decoder.decode(chunk, { stream: true })),
-    stderr: () => {},
-  });
-  const text = chunks.join("");
-  if (outcome.code !== 0 || text.trim() !== `ktty ${VERSION}`) {
+  const version = await callRemoteText(config, target, { command: "k", argv: ["version"] });
+  if (version.code !== 0 || version.stdout.trim() !== `ktty ${VERSION}`) {
     throw new KttyError(
       "io",
-      `ktty ${id} on ${target} does not answer (k version said: ${text.trim() || "nothing"})`,
+      `ktty ${id} on ${target} does not answer (k version said: ${
+        version.stdout.trim() || "nothing"
+      })`,
     );
   }
   return {

@@ -13,16 +13,14 @@
 
 import { KttyError, UsageError } from "../errors.ts";
 import { configFromEnv } from "../state.ts";
-import { callRemote } from "./call.ts";
+import { callRemoteLines, writeStdout } from "./call.ts";
 import { hostsFrom } from "./ssh.ts";
 
 const encoder = new TextEncoder();
 
 /** Writes one line to standard output, whole. */
 async function writeLine(line: string): Promise<void> {
-  const bytes = encoder.encode(`${line}\n`);
-  let at = 0;
-  while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
+  await writeStdout(encoder.encode(`${line}\n`));
 }
 
 /** `line` (one JSON event) with the target added; a line that is not an object, as it is. */
@@ -58,23 +56,17 @@ export async function followRemote(
   const once = argv.includes("-1");
   let status = 0;
   await Promise.all(targets.map(async (target) => {
-    let pending = "";
-    const decoder = new TextDecoder();
+    const { lines, outcome } = callRemoteLines(
+      config,
+      target,
+      { command: "km", argv: [...argv] },
+      (line) => console.error(`${target}: ${line}`),
+      { signal },
+    );
     try {
-      const outcome = await callRemote(config, target, { command: "km", argv: [...argv] }, {
-        stdout: async (chunk) => {
-          pending += decoder.decode(chunk, { stream: true });
-          let nl: number;
-          while ((nl = pending.indexOf("\n")) >= 0) {
-            const line = pending.slice(0, nl);
-            pending = pending.slice(nl + 1);
-            if (line) await writeLine(withTarget(line, target));
-          }
-        },
-        stderr: (line) => console.error(`${target}: ${line}`),
-      }, { signal });
-      if (pending) await writeLine(withTarget(pending, target));
-      if (outcome.code !== 0) status = Math.max(status, outcome.code);
+      for await (const line of lines) if (line) await writeLine(withTarget(line, target));
+      const { code } = await outcome;
+      if (code !== 0) status = Math.max(status, code);
       else if (once) done.abort(); // the first completion anywhere ends the stream
     } catch (e) {
       if (signal.aborted && !(e instanceof KttyError)) return;
@@ -90,6 +82,8 @@ export async function followRemote(
         error_code: error?.code,
       })).catch(() => {});
       done.abort(); // one stream broken: the merged stream ends, and says so
+    } finally {
+      await outcome.catch(() => {}); // what ended the lines early was said above
     }
   }));
   return status;

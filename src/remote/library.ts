@@ -36,34 +36,22 @@ import {
   type KttyEvent,
   type StalledEvent,
 } from "../types.ts";
-import { callRemote } from "./call.ts";
+import {
+  callRemoteLines,
+  callRemoteText,
+  type RemoteCallOptions,
+  type RemoteSinks,
+  type RemoteText,
+} from "./call.ts";
 import { assertTarget } from "./ssh.ts";
 
 /** How long a closed event stream waits for its remote km to end before it stops waiting. */
 const STREAM_STOP_GRACE_MS = 5_000;
 
-/** What one remote `k` printed. */
-interface Printed {
-  /** Its exit status. */
-  code: number;
-  /** Its standard output, whole. */
-  stdout: string;
-  /** Its standard error, line by line. */
-  stderr: string[];
-}
-
 /** How one remote call is made: what `-` reads, the cell it starts, cancellation. */
-interface CallOptions {
+interface CallOptions extends RemoteCallOptions, Pick<RemoteSinks, "cellStarted"> {
   /** What `-` reads there (code). */
   stdin?: string;
-  /** The session it acts on (named in errors). */
-  session?: string;
-  /** The cell it starts, known before anything is typed (named when the connection is lost). */
-  cellId?: string;
-  /** Told when the remote `k run` has typed its cell. */
-  cellStarted?: (cellId: string) => void;
-  /** Closes the channel: the remote `k run` hands its cell over, `km` stops. */
-  signal?: AbortSignal;
 }
 
 /** `k new`'s flag for each of {@link NewSessionOptions} (the compiler asks for every option). */
@@ -124,17 +112,6 @@ function errorFrom(
   if (code === "no_session" && session !== undefined) return new NoSessionError(session);
   if (code === "invalid_argument") return new UsageError(message);
   return new KttyError(code, message);
-}
-
-/** Splits a stream of text into its lines (the last one may lack its newline). */
-async function* linesOf(text: ReadableStream<string>): AsyncGenerator<string, void, undefined> {
-  let pending = "";
-  for await (const chunk of text) {
-    const lines = (pending + chunk).split("\n");
-    pending = lines.pop() ?? "";
-    yield* lines;
-  }
-  if (pending !== "") yield pending;
 }
 
 /**
@@ -316,22 +293,10 @@ export class RemoteBackend {
   }
 
   /** Runs `k argv` there, to its end. */
-  async #call(argv: string[], options: CallOptions = {}): Promise<Printed> {
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const decoder = new TextDecoder();
-    const { code } = await callRemote(
-      this.#config,
-      this.#target,
-      { command: "k", argv, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) },
-      {
-        stdout: (chunk) => void stdout.push(decoder.decode(chunk, { stream: true })),
-        stderr: (line) => void stderr.push(line),
-        ...(options.cellStarted ? { cellStarted: options.cellStarted } : {}),
-      },
-      { cellId: options.cellId, session: options.session, signal: options.signal },
-    );
-    return { code, stdout: stdout.join("") + decoder.decode(), stderr };
+  async #call(argv: string[], options: CallOptions = {}): Promise<RemoteText> {
+    const { stdin, ...callOptions } = options;
+    const request = { command: "k" as const, argv, ...(stdin === undefined ? {} : { stdin }) };
+    return await callRemoteText(this.#config, this.#target, request, callOptions);
   }
 
   /**
@@ -350,7 +315,7 @@ export class RemoteBackend {
   }
 
   /** The JSON value in `printed`; its error thrown, and output that is not JSON as one. */
-  #value(printed: Printed, verb: string, session: string | undefined): unknown {
+  #value(printed: RemoteText, verb: string, session: string | undefined): unknown {
     let value: unknown;
     try {
       value = JSON.parse(printed.stdout);
@@ -376,25 +341,16 @@ export class RemoteBackend {
   ): AsyncGenerator<KttyEvent | StalledEvent, void, undefined> {
     const stop = new AbortController();
     const closed = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-    const pipe = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = pipe.writable.getWriter();
     const stderr: string[] = [];
-    const call = callRemote(this.#config, this.#target, { command: "km", argv }, {
-      // Waits for the reader (backpressure); once it has gone, what comes is dropped.
-      stdout: (chunk) => writer.write(chunk).catch(() => {}),
-      stderr: (line) => void stderr.push(line),
-    }, { session, signal: closed }).then(
-      (outcome) => {
-        writer.close().catch(() => {});
-        return outcome;
-      },
-      (error: unknown) => {
-        writer.abort(error).catch(() => {});
-        throw error;
-      },
+    const { lines, outcome: call } = callRemoteLines(
+      this.#config,
+      this.#target,
+      { command: "km", argv },
+      (line) => void stderr.push(line),
+      { session, signal: closed },
     );
     try {
-      for await (const line of linesOf(pipe.readable.pipeThrough(new TextDecoderStream()))) {
+      for await (const line of lines) {
         if (line === "") continue;
         const event = decodeMonitorEvent(line);
         if (event.status === "error" && !("seq" in event)) {

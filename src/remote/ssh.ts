@@ -111,26 +111,40 @@ export async function controlPath(
 }
 
 /**
- * The argv of an ssh call running `command` (a fixed shell command line, no input in it) on
- * `target`.
+ * Starts ssh running `command` (a fixed shell command line, no input in it) on `target`: its
+ * three streams `piped`, or a terminal's (`tty`: inherited, with `ssh -tt`). The one place
+ * `k --host` starts ssh; ssh missing is an error that says so.
  */
-export async function sshArgv(
+export async function spawnSsh(
   config: KernelConfig,
   target: string,
   command: string,
   options: { tty?: boolean } = {},
-): Promise<string[]> {
+): Promise<Deno.ChildProcess> {
   assertTarget(target);
-  const program = sshProgram();
-  const path = await controlPath(config, target, program);
-  return [
-    ...program,
-    options.tty ? "-tt" : "-T",
-    ...OPTIONS.flatMap((o) => ["-o", o]),
-    "-o",
-    `ControlPath=${path}`,
-    "--",
-    target,
-    command,
-  ];
+  const [program, ...prefix] = sshProgram();
+  const path = await controlPath(config, target, [program as string, ...prefix]);
+  const stdio = options.tty ? "inherit" : "piped";
+  try {
+    return new Deno.Command(program as string, {
+      args: [
+        ...prefix,
+        options.tty ? "-tt" : "-T",
+        ...OPTIONS.flatMap((o) => ["-o", o]),
+        "-o",
+        `ControlPath=${path}`,
+        "--",
+        target,
+        command,
+      ],
+      stdin: stdio,
+      stdout: stdio,
+      stderr: stdio,
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KttyError("ssh_failed", `${program} not found; install OpenSSH's client`);
+    }
+    throw e;
+  }
 }
