@@ -26,7 +26,7 @@ import {
   UsageError,
   VERSION,
 } from "../mod.ts";
-import { loadSource } from "./start.ts";
+import { loadSource, takeHosts } from "./start.ts";
 
 const USAGE = `km — follow a ktty session's events as JSON lines (ktty ${VERSION})
 
@@ -247,22 +247,6 @@ function isHelp(word: string): boolean {
   return word === "--help" || word === "-h";
 }
 
-/** `--host <target>` / `--host=<target>` (repeatable) taken out of km's arguments. */
-function hostWords(argv: readonly string[]): { hosts: string[]; rest: string[] } {
-  const hosts: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const word = argv[i] as string;
-    if (word === "--host" || word === "-H") {
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError("--host needs a host");
-      hosts.push(value);
-    } else if (word.startsWith("--host=")) hosts.push(word.slice("--host=".length));
-    else rest.push(word);
-  }
-  return { hosts, rest };
-}
-
 /** Runs `km` with `argv`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const stop = new AbortController();
@@ -276,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
   const positionals: string[] = [];
   let session = "";
   try {
-    const { hosts, rest } = hostWords(argv);
+    const { hosts, rest } = takeHosts(argv);
     if (hosts.length > 0 || (Deno.env.get("K_HOST")?.trim() && !rest.some(isHelp))) {
       type Remote = typeof import("./remote/km.ts");
       const { followRemote } = await loadSource<Remote>("./remote/km.ts", "km --host");

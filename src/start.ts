@@ -16,7 +16,7 @@
  * @module
  */
 
-import { KttyError } from "./errors.ts";
+import { KttyError, UsageError } from "./errors.ts";
 import { mark } from "./trace.ts";
 
 /** What a command's entry module exports. */
@@ -86,6 +86,29 @@ export async function loadSource<T>(path: string, what: string): Promise<T> {
       `${what} runs from a ktty checkout; ${decodeURIComponent(new URL(url).pathname)} is not here`,
     );
   }
+}
+
+/** What `--host` without a value is told. */
+export const HOST_NEEDED = "--host needs a host (an ssh alias, user@host, ssh://user@host:port)";
+
+/**
+ * `--host <target>`, `-H <target>` and `--host=<target>` (repeatable) taken out of `words`: how
+ * `km` and `k ls` take their hosts anywhere among their arguments (before the verb, `k` reads
+ * them as global options).
+ */
+export function takeHosts(words: readonly string[]): { hosts: string[]; rest: string[] } {
+  const hosts: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (word === "--host" || word === "-H") {
+      const value = words[++i];
+      if (value === undefined) throw new UsageError(HOST_NEEDED);
+      hosts.push(value);
+    } else if (word.startsWith("--host=")) hosts.push(word.slice("--host=".length));
+    else rest.push(word);
+  }
+  return { hosts, rest };
 }
 
 /** What `deno run` takes after its flags to start a background watcher. */

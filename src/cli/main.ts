@@ -12,7 +12,7 @@ import { overview, verbHelp } from "./help_text.ts";
 import { EXIT_FAILURE, EXIT_OK, printError, printText, reportError } from "./output.ts";
 import type { Flag, VerbContext } from "./verb.ts";
 import { VERBS } from "./verbs.ts";
-import { loadSource } from "../start.ts";
+import { HOST_NEEDED, loadSource, takeHosts } from "../start.ts";
 
 /**
  * Options that stand before the verb and apply to whatever verb follows. `--help` prints the
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     if (flag.name === "host") {
       const value = argv[++at];
       if (value === undefined) {
-        printError("--host needs a host (an ssh alias, user@host, ssh://user@host:port)", false);
+        printError(HOST_NEEDED, false);
         return EXIT_FAILURE;
       }
       hosts.push(value);
@@ -78,17 +78,6 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
   let rest = argv.slice(at + 1);
-  // k ls --host a --host b: the fleet's hosts may follow the verb too.
-  if (verb.name === "ls") {
-    const words = rest;
-    rest = [];
-    for (let i = 0; i < words.length; i++) {
-      const word = words[i] as string;
-      if (word.startsWith("--host=")) hosts.push(word.slice("--host=".length));
-      else if (word === "--host" && i + 1 < words.length) hosts.push(words[++i] as string);
-      else rest.push(word);
-    }
-  }
   const asJson = verb.json === "always" ||
     (verb.json === "flag" && wantsJson(rest, verb.flags, verb.args));
   if (verb.name !== "help" && asksForHelp(rest)) {
@@ -96,6 +85,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   try {
+    if (verb.name === "ls") {
+      // k ls --host a --host b: the fleet's hosts may follow the verb too.
+      const taken = takeHosts(rest);
+      hosts.push(...taken.hosts);
+      rest = taken.rest;
+    }
     const { flags, positionals } = verb.args === "raw"
       ? { flags: new ParsedFlags(), positionals: [...rest] }
       : parseArguments(rest, verb.flags, verb.args);
