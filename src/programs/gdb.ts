@@ -10,7 +10,7 @@
  */
 
 import { endMarker, startMarker } from "../markers.ts";
-import { CLEAR_LINE, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import { CLEAR_LINE, type ProgramProfile, pythonTakeCell, type ScriptFiles } from "./profile.ts";
 
 function script(nonce: string, files: ScriptFiles): string {
   return `# ktty integration for gdb (session nonce inside; do not share)
@@ -32,13 +32,7 @@ def __k_install(nonce, cells):
         sys.stdout.write(mark)
         sys.stdout.flush()
     def run(cell_id):
-        path = os.path.join(cells, cell_id + ".gdb")
-        with open(path, encoding="utf-8") as f:
-            src = f.read()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+${pythonTakeCell("gdb")}
         state["ec"], state["err"] = 0, ""
         sys.stdout.write(${JSON.stringify(startMarker(nonce))})
         sys.stdout.flush()

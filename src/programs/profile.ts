@@ -89,6 +89,21 @@ trap '__k_s=$?; [ -t 0 ] && printf "%s %s\\n" "$__k_s" "$$" 2>/dev/null >"$__k_e
 `;
 }
 
+/**
+ * The Python lines, 8 spaces in (the body of `run(cell_id)` in an integration's `__k_install`,
+ * with `os` and `cells` in scope), that read a cell's code from its private file into `src` and
+ * remove the file: gdb's and python's integrations (files named `<cell id>.<extension>`).
+ */
+export function pythonTakeCell(extension: string): string {
+  return `        path = os.path.join(cells, cell_id + ".${extension}")
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass`;
+}
+
 /** What a profile's integration needs to type one cell. */
 export interface CellContext {
   /** The new cell's id. */

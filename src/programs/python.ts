@@ -8,7 +8,13 @@
  */
 
 import { endMarker, startMarker } from "../markers.ts";
-import { CLEAR_LINE, codeLines, type ProgramProfile, type ScriptFiles } from "./profile.ts";
+import {
+  CLEAR_LINE,
+  codeLines,
+  type ProgramProfile,
+  pythonTakeCell,
+  type ScriptFiles,
+} from "./profile.ts";
 import {
   debuggerScript,
   execScriptLine,
@@ -74,13 +80,7 @@ def __k_install(nonce, cells, history, held):
         elif not isinstance(ps1, Prompt):
             sys.ps1 = Prompt(ps1)
     def run(cell_id):
-        path = os.path.join(cells, cell_id + ".py")
-        with open(path, encoding="utf-8") as f:
-            src = f.read()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+${pythonTakeCell("py")}
         state.ec, state.err = 0, ""
         lines = src.splitlines()
         remember(lines)
