@@ -31,6 +31,7 @@ export const REMOTE_DIR = ".local/share/ktty";
  * directory on every remote host. An artifact built from other sources than these is refused.
  */
 export function artifactId(): string {
+  if (knownId !== undefined) return knownId;
   const manifest = freshManifest("ktty");
   if (!manifest?.sha256) {
     throw new KttyError(
@@ -39,8 +40,15 @@ export function artifactId(): string {
         "run deno task build, then k host setup <host>",
     );
   }
-  return `${VERSION}-${manifest.sha256.slice(0, 12)}`;
+  knownId = `${VERSION}-${manifest.sha256.slice(0, 12)}`;
+  return knownId;
 }
+
+/**
+ * The id once known: checking the manifest stats every source file, and a process (a library
+ * caller's above all) keeps to the version it started with, which is the one installed there.
+ */
+let knownId: string | undefined;
 
 /** The fixed command line that runs artifact `id` on the remote with `words` after it. */
 export function remoteCommand(id: string, words: readonly string[]): string {
@@ -102,6 +110,7 @@ export async function* linesOf(
 
 /** Why a remote run did not give an exit status of the remote command. */
 function failure(
+  id: string,
   target: string,
   started: boolean,
   missing: boolean,
@@ -117,7 +126,7 @@ function failure(
   if (missing) {
     return new KttyError(
       "remote_not_installed",
-      `ktty ${artifactId()} is not installed on ${target}: run k host setup ${target}`,
+      `ktty ${id} is not installed on ${target}: run k host setup ${target}`,
     );
   }
   if (started) {
@@ -197,7 +206,7 @@ export async function callRemote(
   if (!started && status.code !== 255 && !missing && !protocol) {
     sshStderr.push(`exit status ${status.code}`);
   }
-  throw failure(target, started, missing, protocol, sshStderr, options.cellId, options.session);
+  throw failure(id, target, started, missing, protocol, sshStderr, options.cellId, options.session);
 }
 
 /** Writes all of `bytes` to standard output (what a remote run printed, passed on). */
