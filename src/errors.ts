@@ -69,7 +69,8 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 /**
  * `e` as an error of this copy of this module. A module loaded from the sources beside a
  * start-up bundle (start.ts's `loadSource`) has its own copy of {@link KttyError}, whose errors
- * `instanceof` does not recognise here: one with a known code becomes this copy's, the same.
+ * `instanceof` does not recognise here: one with a known code becomes this copy's, the same. `k`
+ * and `km` apply it where an error becomes output.
  */
 export function ownKttyError(e: unknown): unknown {
   if (e instanceof KttyError || !(e instanceof Error)) return e;

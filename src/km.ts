@@ -193,7 +193,8 @@ async function printLine(event: MonitorEvent): Promise<void> {
   while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
 }
 
-function errorLine(session: string, e: unknown): MonitorEvent {
+function errorLine(session: string, thrown: unknown): MonitorEvent {
+  const e = ownKttyError(thrown); // also one from a module loaded beside the bundle
   let message: string;
   if (e instanceof NoSessionError) message = `no session '${e.session}'`;
   else if (e instanceof KttyError) message = e.message;
@@ -264,9 +265,7 @@ export async function main(argv: string[]): Promise<number> {
     if (hosts.length > 0 || (Deno.env.get("K_HOST")?.trim() && !rest.some(isHelp))) {
       type Remote = typeof import("./remote/km.ts");
       const { followRemote } = await loadSource<Remote>("./remote/km.ts", "km --host");
-      return await followRemote(hosts, rest, stop.signal).catch((e) => {
-        throw ownKttyError(e);
-      });
+      return await followRemote(hosts, rest, stop.signal);
     }
     const args = parseArgs(rest, positionals);
     if (args.help) {

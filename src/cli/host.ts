@@ -3,7 +3,7 @@
  * @module
  */
 
-import { configFromEnv, ownKttyError, UsageError } from "../../mod.ts";
+import { configFromEnv, UsageError } from "../../mod.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 import { loadSource } from "../start.ts";
@@ -33,9 +33,7 @@ export const host: Verb = {
     }
     type Install = typeof import("../remote/install.ts");
     const { setUpHost } = await loadSource<Install>("./remote/install.ts", "k host setup");
-    const result = await setUpHost(configFromEnv(), target).catch((e) => {
-      throw ownKttyError(e);
-    });
+    const result = await setUpHost(configFromEnv(), target);
     if (flags.has("json")) {
       printJson(result);
       return EXIT_OK;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type BusyResult, type FinalResult, KttyError } from "../../mod.ts";
+import { type BusyResult, type FinalResult, KttyError, ownKttyError } from "../../mod.ts";
 
 /**
  * Exit status when `k` did what was asked (with JSON output, a cell's `timeout` result and a
@@ -83,7 +83,8 @@ export function inCliTerms(e: KttyError): string {
  * exit code); a file-system failure as what failed (the machine's, not ours); anything else as
  * an internal error.
  */
-export function reportError(e: unknown, asJson: boolean): number {
+export function reportError(thrown: unknown, asJson: boolean): number {
+  const e = ownKttyError(thrown); // also one from a module loaded beside the bundle
   if (e instanceof KttyError) {
     printError(inCliTerms(e), asJson, e.code, e.fields);
     // JSON: 1 on any error (the JSON says which); text: the error's own status (255 for ssh's).
