@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { Kernel } from "../mod.ts";
 import { summarize } from "./_stats.ts";
+import { SESSION_FORMAT } from "../src/tmux.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = `${ROOT}cli.ts`;
@@ -239,6 +240,27 @@ function readLines(child: Deno.ChildProcess, onLine: (line: string, atMs: number
   })().catch(() => {});
 }
 
+/**
+ * A script for `deno run` that makes the tmux call `k ls` makes (list-sessions with ktty's format,
+ * on the bench's socket) and nothing else; with `reads`, it also reads every session's
+ * `meta.json` and prints how many it read. No ktty module is loaded: it is a floor.
+ */
+function floorScript(home: string, socket: string, reads: boolean): string {
+  const call = `const listing = new Deno.Command("tmux", { args: ${
+    JSON.stringify(["-u", "-f", "/dev/null", "-L", socket, "list-sessions", "-F", SESSION_FORMAT])
+  }, stdin: "null", stdout: "piped", stderr: "null" }).output();\n`;
+  if (!reads) return `${call}await listing;\n`;
+  return call + `const dir = ${JSON.stringify(`${home}/${socket}`)};\n` +
+    `let n = 0;\n` +
+    `for (const e of Deno.readDirSync(dir)) {\n` +
+    `  if (!e.isDirectory) continue;\n` +
+    `  JSON.parse(Deno.readTextFileSync(\`\${dir}/\${e.name}/meta.json\`));\n` +
+    `  n++;\n` +
+    `}\n` +
+    `await listing;\n` +
+    `console.log(n);\n`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const o = parseOptions(argv);
   const world = new World();
@@ -352,12 +374,20 @@ async function main(argv: string[]): Promise<number> {
       console.error(`quiet bench: ${o.sessions} sessions for k ls -j`);
       await world.sessions(Math.max(0, o.sessions - names.length), "l");
       // Interleaved, beside the floor (an empty `deno run`) and what `k ls` cannot go below: k's
-      // own start (`k version`: the launcher and its bundle) and the one tmux call it makes.
+      // own start (`k version`: the launcher and its bundle), the one tmux call it makes, and a
+      // bare `deno run` that makes that call alone (ktty's format), then also reads one small
+      // file per session (the least "bounded reads per session" can be).
+      const tmuxScript = `${world.base}/tmux.ts`;
+      await Deno.writeTextFile(tmuxScript, floorScript(`${world.base}/home`, world.socket, false));
+      const readsScript = `${world.base}/reads.ts`;
+      await Deno.writeTextFile(readsScript, floorScript(`${world.base}/home`, world.socket, true));
       const runs = {
         ls: [] as number[],
         empty: [] as number[],
         k: [] as number[],
         tmux: [] as number[],
+        denoTmux: [] as number[],
+        denoReads: [] as number[],
       };
       for (let i = 0; i < o.runs; i++) {
         runs.empty.push((await world.exec(["run", "-A", emptyScript])).ms);
@@ -366,9 +396,21 @@ async function main(argv: string[]): Promise<number> {
         runs.ls.push(l.ms);
         runs.k.push((await world.exec(["run", "-A", CLI, "version"])).ms);
         runs.tmux.push(await world.listSessionsMs());
+        runs.denoTmux.push((await world.exec(["run", "-A", tmuxScript])).ms);
+        const r = await world.exec(["run", "-A", readsScript]);
+        if (r.stdout.trim() !== String(o.sessions)) {
+          throw new Error(`the reads floor read ${r.stdout.trim()} sessions, not ${o.sessions}`);
+        }
+        runs.denoReads.push(r.ms);
       }
-      const [lsMs, floorMs, kMs, tmuxMs] = [runs.ls, runs.empty, runs.k, runs.tmux]
-        .map((a) => summarize(a).median) as [number, number, number, number];
+      const [lsMs, floorMs, kMs, tmuxMs, denoTmuxMs, denoReadsMs] = [
+        runs.ls,
+        runs.empty,
+        runs.k,
+        runs.tmux,
+        runs.denoTmux,
+        runs.denoReads,
+      ].map((a) => summarize(a).median) as [number, number, number, number, number, number];
       rows.push({
         case: `\`k ls -j\` over ${o.sessions} idle sessions (n=${o.runs}, interleaved)`,
         value: `${lsMs.toFixed(1)} ms`,
@@ -382,6 +424,14 @@ async function main(argv: string[]): Promise<number> {
         floor: `empty deno run: ${floorMs.toFixed(1)} ms`,
         ratio: `${(kMs / floorMs).toFixed(2)}×; ${(tmuxMs / floorMs).toFixed(2)}×`,
         target: "",
+      });
+      rows.push({
+        case: `the same run: a bare \`deno run\` making k ls's one tmux call; that and one ` +
+          `small file read per session`,
+        value: `${denoTmuxMs.toFixed(1)} ms; ${denoReadsMs.toFixed(1)} ms`,
+        floor: `empty deno run: ${floorMs.toFixed(1)} ms`,
+        ratio: `${(denoTmuxMs / floorMs).toFixed(2)}×; ${(denoReadsMs / floorMs).toFixed(2)}×`,
+        target: `k ls ÷ the latter: ${(lsMs / denoReadsMs).toFixed(2)}×`,
       });
     }
   } finally {

@@ -586,8 +586,11 @@ export interface TmuxSessionInfo {
   piped: boolean;
 }
 
-// pane_current_command comes last: it is the only field a program can make contain a tab.
-const SESSION_FORMAT = [
+/**
+ * What `k ls` and `k status` ask tmux of each session. pane_current_command comes last: it is the
+ * only field a program can make contain a tab. (Exported for the benchmark's floor.)
+ */
+export const SESSION_FORMAT: string = [
   "#{session_name}",
   "#{session_group}",
   "#{session_attached}",
