@@ -240,9 +240,22 @@ worldTest("remote: k host setup installs a versioned, self-contained ktty, once"
   const missing = json(before, "k --host kt-fresh run -j before k host setup");
   equal(missing.error_code, "remote_not_installed", before.stdout);
   match(String(missing.output), /k host setup kt-fresh/);
+  // Older artifacts there: a new install keeps the two newest and removes the rest, named; a
+  // directory not named as an artifact is not its business.
+  const share = `${r.sshd.freshHome}/.local/share/ktty`;
+  const old = ["0.0.1-00000000000a", "0.0.2-00000000000b", "0.0.3-00000000000c"];
+  for (const [i, id] of [...old, "notes"].entries()) {
+    await Deno.mkdir(`${share}/${id}`, { recursive: true });
+    await Deno.writeTextFile(`${share}/${id}/ktty.js`, "// old\n");
+    const at = new Date(Date.now() - (10 - i) * 60_000);
+    await Deno.utime(`${share}/${id}`, at, at);
+  }
   const first = await r.k(["host", "setup", "-j", "kt-fresh"]);
   equal(first.code, 0, `${first.stdout}${first.stderr}`);
   const result = json(first, "k host setup -j");
+  deepEqual(result.removed, [old[0]], first.stdout);
+  const left = [...Deno.readDirSync(share)].map((e) => e.name).sort();
+  deepEqual(left, [...old.slice(1), "notes", String(result.id)].sort());
   match(String(result.id), new RegExp(`^${VERSION.replaceAll(".", "\\.")}-[0-9a-f]+$`));
   const dir = `${r.sshd.freshHome}/.local/share/ktty/${result.id}`;
   deepEqual([result.target, result.installed], ["kt-fresh", "copied"]);
@@ -251,7 +264,7 @@ worldTest("remote: k host setup installs a versioned, self-contained ktty, once"
   ok(files.length > 0, `nothing in ${dir}`);
   // Idempotent: again, nothing copied, the same files; in text mode, it says what it did.
   const again = json(await r.k(["host", "setup", "-j", "kt-fresh"]), "k host setup -j, again");
-  deepEqual([again.id, again.installed], [result.id, "present"]);
+  deepEqual([again.id, again.installed, again.removed], [result.id, "present", []]);
   const text = await r.k(["host", "setup", "kt-fresh"]);
   equal(text.code, 0, `${text.stdout}${text.stderr}`);
   ok(text.stdout.includes(String(result.id)), `text mode names ${result.id}: ${text.stdout}`);

@@ -18,7 +18,8 @@ export const host: Verb = {
     "Checks the host for Deno and tmux >= 3.0 and says what is missing and how to install it;",
     "copies the self-contained artifact (src/ktty.bundle.js, from deno task build) with its",
     "wrapper into ~/.local/share/ktty/<version>-<hash>/ there, once; then runs it. Each side",
-    "runs exactly the other's version: after an update, run it again.",
+    "runs exactly the other's version: after an update, run it again. A new install removes",
+    "older artifacts there but the two most recently installed.",
     "ssh runs as configured, with BatchMode (no prompts) and a shared connection;",
     "K_SSH_COMMAND names another ssh command (e.g. 'ssh -F ~/.ssh/agents').",
   ],
@@ -43,6 +44,7 @@ export const host: Verb = {
     printText(
       `  ${result.user}@${result.host}: ${result.deno_version} (${result.deno}), ${result.tmux}`,
     );
+    if (result.removed.length > 0) printText(`  removed older: ${result.removed.join(", ")}`);
     printText(`  next: k --host ${target} new work bash`);
     return EXIT_OK;
   },

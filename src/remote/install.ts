@@ -3,7 +3,10 @@
  * missing and how to install it, and puts this side's artifact (src/artifact.ts, built into
  * `src/ktty.bundle.js`) in `~/.local/share/ktty/<id>/` there with the wrapper script that runs
  * it. `<id>` is the version and the artifact's hash, so two versions never mix: each side runs
- * exactly the artifact named by the other. Installing again is a no-op.
+ * exactly the artifact named by the other. Installing again is a no-op. A new install removes
+ * the older artifacts there but the {@link KEPT_OTHERS} most recently installed (~380 KB each;
+ * every build of a checkout has its own id), so a few other checkouts or versions that use the
+ * same host keep working, and the directory stays bounded.
  * @module
  */
 
@@ -35,7 +38,33 @@ export interface HostSetupResult {
   host: string;
   /** The remote user. */
   user: string;
+  /** The ids of older artifacts this install removed there (see {@link KEPT_OTHERS}). */
+  removed: string[];
 }
+
+/** How many other artifacts a new install leaves in place: the most recently installed. */
+export const KEPT_OTHERS = 2;
+
+/** What an artifact's directory is named: `<version>-<12 hex>` (see {@link artifactId}). */
+const ARTIFACT_DIR = "[0-9A-Za-z.+]*-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]" +
+  "[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]";
+
+/**
+ * Removes the artifacts in the remote directory but `$1` (the one just installed) and the
+ * {@link KEPT_OTHERS} newest others, and prints each id it removed. Only directories named as
+ * artifacts are touched; anything else there is left alone.
+ */
+const PRUNE = [
+  `cd "$HOME/${REMOTE_DIR}" 2>/dev/null || exit 0`,
+  `ls -1t | while IFS= read -r d; do`,
+  `  case $d in ${ARTIFACT_DIR}) ;; *) continue;; esac`,
+  `  [ "$d" = "$1" ] && continue`,
+  `  [ -d "$d" ] || continue`,
+  `  n=$((\${n:-0} + 1))`,
+  `  [ "$n" -le ${KEPT_OTHERS} ] && continue`,
+  `  rm -rf -- "./$d" && echo "$d"`,
+  `done`,
+].join("\n");
 
 /** What the probe script prints: one `key value` per line. */
 const PROBE = [
@@ -143,11 +172,14 @@ export async function setUpHost(config: KernelConfig, target: string): Promise<H
     );
   }
   const present = probe.get("installed") === "yes";
+  let removed: string[] = [];
   if (!present) {
     const artifact = await Deno.readFile(bundlePaths("ktty").bundle);
     await sshRun(config, target, writeCommand(id, "ktty.js", "600"), artifact);
     const wrapper = new TextEncoder().encode(wrapperScript(id, deno));
     await sshRun(config, target, writeCommand(id, "ktty", "700"), wrapper);
+    const pruned = await sshRun(config, target, probeCommand, new TextEncoder().encode(PRUNE));
+    removed = pruned.split("\n").filter((line) => line !== "");
   }
   // The installed artifact answers, and with this side's id.
   const version = await callRemoteText(config, target, { command: "k", argv: ["version"] });
@@ -169,5 +201,6 @@ export async function setUpHost(config: KernelConfig, target: string): Promise<H
     tmux,
     host: probe.get("host") ?? "",
     user: probe.get("user") ?? "",
+    removed,
   };
 }
