@@ -23,6 +23,25 @@ worldTest("int waits for a slow shutdown; the next cell gets its own output", as
 });
 
 worldTest(
+  "repeat mode: k int waits past the terminal's ^C echo for the prompt; the next cell's echo is not doubled",
+  async (w) => {
+    await w.kernel.create("r", { prompt: "repeat" });
+    // A prompt 300 ms slow to come (a loaded machine): Ctrl-C's echo, then quiet, then the prompt.
+    // Typed before it, the next cell's keys were echoed twice (by the terminal, then by readline):
+    // its output began with `bash-5.2# echo back`.
+    const slow = "PROMPT_COMMAND='e=$((${EPOCHREALTIME/./}+300000)); " +
+      "while ((${EPOCHREALTIME/./}<e)); do :; done'";
+    equal((await w.kJson(["run", "-j", "r", slow])).status, "done");
+    const fired = await w.kJson(["fire", "r", "sleep 30"]);
+    await waitFor("sleep in the foreground", async () => (await w.foreground("r")) === "sleep");
+    const int = await w.k(["int", "r"]);
+    deepEqual([int.code, int.stdout.trim()], [0, `OK r (interrupted cell ${fired.cell_id})`]);
+    const back = await w.kJson(["run", "-j", "r", "echo back"]);
+    deepEqual([back.status, back.output], ["done", "back"]);
+  },
+);
+
+worldTest(
   "a program that ignores Ctrl-C: k int ends it with a signal; the session stays",
   async (w) => {
     await w.kernel.create("w");

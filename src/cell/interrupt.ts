@@ -34,7 +34,8 @@ import { errorResult } from "./record.ts";
 import { endCellOfDeadSession } from "./watch.ts";
 import { dropFromWatcher } from "../watcher_queue.ts";
 
-/** Without markers: output after Ctrl-C, then this much quiet, means the program reacted. */
+/** Without markers: output after Ctrl-C (more than its echo), then this much quiet, means the
+ * program reacted. */
 const SETTLE_QUIET_MS = 50;
 /** Without markers: the longest wait for that. */
 const SETTLE_MAX_MS = 1000;
@@ -269,10 +270,17 @@ async function settle(
       if (nonce !== undefined && parseMarker(payload, nonce)?.kind === "end") back = true;
     },
   });
+  // Without markers, the program has answered once it printed more than the terminal's own echo
+  // of Ctrl-C (`^C`) and line breaks: the quiet after that echo alone is no sign of its prompt (a
+  // program slow to print it, a loaded machine), and the next cell's keys typed meanwhile would be
+  // echoed twice, by the terminal and by the line editor that then reads them.
+  let answered = false;
   const take = (bytes: Uint8Array) => {
     term.push(bytes);
+    const text = decoder.decode(bytes, { stream: true });
+    answered ||= text.replaceAll("^C", "").trim() !== "";
     // Bracketed paste turned on: a line editor (readline, zle) started reading a line.
-    recent = recent.slice(-(PASTE_ON.length - 1)) + decoder.decode(bytes, { stream: true });
+    recent = recent.slice(-(PASTE_ON.length - 1)) + text;
     if (recent.includes(PASTE_ON)) editorReading = true;
   };
   const follower = await FileFollower.open(paths.log, offset);
@@ -285,7 +293,9 @@ async function settle(
       if ((await follower.readAvailable(take)) > 0) {
         grew = true;
         lastGrowth = Date.now();
-      } else if (nonce === undefined && grew && Date.now() - lastGrowth >= SETTLE_QUIET_MS) break;
+      } else if (nonce === undefined && answered && Date.now() - lastGrowth >= SETTLE_QUIET_MS) {
+        break;
+      }
       if (back) return "back";
       const now = Date.now();
       if (nonce !== undefined && now - start >= INT_GRACE_MS && now - lastGrowth >= INT_QUIET_MS) {
