@@ -12,10 +12,13 @@ async function stamp(path: string): Promise<[number, number] | null> {
 
 for (const shell of ["bash", "zsh"]) {
   worldTest(`history: ${shell} expands no '!', and keeps its history in the session`, async (w) => {
-    const home = Deno.env.get("HOME") ?? "/root";
+    // A home of the test's own: the user's real one may be written meanwhile by anything else on
+    // the machine (another test's hand-made tmux session, a person's shell).
+    const home = `${w.base}/home-dir`;
+    await Deno.mkdir(home);
     const userHistory = `${home}/${shell === "bash" ? ".bash_history" : ".zsh_history"}`;
     const before = await stamp(userHistory);
-    await w.kernel.create("s", { command: shell });
+    await w.kernel.create("s", { command: shell, env: { HOME: home } });
     const s = w.kernel.session("s");
     for (
       const [code, want] of [
@@ -42,9 +45,10 @@ for (const shell of ["bash", "zsh"]) {
 worldTest(
   "history: python's REPL history goes to the session, not ~/.python_history",
   async (w) => {
-    const home = Deno.env.get("HOME") ?? "/root";
+    const home = `${w.base}/home-dir`;
+    await Deno.mkdir(home);
     const before = await stamp(`${home}/.python_history`);
-    await w.kernel.create("p", { command: "python3 -i" });
+    await w.kernel.create("p", { command: "python3 -i", env: { HOME: home } });
     const p = w.kernel.session("p");
     const r = await p.run("import readline; print(readline.get_current_history_length() < 5)");
     deepEqual([r.status, r.status === "done" ? r.output : r], ["done", "True"]);
