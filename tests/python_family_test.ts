@@ -5,7 +5,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import type { DoneResult, FinalResult } from "../mod.ts";
 import { endMarker, Kernel, type ProgramDefinition, startMarker } from "../mod.ts";
-import { parseOneJson, timed, type World, worldTest } from "./harness.ts";
+import { parseOneJson, timed, waitFor, type World, worldTest } from "./harness.ts";
 
 /** How long a cell may take, end to end, for a program that answers at once (under load). */
 const PROMPT_CELL_MS = 2500;
@@ -131,6 +131,66 @@ worldTest("ipython: a breakpoint() in a cell hands the session to pdb until c", 
   await w.kernel.create("ip", { command: IPYTHON, cwd: w.base });
   await debuggerInCell(w, "ip");
 }, { skip: NO_IPYTHON, timeoutMs: 60_000 });
+
+/**
+ * Ctrl-C after a debugger's `c` is a KeyboardInterrupt, at the prompt and in the code `c` let
+ * run: pdb's own handler stayed installed and broke into pdb again, and at the prompt that pdb
+ * (which cannot re-enter readline) left the session naming it, every later cell typed to it.
+ * pdb.set_trace() and pdb.pm() hand the session over as a breakpoint() does.
+ */
+async function noDebuggerLeftBehind(w: World, s: string): Promise<void> {
+  const session = w.kernel.session(s);
+  const defs = "keep = 42\nimport time\n" + STOPS +
+    'def slow():\n    breakpoint()\n    print("sleeping", flush=True)\n    time.sleep(30)\n' +
+    '    print("never")\n';
+  equal((await cell(w, s, defs)).output, "");
+  equal((await cell(w, s, "g(1)")).nested, "pdb");
+  equal((await cell(w, s, "c")).output, "after 1\n2");
+  deepEqual((await w.kJson(["int", "-j", s])).prompt_back, true);
+  deepEqual((await session.status()).program.length, 1, "a debugger named after k int");
+  equal((await cell(w, s, "x = 1\nx + keep")).output, "43");
+  equal((await cell(w, s, "slow()")).nested, "pdb");
+  const on = await w.kJson(["fire", s, "c"]);
+  await waitFor("the code c let run", async () => {
+    return String((await w.kJson(["poll", s, String(on.cell_id)])).output).includes("sleeping");
+  });
+  const int = await w.kJson(["int", "-j", s]);
+  equal(int.prompt_back, true, JSON.stringify(int));
+  const ended = await w.kJson(["poll", s, String(on.cell_id)]);
+  deepEqual([ended.status, ended.output], ["error", "interrupted"]);
+  deepEqual((await session.status()).program.length, 1, "a debugger named after k int");
+  equal((await cell(w, s, "keep")).output, "42");
+  // pdb's own entry points.
+  equal((await cell(w, s, "import pdb; pdb.set_trace(); y = keep")).nested, "pdb");
+  deepEqual([(await cell(w, s, "p keep")).output, (await cell(w, s, "c")).nested], [
+    "42",
+    undefined,
+  ]);
+  equal((await session.run("1/0")).status, "done");
+  const pm = await cell(w, s, "pdb.pm()");
+  equal(pm.nested, "pdb");
+  ok(pm.output.endsWith("-> 1/0"), pm.output);
+  equal((await cell(w, s, "q")).nested, undefined);
+  equal((await cell(w, s, "keep + 1")).output, "43");
+}
+
+worldTest(
+  "python3: k int after a debugger's c leaves none behind; pdb.set_trace(), pdb.pm()",
+  async (w) => {
+    await w.kernel.create("py", { command: "python3", cwd: w.base });
+    await noDebuggerLeftBehind(w, "py");
+  },
+  { timeoutMs: 60_000 },
+);
+
+worldTest(
+  "ipython: k int after a debugger's c leaves none behind; pdb.set_trace(), pdb.pm()",
+  async (w) => {
+    await w.kernel.create("ip", { command: IPYTHON, cwd: w.base });
+    await noDebuggerLeftBehind(w, "ip");
+  },
+  { skip: NO_IPYTHON, timeoutMs: 60_000 },
+);
 
 worldTest("k new --program=NAME picks the profile; an unknown name is refused", async (w) => {
   const r = await w.k(

@@ -15,7 +15,8 @@ ${debuggerScript(nonce)}
 def __k_install(marked):
     import pdb, sys
     frame = sys._getframe()
-    while frame is not None and not isinstance(frame.f_locals.get("self"), pdb.Pdb):
+    plain = marked.__bases__[0]  # pdb's own Pdb (pdb.Pdb names ktty's nested one now)
+    while frame is not None and not isinstance(frame.f_locals.get("self"), plain):
         frame = frame.f_back
     if frame is not None:
         debugger = frame.f_locals["self"]

@@ -2,7 +2,8 @@
  * pdb with ktty's markers, shared by the python family: its prompt carries the end marker (with
  * `in=pdb` when a cell's `breakpoint()` reached it), each command prints the start marker, and a
  * command pdb reports as failed (`*** NameError: …`) ends with status 1. While a debugger reached
- * from a cell holds the session, the file {@link nestedFile} names it: cells are typed to it.
+ * from a cell (`breakpoint()`, `pdb.set_trace()`, `pdb.pm()`) reads its commands, the file
+ * {@link nestedFile} names it: cells are typed to it.
  * @module
  */
 
@@ -69,6 +70,23 @@ export function debuggerScript(nonce: string): string {
         _k_nested = False
         _k_ec = 0
         _k_err = ""
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self._k_nested:
+                # Ctrl-C (k int) in code a \`c\` let run raises KeyboardInterrupt, as outside a
+                # debugger: pdb's own handler would stay installed after it and break into pdb
+                # again at the next Ctrl-C, even at python's prompt.
+                self.nosigint = True
+        def cmdloop(self, *args, **kwargs):
+            try:
+                return super().cmdloop(*args, **kwargs)
+            finally:
+                # Named only while it reads commands: whatever ends its loop (c, an error).
+                if self._k_nested:
+                    try:
+                        os.unlink(held)
+                    except OSError:
+                        pass
         def _k_mark(self):
             base = self.__dict__.setdefault("_k_base", self.prompt)
             mark = marks[(self._k_nested, bool(self._k_err))]
@@ -93,13 +111,16 @@ export function debuggerScript(nonce: string): string {
             head = str(msg).split(":", 1)[0].strip()
             self._k_ec, self._k_err = 1, head if head.isidentifier() else "PdbError"
             super().error(msg)
+    class NestedPdb(KPdb):
+        _k_nested = True
     def hook(*args, **kwargs):
-        debugger = KPdb()
-        debugger._k_nested = True
-        debugger.set_trace(sys._getframe().f_back)
+        NestedPdb().set_trace(sys._getframe().f_back)
     # PYTHONBREAKPOINT set (0, or another debugger): the user's choice stands.
     if not os.environ.get("PYTHONBREAKPOINT"):
         sys.breakpointhook = hook
+    # pdb.set_trace(), pdb.pm(), pdb.post_mortem() (and tools that take pdb.Pdb) make theirs
+    # from the module's name: the cells go to them as to a breakpoint()'s.
+    pdb.Pdb = NestedPdb
     return KPdb
 `;
 }
