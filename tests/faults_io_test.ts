@@ -61,6 +61,48 @@ worldTest("code with NUL bytes: a clear error, nothing typed, no lock", async (w
 });
 
 worldTest(
+  "code with control characters: refused where typed (named, with its line), nothing typed; a code file carries them",
+  async (w) => {
+    await Promise.all([
+      createBoth(w),
+      w.kernel.create("n", { command: "node" }),
+      w.kernel.create("p", { command: "python3" }),
+    ]);
+    // Typed, each acted as a key: ^A moved the cursor, ^C and ^D cut the cell short or ended
+    // node's editor mode (and node with it), ^S stopped the terminal's output for good.
+    for (const [session, program] of [["w", "bash"], ["r", "bash"], ["n", "node"]]) {
+      for (const unit of [0x01, 0x03, 0x04, 0x0d, 0x13, 0x1b, 0x7f]) {
+        const char = String.fromCharCode(unit);
+        const out = await w.k(["run", "-j", session!, `echo CTRL_${unit}\necho "a${char}b"`]);
+        equal(out.code, 1, `${session} U+${unit}: ${out.stdout}`);
+        const error = JSON.parse(out.stdout) as { output: string; error_code: string };
+        equal(error.error_code, "invalid_argument");
+        const hex = unit.toString(16).toUpperCase().padStart(4, "0");
+        match(
+          error.output,
+          new RegExp(`U\\+${hex} .* on line 2: .*reaching ${program} .*nothing was run`),
+        );
+      }
+      ok(!(await w.readLockFile(session!)), `${session}: a lock was left`);
+      ok(!(await w.paneLog(session!)).includes("CTRL_"), `${session}: refused code was typed`);
+    }
+    deepEqual((await libRun(w, "w", "echo fine")).output, "fine");
+    deepEqual((await libRun(w, "n", "1 + 1")).output, "2");
+    // python's cells travel in a file: every character arrives.
+    const p = await libRun(
+      w,
+      "p",
+      'print([ord(c) for c in "\x01\x03\x04\x13\x1b\x7f"])'.replace(
+        /\\x([0-9a-f]{2})/g,
+        (_, h: string) => String.fromCharCode(parseInt(h, 16)),
+      ),
+    );
+    deepEqual(p.output, "[1, 3, 4, 19, 27, 127]");
+  },
+  { timeoutMs: 60_000 },
+);
+
+worldTest(
   "code with lone surrogates: refused clearly or run as U+FFFD, JSON well-formed",
   async (w) => {
     await createBoth(w);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { UsageError } from "../errors.ts";
 import { frameMode } from "../frame/mod.ts";
 import { codeLines, type ProgramProfile, programProfile } from "../programs/mod.ts";
 import type { TypingPlan } from "../programs/profile.ts";
@@ -23,7 +24,7 @@ export function planCell(
   const integration = profile.integration;
   const typed = (text: string) => quoteTabs(text, profile);
   if (meta.frame.mode !== "integration" || !integration) {
-    const lines = shapeCode(profile, code);
+    const lines = typable(shapeCode(profile, code), code, meta.kind);
     const enters = frameMode(meta.frame.mode).extraEnters(meta.frame);
     const text = typed(lines.join("\n") + "\n" + "\n".repeat(enters));
     return { lines, text, bracketed: false, drain: profile.drain };
@@ -33,10 +34,38 @@ export function planCell(
     cellsDir,
     bracketedPaste: meta.bracketed_paste === true,
   });
+  if (!plan.codeFile) typable(plan.lines, code, meta.kind);
   // A bracketed paste is text as it stands, followed by Enter; other text carries its own.
   const drain = profile.drain;
   if (plan.bracketed) return { ...plan, text: plan.lines.join("\n"), bracketed: true, drain };
   return { ...plan, text: typed(plan.lines.join("\n") + "\n"), bracketed: false, drain };
+}
+
+/**
+ * A control character other than tab (a code file carries any: the runner line typed for it has
+ * none). Typed, the terminal acts on it: Ctrl-C and Ctrl-\\ signal, Ctrl-S stops the output,
+ * Ctrl-D ends an editor mode, Ctrl-A moves the cursor, a CR is an Enter, DEL erases.
+ */
+// deno-lint-ignore no-control-regex -- control characters are what it finds
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
+
+/**
+ * `lines` when the terminal can carry them as written (`code`'s line ends aside: CRLF is a line
+ * end, a lone CR an Enter); else a usage error naming the code's first control character and its
+ * line, before anything is typed. A plan whose code travels in a file types none of it.
+ */
+function typable(lines: string[], code: string, program: string): string[] {
+  const found = CONTROL.exec(code.replaceAll("\r\n", "\n"));
+  if (!found) return lines;
+  const unit = found[0].charCodeAt(0);
+  const line = code.slice(0, found.index).split("\n").length;
+  const hex = unit.toString(16).toUpperCase().padStart(4, "0");
+  const key = unit === 0x7f ? "DEL" : `^${String.fromCharCode(unit + 0x40)}`;
+  throw new UsageError(
+    `code contains the control character U+${hex} (${key}) on line ${line}: typed into the ` +
+      `terminal, it would act as a key instead of reaching ${program} as written; write it as ` +
+      `an escape ${program} understands (e.g. \\x${hex.slice(2).toLowerCase()}); nothing was run`,
+  );
 }
 
 /** The lines to type for `code` in a mode without markers. */
