@@ -160,3 +160,26 @@ worldTest("deno repl: cells end at its prompt, without waiting for their timeout
   ok(r.ms < 3000, `${r.ms} ms`);
   assertEquals(await cell(w, "d", "x").then((r) => [r.status, r.output]), ["done", "42"]);
 }, { skip: skip("deno"), timeoutMs: 40_000 });
+
+worldTest(
+  "deno repl: a cell of several lines runs whole (one paste), its output exact, in colour too",
+  async (w) => {
+    // Typed line by line, the editor dropped what came while the first line ran: `q` stayed 1,
+    // and its redraws of the input (cursor up) came back as output.
+    for (const [name, env] of [["d", { NO_COLOR: "1" }], ["c", {}]] as const) {
+      equal((await w.k(["new", name, "deno", "repl"], env, w.base)).code, 0);
+      const cells: [string, string][] = [
+        ['let q = 1\nq = q + 10\nconsole.log("Q", q)', "Q 11\nundefined"],
+        ["q", "11"],
+        ['function g(x) {\n  return x + 1;\n}\nconsole.log("AFTER", g(1))', "AFTER 2\nundefined"],
+        ["const o = {\n  a: 1,\n\n  b: [1,\n 2],\n};\no", "{ a: 1, b: [ 1, 2 ] }"],
+        ["let t = `a\nb`;\nt.length", "3"],
+      ];
+      for (const [code, want] of cells) {
+        const r = await cell(w, name, code, 10);
+        assertEquals([r.status, r.output], ["done", want], `${name}: ${code}`);
+      }
+    }
+  },
+  { skip: skip("deno"), timeoutMs: 60_000 },
+);

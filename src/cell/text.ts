@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createDetector, EchoFilter, type FrameDetector } from "../frame/mod.ts";
+import { createDetector, EchoFilter, type FrameDetector, type TypedCell } from "../frame/mod.ts";
 import type { CellLock } from "../lock.ts";
 import type { SessionMeta } from "../session/meta.ts";
 import { type BoundedOutput, OutputSink } from "./output.ts";
@@ -26,13 +26,15 @@ export class CellText {
 
   /**
    * Makes the text of one cell.
-   * @param typed the lines that were typed for the cell
+   * @param typed the lines that were typed for the cell, and the continuation prompts the typing
+   *   brought (0 for several lines: one bracketed paste, echoed without prompts after the first)
    * @param sink where output lines go
    * @param detector fed every line and marker
    * @param columns the pane's width
    */
-  constructor(typed: string[], sink: OutputSink, detector?: FrameDetector, columns?: number) {
-    this.#echo = new EchoFilter(typed);
+  constructor(typed: TypedCell, sink: OutputSink, detector?: FrameDetector, columns?: number) {
+    const pasted = typed.continuations === 0 && typed.lines.length > 1;
+    this.#echo = new EchoFilter(typed.lines, pasted);
     this.#sink = sink;
     this.detector = detector;
     this.#term = new TerminalText((line) => this.#line(line), {
@@ -114,7 +116,7 @@ export async function readCellOutput(
 ): Promise<BoundedOutput> {
   // Markers decide where output starts; a hook is never started just to look.
   const detector = meta.frame.mode === "integration" ? createDetector(meta.frame, lock) : undefined;
-  const text = new CellText(lock.lines, new OutputSink(maxOutput), detector, meta.columns);
+  const text = new CellText(lock, new OutputSink(maxOutput), detector, meta.columns);
   const size = await fileSize(paths.log);
   // Bytes read at each end of a long running output: a poll costs the same however much the cell
   // has printed (an agent polls a long build many times).

@@ -25,6 +25,9 @@ export function planCell(
   const typed = (text: string) => quoteTabs(text, profile);
   if (meta.frame.mode !== "integration" || !integration) {
     const lines = typable(shapeCode(profile, code), code, meta.kind);
+    if (profile.pasteCells && meta.bracketed_paste && lines.length > 1) {
+      return { lines, text: lines.join("\n"), bracketed: true, drain: profile.drain };
+    }
     const enters = frameMode(meta.frame.mode).extraEnters(meta.frame);
     const text = typed(lines.join("\n") + "\n" + "\n".repeat(enters));
     return { lines, text, bracketed: false, drain: profile.drain };

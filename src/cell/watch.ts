@@ -120,7 +120,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
     throw e;
   }
   const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
-  const text = new CellText(lock.lines, sink, detector, meta.columns);
+  const text = new CellText(lock, sink, detector, meta.columns);
   let follower: FileFollower;
   try {
     follower = options.follower ?? await FileFollower.open(paths.log, lock.offset);
@@ -273,7 +273,7 @@ export async function endIfDone(
   const detector = createDetector(meta.frame as FrameConfig, lock);
   try {
     const sink = new OutputSink(lock.max_output, outputFilePath(paths, lock.cell_id));
-    const text = new CellText(lock.lines, sink, detector, meta.columns);
+    const text = new CellText(lock, sink, detector, meta.columns);
     const follower = await FileFollower.open(paths.log, lock.offset, false);
     try {
       while ((await follower.readAvailableOnce((bytes) => text.push(bytes))) > 0) {

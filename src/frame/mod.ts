@@ -122,7 +122,8 @@ export const FRAME_MODES: { readonly [M in FrameMode]: FrameModeEntry } = {
     detector: (frame, cell) =>
       new RepeatDetector({
         enters: repeatEnters(frame),
-        codeLines: cell.lines.length,
+        // The inputs the program reads: one for a bracketed paste (no continuations typed).
+        codeLines: cell.continuations === 0 ? 1 : cell.lines.length,
         prompt: frame.prompt,
       }),
     ready: quietAfterOutput,

@@ -2,7 +2,8 @@
  * deno's REPL (`deno repl`): no prompt ktty can set and no hook around an input, so no markers
  * (an input wrapped to print them would lose `let` declarations that persist and top-level
  * `await`). Repeat mode without empty Enters, which its line editor drops: a cell ends when its
- * `> ` prompt is back, as `new` first saw it.
+ * `> ` prompt is back, as `new` first saw it. For the same reason a cell of several lines is one
+ * bracketed paste, run as one input.
  * @module
  */
 
@@ -14,8 +15,9 @@ export const deno: ProgramProfile = {
   names: /^deno$/,
   // `deno repl` is its REPL; `deno run x.ts` is no prompt, but ends its cells as it exits.
   interactiveWithArguments: true,
-  bracketedPaste: false,
+  bracketedPaste: true,
   quotedInsert: false,
   noEmptyEnters: true,
+  pasteCells: true,
   drain: CLEAR_LINE,
 };

@@ -183,6 +183,13 @@ export interface ProgramProfile {
    * then ends when the program's first prompt is back.
    */
   readonly noEmptyEnters?: boolean;
+  /**
+   * Repeat mode: a cell of several lines is typed as one bracketed paste and one Enter, when the
+   * editor took bracketed pastes at `new`: its editor drops what is typed ahead while a line
+   * runs (deno's REPL), so lines typed one after another would be lost. Its echo shows the
+   * pasted lines after the first without a prompt.
+   */
+  readonly pasteCells?: boolean;
   /** How its pending input is discarded before each cell (see {@link Drain}). */
   readonly drain: Drain;
   /** The lines to type in a mode without markers; default: the code's lines as written. */

@@ -186,7 +186,7 @@ async function throughCell(log: Uint8Array, rand: Random) {
     lines: ["cat out"],
     continuations: 0,
   });
-  const text = new CellText(["cat out"], new OutputSink(1_000_000), detector, 1000);
+  const text = new CellText({ lines: ["cat out"] }, new OutputSink(1_000_000), detector, 1000);
   for (let at = 0; at < log.length;) {
     const size = 1 + Math.floor(rand() * 64);
     text.push(log.slice(at, at + size));
