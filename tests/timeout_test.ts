@@ -215,3 +215,33 @@ worldTest(
     equal((await w.kJson(["run", "-j", "w", "echo back"])).output, "back");
   },
 );
+
+worldTest(
+  "a flood of one-character lines (yes): its time limit holds, and another session's cell is not held up",
+  async (w) => {
+    // The watcher read on while there was more to read, and each line leaving the output's tail
+    // copied it (~25,000 one-character lines): `k run -t 2 y yes` never returned, and the one
+    // watcher of every fired cell on the socket fell behind with it.
+    await Promise.all([w.kernel.create("y"), w.kernel.create("a"), w.kernel.create("b")]);
+    const started = Date.now();
+    const run = await w.kJson(["run", "-j", "-t", "2", "y", "yes"]);
+    equal(run.status, "timeout", JSON.stringify(run).slice(0, 200));
+    ok(Date.now() - started < 10_000, `k run -t 2 returned after ${Date.now() - started} ms`);
+    equal((await w.k(["int", "y"])).code, 0);
+    // Fired: one watcher for both sessions.
+    const flood = await w.kJson(["fire", "-t", "2", "a", "yes"]);
+    await waitFor("the flood past its limit", async () => {
+      return (await w.kJson(["poll", "a", String(flood.cell_id)])).status === "timeout";
+    }, 10_000);
+    const quick = await w.kJson(["fire", "b", "echo quick"]);
+    const done = await waitFor("the quick cell's end", async () => {
+      const p = await w.kJson(["poll", "b", String(quick.cell_id)]);
+      return p.status === "done" ? p : undefined;
+    }, 10_000);
+    equal(done.output, "quick");
+    ok(Number(done.duration_ms) < 5_000, `a quick cell recorded as ${done.duration_ms} ms`);
+    equal((await w.k(["int", "a"])).code, 0);
+    equal((await w.kJson(["run", "-j", "a", "echo back"])).output, "back");
+  },
+  { timeoutMs: 60_000 },
+);

@@ -12,6 +12,8 @@ import { ioError, writeAll } from "../state.ts";
 /** Default output budget in characters (`-o N` per call, `K_MAX_OUTPUT` for all). */
 export const DEFAULT_MAX_OUTPUT_CHARS = 50_000;
 const HELD_BACK_LINES = 64;
+/** How many lines may have left the tail before its arrays are copied without them. */
+const TAIL_COMPACT_LINES = 4096;
 const FLUSH_CHARS = 64 * 1024;
 
 /** The output budget from `K_MAX_OUTPUT`, else the default. Invalid values are ignored. */
@@ -43,6 +45,11 @@ export class OutputSink {
   #tail: string[] = [];
   /** For each tail line: whether it is whole (not only the end of a longer line). */
   #tailWhole: boolean[] = [];
+  /**
+   * Where the tail begins in `#tail`: lines leave it from the front by moving this on (a
+   * `shift()` copies a long array each time: a flood of one-character lines keeps ~25,000).
+   */
+  #tailFrom = 0;
   #tailChars = 0;
   #held: string[] = [];
   #all: string[] = [];
@@ -74,6 +81,7 @@ export class OutputSink {
     this.#head = [];
     this.#tail = [];
     this.#tailWhole = [];
+    this.#tailFrom = 0;
     this.#pendingFile = [];
     this.#headChars =
       this.#tailChars =
@@ -115,9 +123,13 @@ export class OutputSink {
     this.#tail.push(kept);
     this.#tailWhole.push(kept === line);
     this.#tailChars += kept.length + 1;
-    while (this.#tail.length > 1 && this.#tailChars > half) {
-      this.#tailChars -= this.#tail.shift()!.length + 1;
-      this.#tailWhole.shift();
+    while (this.#tail.length - this.#tailFrom > 1 && this.#tailChars > half) {
+      this.#tailChars -= this.#tail[this.#tailFrom++]!.length + 1;
+    }
+    if (this.#tailFrom >= TAIL_COMPACT_LINES && this.#tailFrom * 2 >= this.#tail.length) {
+      this.#tail = this.#tail.slice(this.#tailFrom);
+      this.#tailWhole = this.#tailWhole.slice(this.#tailFrom);
+      this.#tailFrom = 0;
     }
   }
 
@@ -157,8 +169,8 @@ export class OutputSink {
       if (!this.#spilled) return { output: this.#all.join("\n"), truncated: false };
       await this.flush(); // the file ends with a newline, as a text file does
       const head = this.#head.join("\n");
-      let tail = this.#tail.join("\n");
-      let tailStartsMidLine = this.#tailWhole[0] === false;
+      let tail = this.#tail.slice(this.#tailFrom).join("\n");
+      let tailStartsMidLine = this.#tailWhole[this.#tailFrom] === false;
       const half = Math.floor(this.#budget / 2);
       if (tail.length > half) {
         tailStartsMidLine = tail[tail.length - half - 1] !== "\n";

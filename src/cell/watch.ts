@@ -65,6 +65,8 @@ interface Cadence {
   tmuxMs: number;
 }
 
+/** The longest a watcher reads on before it looks at the time limit, the lock and the session. */
+const READ_SLICE_MS = 100;
 /** Someone waits for the result: react within a fraction of a second. */
 const WAITED: Cadence = { fallbackMs: 100, lockMs: 150, paneMs: 150, tmuxMs: 1000 };
 /**
@@ -145,12 +147,20 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
   try {
     while (true) {
       let n = 0;
-      // Bounded memory: spilled output is written out between chunks.
+      // Bounded memory: spilled output is written out between chunks. Bounded time: a program
+      // that prints faster than it is read (`yes`) must not keep the checks below (its time
+      // limit, k int, the session's death) from running; the loop reads on without waiting.
+      let more = false;
+      const readUntil = Date.now() + READ_SLICE_MS;
       while (true) {
         const chunk = await follower.readAvailableOnce((bytes) => text.push(bytes));
         if (chunk === 0) break;
         n += chunk;
         await text.flush();
+        if (Date.now() >= readUntil) {
+          more = true;
+          break;
+        }
       }
       const now = Date.now();
       const cadence = timedOut ? SOFT : WAITED;
@@ -222,6 +232,7 @@ export async function watchCell(options: WatchOptions): Promise<FinalResult> {
         return record?.result ??
           { cell_id: lock.cell_id, status: "error", output: "watcher stopped" };
       }
+      if (more) continue;
       const next = timedOut ? end : deadline;
       await follower.wait(Math.min(cadence.fallbackMs, next - now), detector.ended);
     }
