@@ -23,6 +23,11 @@ export interface TerminalTextOptions {
   columns?: number;
   /** Called with the payload of each OSC sequence (`ESC ] payload BEL`), in stream order. */
   onOsc?: (payload: string) => void;
+  /**
+   * Called with each private mode a program sets or resets (`ESC [ ? 2004 h`: `"2004"`, true),
+   * in stream order.
+   */
+  onMode?: (mode: string, on: boolean) => void;
 }
 
 type ParseState = "text" | "esc" | "intermediate" | "csi" | "string" | "string-esc";
@@ -43,6 +48,7 @@ export class TerminalText {
   #columns: number;
   #onLine: (line: string) => void;
   #onOsc: ((payload: string) => void) | undefined;
+  #onMode: ((mode: string, on: boolean) => void) | undefined;
 
   /**
    * Makes a terminal line reader.
@@ -53,6 +59,7 @@ export class TerminalText {
     this.#onLine = onLine;
     this.#columns = options.columns ?? DEFAULT_COLUMNS;
     this.#onOsc = options.onOsc;
+    this.#onMode = options.onMode;
   }
 
   /** Forgets the unfinished line (what came before a marker is not output). */
@@ -240,6 +247,10 @@ export class TerminalText {
 
   #csi(final: string, params: string): void {
     this.#pendingWrap = false;
+    if (params.startsWith("?") && (final === "h" || final === "l")) {
+      for (const mode of params.slice(1).split(";")) this.#onMode?.(mode, final === "h");
+      return;
+    }
     if (params.startsWith("?") || params.startsWith(">") || params.startsWith("=")) return;
     const n = Math.max(1, Number.parseInt(params, 10) || 0);
     switch (final) {

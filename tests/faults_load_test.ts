@@ -447,3 +447,44 @@ worldTest(
   },
   { timeoutMs: 30_000 },
 );
+
+worldTest(
+  "fire racing k int: each cell ends interrupted, or done with what it did; none runs after its end",
+  async (w) => {
+    // Seen before: a cell recorded `done` 130 in 20 ms, its code then run outside any cell (the
+    // terminal's echo of keys typed ahead of the Ctrl-C's new prompt was taken for the code's).
+    await w.kernel.create("r", { cwd: w.base });
+    const results: string[] = [];
+    const notRun: number[] = [];
+    for (let j = 1; j <= 12; j++) {
+      const [fired] = await Promise.all([
+        w.k(["fire", "r", `sleep 0.3; echo RUN${j}`]),
+        w.k(["int", "r"]),
+      ]);
+      if (fired.code !== 0) continue; // refused: the interrupt took its unannounced cell
+      const id = String(parseOneJson(fired, "k fire").cell_id);
+      const end = await waitFor(`cell ${j} to end`, async () => {
+        const p = await w.kJson(["poll", "r", id]);
+        return p.status === "running" || p.status === "timeout" ? undefined : p;
+      }, 10_000);
+      const said = `${j}: ${JSON.stringify(end)}`;
+      results.push(said);
+      // Interrupted (k int took the cell), or done: it ran and printed its line, or the Ctrl-C
+      // stopped it first (the shell's 130) and it printed nothing. (A Ctrl-C among the cell's
+      // keys may cost it a letter: the README says not to race them.)
+      if (end.status === "error") equal(end.output, "interrupted", said);
+      else if (!String(end.output).includes(`RUN${j}`)) {
+        deepEqual([end.status, end.exit_code], ["done", 130], said);
+        notRun.push(j);
+      }
+      await w.k(["int", "r"]); // whatever is left at the prompt
+    }
+    const log = await w.paneLog("r");
+    for (const j of notRun) {
+      // Its output line, not its echo (`echo RUN…`): after a newline or a marker's end.
+      const ran = new RegExp(`(?:^|[\\n\\x07])RUN${j}\\r?\\n`).test(log);
+      ok(!ran, `${j}: its code ran after its end was recorded\n${results.join("\n")}`);
+    }
+  },
+  { timeoutMs: 90_000 },
+);

@@ -391,7 +391,12 @@ worldTest(
         `round ${round}: ${killed.stderr}`,
       );
       if (fired.status !== "fired") {
-        assertJsonError(fired, /^no session 'w'/, `round ${round}: fire that lost the race`);
+        // Lost before its cell was announced (kill claimed it: nothing typed), or after.
+        assertJsonError(
+          fired,
+          /^no session 'w'|^cell [0-9a-f]{12} was ended \(k int, k kill\) before it was typed/,
+          `round ${round}: fire that lost the race`,
+        );
       } else equal(fired.code, 0);
       deepEqual(await w.tmuxSessions(), [], `round ${round}: tmux session left`);
       await assertNoWatchers(w, `round ${round}`);

@@ -167,7 +167,10 @@ async function startCell(
     if (!grown || attempt === 3) break;
     await dropCodeFile();
     if (!(await giveBack(paths, cellId))) {
-      throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
+      throw new KttyError(
+        "not_ready",
+        `cell ${cellId} was ended (k int, k kill) before it was typed; nothing was typed`,
+      );
     }
   }
   mark("lock taken");
@@ -187,7 +190,10 @@ async function startCell(
     const announcement = await announceCell(paths, name, cellId);
     if (announcement === "closed") throw new NoSessionError(name); // k kill, or its program exited
     if (announcement === "ended") {
-      throw new KttyError("not_ready", `cell ${cellId} was ended before it was typed`);
+      throw new KttyError(
+        "not_ready",
+        `cell ${cellId} was ended (k int, k kill) before it was typed; nothing was typed`,
+      );
     }
     announced = true;
     mark("fired event written");

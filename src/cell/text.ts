@@ -40,6 +40,9 @@ export class CellText {
     this.#term = new TerminalText((line) => this.#line(line), {
       columns,
       onOsc: (payload) => this.#marker(payload),
+      onMode: (mode, on) => {
+        if (mode === "2004") this.detector?.onPasteMode?.(on);
+      },
     });
   }
 

@@ -30,6 +30,11 @@ export interface FrameDetector {
    * what came before); "end": output ended here (take nothing after).
    */
   onMarker?(payload: string, partial: string): "start" | "end" | undefined;
+  /**
+   * Sees the program turn bracketed paste on (its line editor starts reading a line) or off (it
+   * stops: the line is read, or it was given up), in stream order.
+   */
+  onPasteMode?(on: boolean): void;
   /** The exit status, where the mode knows it. */
   readonly exitCode?: number | null;
   /** The exception type a REPL reported, where the mode knows it. */

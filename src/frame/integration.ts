@@ -19,6 +19,9 @@ export const INCOMPLETE_NOTE =
 /** The exit status of an incomplete cell: a shell's own for a syntax error (`bash -c 'echo "'`). */
 export const INCOMPLETE_EXIT = 2;
 
+/** Quiet after a prompt that keys typed ahead of it may yet be read at: they were dropped. */
+const TYPED_AHEAD_QUIET_MS = 300;
+
 /** Integration-mode detector. */
 export class IntegrationDetector implements FrameDetector {
   #nonce: string;
@@ -28,6 +31,15 @@ export class IntegrationDetector implements FrameDetector {
   #incomplete = false;
   #started = false;
   #echoSeen = false;
+  /**
+   * Whether a line editor reads: bracketed paste is on, as readline and zle turn it while they
+   * read a line (taken as on until a program says otherwise: sh has no editor, no such mode).
+   */
+  #editorReading = true;
+  /** The code's echo came while no editor read: typed ahead (see {@link onLine}). */
+  #typedAhead = false;
+  /** An end marker after keys typed ahead: final once the pane is quiet (see {@link onMarker}). */
+  #pending: { end: Extract<Marker, { kind: "end" }>; tail: string } | undefined;
   #end: Extract<Marker, { kind: "end" }> | undefined;
   #tail: string | undefined;
 
@@ -41,7 +53,16 @@ export class IntegrationDetector implements FrameDetector {
   }
 
   onLine(_line: string, echo: boolean): void {
-    if (echo) this.#echoSeen = true;
+    if (!echo) return;
+    // The code read by the editor. Its echo by a terminal in cooked mode, typed ahead while the
+    // shell was between prompts (a Ctrl-C's new prompt coming: `k int` racing the cell), is no
+    // sign of it: the end marker of that prompt would end the cell before its code runs.
+    if (this.#editorReading) this.#echoSeen = true;
+    else this.#typedAhead = true;
+  }
+
+  onPasteMode(on: boolean): void {
+    this.#editorReading = on;
   }
 
   /** Handles an OSC payload: "start" and "end" at this cell's markers. */
@@ -61,11 +82,17 @@ export class IntegrationDetector implements FrameDetector {
     if (marker.kind === "start") {
       if (this.#started) return undefined; // bash marks every command of a pasted block
       this.#started = true;
+      this.#pending = undefined;
       return "start";
     }
     // An end marker counts once the cell's code was seen: its start marker, or (a syntax error
-    // never starts) its echo. One left over from the previous prompt is neither.
-    if (!this.#started && !this.#echoSeen && !this.#incomplete) return undefined;
+    // never starts) its echo. One left over from the previous prompt is neither. After keys
+    // typed ahead of this prompt, the editor may yet read them here and run them (their start
+    // marker comes), or a Ctrl-C dropped them: this end stands once the pane is quiet.
+    if (!this.#started && !this.#echoSeen && !this.#incomplete) {
+      if (this.#typedAhead) this.#pending = { end: marker, tail: partial };
+      return undefined;
+    }
     this.#end = marker;
     if (this.#incomplete) return undefined; // the output ended at the continuation prompt
     this.#tail = partial;
@@ -74,7 +101,12 @@ export class IntegrationDetector implements FrameDetector {
 
   onQuiet(): void {}
 
-  isDone(): boolean {
+  isDone(_partial: string, quietMs: number): boolean {
+    if (this.#pending && quietMs >= TYPED_AHEAD_QUIET_MS) {
+      this.#end = this.#pending.end;
+      this.#tail = this.#pending.tail;
+      this.#pending = undefined;
+    }
     return this.#end !== undefined;
   }
 

@@ -254,3 +254,43 @@ Deno.test("text fuzz: hostile output reads as a person would read it, and ends a
     ok(lastMarkerIsStart(new TextDecoder().decode(cellLog(hostile.bytes, undefined)), NONCE), what);
   }
 });
+
+Deno.test("TerminalText reports private modes set and reset, in stream order", () => {
+  const modes: string[] = [];
+  const lines: string[] = [];
+  const term = new TerminalText((line) => lines.push(line), {
+    onMode: (mode, on) => modes.push(`${mode}${on ? "h" : "l"}`),
+  });
+  term.push(new TextEncoder().encode("a\x1b[?2004hb\r\n\x1b[?2004l\x1b[?1;25hc\x1b[?2"));
+  term.push(new TextEncoder().encode("004h\x1b[2Jd\n"));
+  assertEquals(modes, ["2004h", "2004l", "1h", "25h", "2004h"]);
+  assertEquals(lines, ["ab", "cd"]);
+});
+
+Deno.test("integration: keys typed ahead of a Ctrl-C's prompt end their cell only when dropped", async () => {
+  // `k int` racing a fire: the terminal in cooked mode echoed the code, typed while the shell
+  // was between prompts; the Ctrl-C's prompt (status 130) came next. That end counted, and the
+  // shell then read the code at that prompt and ran it, outside any cell.
+  const code = "sleep 1; echo RUN5";
+  const typedAhead = "^C\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r\r\n \b \b" + code + "\r\n" +
+    endMarker("130", NONCE) + "\x1b[?2004hroot@vm:~# ";
+  const ran = code + "\r\n\x1b[?2004l\r" + startMarker(NONCE) + "RUN5\r\n" + endMarker("0", NONCE) +
+    "\x1b[?2004hroot@vm:~# ";
+  for (const read of [true, false]) {
+    const typed = { lines: [code], continuations: 0 };
+    const detector = createDetector({ mode: "integration", nonce: NONCE }, typed)!;
+    const text = new CellText(typed, new OutputSink(1_000_000), detector, 1000);
+    text.push(enc.encode(typedAhead));
+    equal(detector.isDone(text.partial, 0), false, "ended at the Ctrl-C's prompt at once");
+    if (read) {
+      text.push(enc.encode(ran));
+      equal(detector.isDone(text.partial, 0), true);
+      assertEquals([detector.exitCode, (await text.finish()).output], [0, "RUN5"]);
+    } else {
+      // Dropped: nothing more comes; the prompt's end stands once the pane is quiet.
+      equal(detector.isDone(text.partial, 100), false);
+      equal(detector.isDone(text.partial, 400), true);
+      equal(detector.exitCode, 130);
+    }
+  }
+});
