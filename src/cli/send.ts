@@ -9,17 +9,18 @@ import { sessionAndText } from "./args.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
-/** `k send [-j] [session] <text> [--no-enter] [--keys K…]` */
+/** `k send [-j] [--no-enter] [session] <text>`, `k send [-j] [session] --keys K…` */
 export const send: Verb = {
   name: "send",
-  usage: "k send [-j] [session] <text> [--no-enter] [--keys K…]",
+  usage: "k send [-j] [--no-enter] [session] <text> | k send [-j] [session] --keys K…",
   summary: "type into the program the active cell runs",
   details: [
     "Types text + Enter (--no-enter: no Enter) without a new cell, for a read -p, a [y/N],",
     "input(). --keys sends tmux key names instead (C-d, Escape, Up; several with commas).",
     "-j: the JSON result (cell_id: the active cell, or null; foreground: what held the terminal).",
+    "Flags go before the text: after the session and the text's first word, every word is text.",
   ],
-  examples: ["k send work y", "k send work --keys C-d"],
+  examples: ["k send work y", "k send --no-enter work y", "k send work --keys C-d"],
   flags: [
     { name: "json", short: "j", type: "boolean", description: "print the JSON result" },
     { name: "no-enter", type: "boolean", description: "type the text without an Enter" },
