@@ -149,12 +149,16 @@ worldTest("disk: kill --keep keeps history, poll and km; new continues the log",
   ]);
   const polled = await w.kJson(["poll", "-j", "s", String(one.cell_id)]);
   assert.deepEqual([polled.status, polled.output], ["done", "one"]);
+  // Without an id, the most recent cell (it said "no cells yet": its `last` file was not kept).
+  const latest = await w.kJson(["poll", "-j", "s"]);
+  assert.deepEqual([latest.cell_id, latest.output], [one.cell_id, "one"]);
   const replay = await km(w, ["s", "--from", "1"]);
   assert.deepEqual(replay.events.map((e) => e.seq), [1, 2, 3, 4]);
   assert.equal(replay.stderr, "");
 
   // A new session of the name continues the log; the old cell stays pollable.
   assert.equal((await w.k(["new", "s", PLAIN_BASH], {}, w.base)).code, 0);
+  assert.equal((await w.kJson(["poll", "-j", "s"])).cell_id, one.cell_id);
   const two = await w.kJson(["run", "-j", "s", "echo two"]);
   assert.equal(two.output, "two");
   const events = await history(w, "s");

@@ -44,7 +44,7 @@ export async function pollCell(
   const meta = await readMeta(paths, name);
   if (cellId !== undefined) assertCellId(cellId);
   const lock = await readLock(paths);
-  const id = cellId ?? lock?.cell_id ?? await readLast(paths);
+  const id = cellId ?? lock?.cell_id ?? await readLast(paths) ?? await lastLoggedCell(paths);
   if (id === undefined) throw new KttyError("no_cell", `no cells yet in session '${name}'`);
   const record = await readCellRecord(paths, id);
   if (record) {
@@ -134,6 +134,22 @@ export async function unstoredEnd(
     // A send names the cell too, and may land after its end: only a start or an end answers.
     if ("cell_id" in event && event.cell_id === cellId && event.status !== "send") {
       return event.status === "error" ? event.message : undefined;
+    }
+    if (++seen >= UNSTORED_SCAN_EVENTS) break;
+  }
+  return undefined;
+}
+
+/**
+ * The most recent cell the event log names (its last events, bounded), for a session without
+ * its `last` file: `k kill --keep` keeps the log and the results, not that file, and a `k new`
+ * continuing the log has typed nothing yet.
+ */
+async function lastLoggedCell(paths: SessionPaths): Promise<string | undefined> {
+  let seen = 0;
+  for await (const { event } of eventsBackwards(paths.events)) {
+    if ("cell_id" in event && event.cell_id !== undefined && event.status !== "send") {
+      return event.cell_id;
     }
     if (++seen >= UNSTORED_SCAN_EVENTS) break;
   }
