@@ -97,7 +97,10 @@ export interface ErrorResult extends Partial<CellTiming> {
    * meanwhile is lost).
    */
   error_code?: ErrorCode;
-  /** With `pipe_died`: what the cell printed before, within the output budget. */
+  /**
+   * With `pipe_died`, and for a cell ended as `interrupted`: what the cell printed before, within
+   * the output budget (absent when it printed nothing).
+   */
   output_so_far?: string;
 }
 

@@ -295,3 +295,25 @@ worldTest(
     for (const s of statuses.filter((s) => s !== "fired")) match(s, /^active cell '/);
   },
 );
+
+worldTest("an interrupted cell keeps what it printed: output_so_far", async (w) => {
+  // It said only "interrupted": a long build's log was gone with k int.
+  await w.kernel.create("w");
+  const fired = await w.kJson(["fire", "w", 'echo "partial: 1"; seq 2 3; sleep 30']);
+  await waitFor("the partial output", async () => {
+    return String((await w.kJson(["poll", "w"])).output).endsWith("3");
+  });
+  const int = JSON.parse((await w.k(["int", "-j", "w"])).stdout) as {
+    cell: Record<string, unknown>;
+  };
+  deepEqual([int.cell.output, int.cell.output_so_far], ["interrupted", "partial: 1\n2\n3"]);
+  const polled = await w.kJson(["poll", "w", String(fired.cell_id)]);
+  deepEqual([polled.status, polled.output_so_far], ["error", "partial: 1\n2\n3"]);
+  // Nothing printed: no field.
+  await w.kJson(["fire", "w", "sleep 30"]);
+  await waitFor("sleep in the foreground", async () => (await w.foreground("w")) === "sleep");
+  const quiet = JSON.parse((await w.k(["int", "-j", "w"])).stdout) as {
+    cell: Record<string, unknown>;
+  };
+  equal("output_so_far" in quiet.cell, false, JSON.stringify(quiet));
+});

@@ -31,6 +31,7 @@ import { pasteText, sendKeys } from "../tmux.ts";
 import type { ErrorResult } from "../types.ts";
 import { backAtPrompt } from "./prompt.ts";
 import { errorResult } from "./record.ts";
+import { readCellOutput } from "./text.ts";
 import { endCellOfDeadSession } from "./watch.ts";
 import { dropFromWatcher } from "../watcher_queue.ts";
 
@@ -135,6 +136,10 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
       { cause: e },
     );
   }
+  // What the cell printed until now, for its result: an interrupted build's log is still wanted.
+  const soFar = claimed !== undefined && claimed !== "corrupt"
+    ? await readCellOutput(paths, meta, claimed, claimed.max_output).catch(() => undefined)
+    : undefined;
   if (!(await sendKeys(config, name, ["C-c"]))) {
     if (claimed !== undefined && claimed !== "corrupt") {
       await endCellOfDeadSession(paths, meta, claimed, true);
@@ -152,6 +157,7 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
   if (claimed !== undefined && claimed !== "corrupt") {
     if (await cellAnnounced(paths.events, claimed.cell_id)) {
       result.cell = errorResult(claimed, "interrupted");
+      if (soFar && soFar.output !== "") result.cell.output_so_far = soFar.output;
       await nameLast(paths, claimed.cell_id).catch(() => {});
       try {
         await endClaimedCell(paths, name, claimed, result.cell, "interrupted");
