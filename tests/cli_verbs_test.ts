@@ -15,7 +15,7 @@ const OVERVIEW = `k — persistent terminal sessions for agents (ktty ${VERSION}
   k run [-j] [-t N] [-o N] [session] <code>       run a cell, wait (default 30 s); alias: await
   k fire [-t N] [-o N] [session] <code>           run a cell in the background (default 300 s); code '-' is read from stdin
   k poll [-o N] [session] [cell_id]               a cell's state as JSON, with its output so far
-  k send [-j] [--no-enter] [session] <text> | k send [-j] [session] --keys K…
+  k send [-j] [--no-enter] [--keys K…] [session] <text>
                                                   type into the program the active cell runs
   k screen [-j] [session]                         what the terminal shows now (-j: cursor, foreground)
   k int [-j] [session]                            Ctrl-C; end the active cell, free the session

@@ -177,7 +177,7 @@ worldTest(
       ];
       for (const [code, want] of cells) {
         const r = await cell(w, name, code, 10);
-        assertEquals([r.status, r.output], ["done", want], `${name}: ${code}`);
+        assertEquals([r.status, r.output], ["done", want], `${name}: ${code} -> ${r.output}`);
       }
     }
   },

@@ -9,14 +9,14 @@ import { sessionAndText } from "./args.ts";
 import { EXIT_OK, printJson, printText } from "./output.ts";
 import type { Verb } from "./verb.ts";
 
-/** `k send [-j] [--no-enter] [session] <text>`, `k send [-j] [session] --keys K…` */
+/** `k send [-j] [--no-enter] [--keys K…] [session] <text>` */
 export const send: Verb = {
   name: "send",
-  usage: "k send [-j] [--no-enter] [session] <text> | k send [-j] [session] --keys K…",
+  usage: "k send [-j] [--no-enter] [--keys K…] [session] <text>",
   summary: "type into the program the active cell runs",
   details: [
     "Types text + Enter (--no-enter: no Enter) without a new cell, for a read -p, a [y/N],",
-    "input(). --keys sends tmux key names instead (C-d, Escape, Up; several with commas).",
+    "input(). --keys sends tmux key names instead of text (C-d, Escape, Up; several with commas).",
     "-j: the JSON result (cell_id: the active cell, or null; foreground: what held the terminal).",
     "Flags go before the text: after the session and the text's first word, every word is text.",
   ],

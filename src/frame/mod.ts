@@ -124,6 +124,7 @@ export const FRAME_MODES: { readonly [M in FrameMode]: FrameModeEntry } = {
         enters: repeatEnters(frame),
         // The inputs the program reads: one for a bracketed paste (no continuations typed).
         codeLines: cell.continuations === 0 ? 1 : cell.lines.length,
+        typedLines: cell.lines.length,
         prompt: frame.prompt,
       }),
     ready: quietAfterOutput,

@@ -23,8 +23,10 @@ const SHORT_QUIET_MS = 500;
 export interface RepeatOptions {
   /** The empty Enters typed after the code (0: the program repeats a command on one). */
   enters: number;
-  /** How many lines were typed. */
+  /** How many inputs the program reads: the lines typed, or 1 for a bracketed paste of them. */
   codeLines: number;
+  /** How many lines were typed (default: `codeLines`): each echoes before its output. */
+  typedLines?: number;
   /** The program's first prompt, as `new` saw it, if it showed one. */
   prompt?: string;
 }
@@ -33,6 +35,7 @@ export interface RepeatOptions {
 export class RepeatDetector implements FrameDetector {
   #enters: number;
   #codeLines: number;
+  #typedLines: number;
   #prompt: string | undefined;
   #echoes = 0;
   /** Output lines (not echo) since the first echo, and how many came before the last echo. */
@@ -52,6 +55,7 @@ export class RepeatDetector implements FrameDetector {
   constructor(options: RepeatOptions = { enters: REPEAT_ENTERS, codeLines: 1 }) {
     this.#enters = options.enters;
     this.#codeLines = Math.max(1, options.codeLines);
+    this.#typedLines = Math.max(1, options.typedLines ?? options.codeLines);
     const prompt = options.prompt?.trimEnd();
     this.#prompt = prompt === "" ? undefined : prompt;
   }
@@ -96,9 +100,13 @@ export class RepeatDetector implements FrameDetector {
     if (p === "") return false;
     const quiet = quietMs >= SHORT_QUIET_MS;
     const atFirstPrompt = this.#prompt !== undefined && samePrompt(p, this.#prompt);
-    // No Enters: the first prompt back once per typed line (or after a quiet spell: a line
-    // editor that shows no prompt for a continued line).
-    if (this.#enters === 0) return atFirstPrompt && (this.#returns + 1 >= this.#codeLines || quiet);
+    // No Enters: the first prompt back once per typed line, after the last line's echo (an editor
+    // redrawing its input draws the prompt first: a read that ends there saw no end); or after a
+    // quiet spell (a line editor that shows no prompt for a continued line, an input not echoed).
+    if (this.#enters === 0) {
+      const echoed = this.#echoes >= this.#typedLines;
+      return atFirstPrompt && ((echoed && this.#returns + 1 >= this.#codeLines) || quiet);
+    }
     // Every Enter redrawn: done. One short (the code read an Enter as input) after a quiet spell:
     // done too, rather than waiting for the timeout.
     const enough = (n: number) => n >= this.#enters + 1 || (n >= this.#enters && quiet);

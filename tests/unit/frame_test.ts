@@ -90,6 +90,20 @@ Deno.test("repeat detector without Enters: the first prompt back once per line",
   assertEquals(q.isDone("Name: ", 5000), false);
 });
 
+Deno.test("repeat detector without Enters: a pasted input's prompt counts after all its echo", () => {
+  // deno's editor draws `> ` first whenever it redraws the input: a read ending there is no end.
+  const d = new RepeatDetector({ enters: 0, codeLines: 1, typedLines: 2, prompt: "> " });
+  assertEquals(d.isDone("> ", 0), false); // nothing echoed yet
+  d.onLine("> let t = `a", true);
+  assertEquals(d.isDone("> ", 0), false); // its last line is still being drawn
+  d.onLine("t.length", true);
+  d.onLine("3", false);
+  assertEquals(d.isDone("> ", 0), true);
+  // Echo never recognised (an input the terminal did not echo): the prompt and a quiet spell.
+  const e = new RepeatDetector({ enters: 0, codeLines: 1, prompt: "> " });
+  assertEquals([e.isDone("> ", 0), e.isDone("> ", 600)], [false, true]);
+});
+
 Deno.test("exact detector: a continuation prompt before a typed line counts; a pattern", () => {
   const d = new ExactDetector(">>", ["def f", "  1", "end"]);
   d.onLine("def f", true);
