@@ -35,7 +35,8 @@ type ParseState = "text" | "esc" | "intermediate" | "csi" | "string" | "string-e
 /**
  * A one-line terminal: keeps the current line and cursor column, and hands every finished line
  * (at `\n`) to the caller. Cursor moves within a line (CR, BS, CSI C/D/G, erase K/X/P/@) are
- * applied; vertical moves and colours are dropped.
+ * applied; colours are dropped, and so are vertical moves, but for a move up from an empty line:
+ * the line feeds that walk back down start no new lines.
  */
 export class TerminalText {
   #decoder = new TextDecoder("utf-8", { fatal: false });
@@ -45,6 +46,12 @@ export class TerminalText {
   #params = "";
   #osc: string | undefined;
   #pendingWrap = false;
+  /**
+   * Rows the cursor moved up from an empty line, to be walked back down by line feeds that start
+   * no new line: the rows are on the screen already (Python 3.13's REPL moves up a row and feeds
+   * a line before each prompt it draws).
+   */
+  #rowsUp = 0;
   #columns: number;
   #onLine: (line: string) => void;
   #onOsc: ((payload: string) => void) | undefined;
@@ -67,6 +74,7 @@ export class TerminalText {
     this.#line = "";
     this.#col = 0;
     this.#pendingWrap = false;
+    this.#rowsUp = 0;
   }
 
   /** The current, unfinished line (a prompt usually sits here). */
@@ -113,6 +121,7 @@ export class TerminalText {
   }
 
   #write(s: string): void {
+    this.#rowsUp = 0; // written over an earlier row: shown as a line of its own, as before
     if (this.#col === this.#line.length) {
       this.#line += s;
     } else if (this.#col > this.#line.length) {
@@ -128,6 +137,12 @@ export class TerminalText {
   #control(c: number): void {
     switch (c) {
       case 0x0a: // LF ends the line
+        if (this.#rowsUp > 0 && this.#line === "") {
+          this.#rowsUp--; // back down to a row that was there: no new line
+          this.#col = 0;
+          this.#pendingWrap = false;
+          return;
+        }
         this.#onLine(this.#line);
         this.#line = "";
         this.#col = 0;
@@ -254,6 +269,9 @@ export class TerminalText {
     if (params.startsWith("?") || params.startsWith(">") || params.startsWith("=")) return;
     const n = Math.max(1, Number.parseInt(params, 10) || 0);
     switch (final) {
+      case "A":
+        if (this.#line === "") this.#rowsUp += n;
+        return;
       case "C":
         this.#col += n;
         return;

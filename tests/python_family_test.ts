@@ -297,6 +297,20 @@ worldTest(
     for (const [name, env] of envs) {
       await w.kernel.create(name, { command: `${PY313}`, cwd: w.base, env });
       await definitionUseError(w, name, "ZeroDivisionError");
+      // pyrepl moves up a row and feeds a line before each prompt it draws, input()'s and
+      // pdb's too: that was a blank line in the output (`\nin? abc`, `3\n`).
+      const asked = await w.kJson(["fire", name, 'v = input("in? "); print("got", v)']);
+      await waitFor("input() asking", async () => (await w.paneLog(name)).includes("in? "));
+      equal((await w.k(["send", name, "abc"])).code, 0);
+      const got = await waitFor("the answer", async () => {
+        const p = await w.kJson(["poll", name, String(asked.cell_id)]);
+        return p.status === "done" ? p : undefined;
+      });
+      equal(got.output, "in? abc\ngot abc", name);
+      equal((await cell(w, name, STOPS)).output, "");
+      equal((await cell(w, name, "g(3)")).nested, "pdb");
+      equal((await cell(w, name, "p n")).output, "3", name);
+      equal((await cell(w, name, "c")).output, "after 3\n6", name);
     }
   },
   {

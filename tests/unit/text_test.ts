@@ -294,3 +294,12 @@ Deno.test("integration: keys typed ahead of a Ctrl-C's prompt end their cell onl
     }
   }
 });
+
+Deno.test("TerminalText: line feeds walking back down after a move up start no new lines", () => {
+  // Python 3.13's pyrepl before each prompt it draws: up a row, then a line feed.
+  assertEquals(cleanTerminalBytes(enc.encode("a\n\x1b[1A\nin? x\n")).lines, ["a", "in? x"]);
+  // Written over an earlier row: a line of its own, as before.
+  assertEquals(cleanTerminalBytes(enc.encode("a\n\x1b[1Ab\nc\n")).lines, ["a", "b", "c"]);
+  // A move up from a line with text: nothing to walk back.
+  assertEquals(cleanTerminalBytes(enc.encode("a\x1b[1A\n\n")).lines, ["a", ""]);
+});
