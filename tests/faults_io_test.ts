@@ -71,7 +71,7 @@ worldTest(
     // Typed, each acted as a key: ^A moved the cursor, ^C and ^D cut the cell short or ended
     // node's editor mode (and node with it), ^S stopped the terminal's output for good.
     for (const [session, program] of [["w", "bash"], ["r", "bash"], ["n", "node"]]) {
-      for (const unit of [0x01, 0x03, 0x04, 0x0d, 0x13, 0x1b, 0x7f]) {
+      for (const unit of [0x01, 0x03, 0x04, 0x13, 0x1b, 0x7f]) {
         const char = String.fromCharCode(unit);
         const out = await w.k(["run", "-j", session!, `echo CTRL_${unit}\necho "a${char}b"`]);
         equal(out.code, 1, `${session} U+${unit}: ${out.stdout}`);
@@ -87,6 +87,10 @@ worldTest(
       ok(!(await w.paneLog(session!)).includes("CTRL_"), `${session}: refused code was typed`);
     }
     deepEqual((await libRun(w, "w", "echo fine")).output, "fine");
+    // Line ends are line ends, CRLF or a lone CR; a character after them is named on its line.
+    deepEqual((await libRun(w, "w", "echo a\r\necho b\recho c")).output, "a\nb\nc");
+    const crlf = await w.k(["run", "-j", "w", "echo a\r\necho b\r\necho c\r\n\x01x"]);
+    match(crlf.stdout, /U\+0001 \(\^A\) on line 4:/);
     deepEqual((await libRun(w, "n", "1 + 1")).output, "2");
     // python's cells travel in a file: every character arrives.
     const p = await libRun(

@@ -71,3 +71,19 @@ worldTest(
     equal((await run(w, "s", "echo ok")).output, "ok");
   },
 );
+
+for (const shell of ["bash", "zsh"]) {
+  worldTest(
+    `${shell}: a syntax error ends its cell at once, also while a job prints`,
+    async (w) => {
+      // zle turns bracketed paste off before the line feed that ends its echo (readline after it):
+      // the echo was taken for keys typed ahead, and a cell with no start marker (a syntax error)
+      // waited for a quiet pane to end — never, with a job printing.
+      equal((await w.k(["new", "s", shell], {}, w.base)).code, 0);
+      equal((await run(w, "s", "(while :; do echo tick; sleep 0.1; done) &")).status, "done");
+      const r = await w.kJson(["run", "-j", "-t", "5", "s", "fi"]);
+      deepEqual([r.status, r.exit_code === 0], ["done", false], JSON.stringify(r));
+      equal((await run(w, "s", "kill %1")).status, "done");
+    },
+  );
+}

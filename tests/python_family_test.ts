@@ -172,6 +172,15 @@ async function noDebuggerLeftBehind(w: World, s: string): Promise<void> {
   ok(pm.output.endsWith("-> 1/0"), pm.output);
   equal((await cell(w, s, "q")).nested, undefined);
   equal((await cell(w, s, "keep + 1")).output, "43");
+  // pdb's `debug` runs a debugger inside the debugger: leaving it leaves the outer one named.
+  equal((await cell(w, s, "def f():\n    return 41\nbreakpoint()\nz = 2")).nested, "pdb");
+  equal((await cell(w, s, "debug f()")).nested, "pdb");
+  equal((await cell(w, s, "c")).nested, "pdb");
+  deepEqual([(await cell(w, s, "p f() + 1")).output, (await cell(w, s, "c")).nested], [
+    "42",
+    undefined,
+  ]);
+  equal((await cell(w, s, "z")).output, "2");
 }
 
 worldTest(

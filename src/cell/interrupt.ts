@@ -136,7 +136,8 @@ export async function interruptCell(config: KernelConfig, name: string): Promise
       { cause: e },
     );
   }
-  // What the cell printed until now, for its result: an interrupted build's log is still wanted.
+  // What the cell printed before the Ctrl-C, for its result: an interrupted build's log is still
+  // wanted (read within the cell's output budget: a larger budget reads longer).
   const soFar = claimed !== undefined && claimed !== "corrupt"
     ? await readCellOutput(paths, meta, claimed, claimed.max_output).catch(() => undefined)
     : undefined;

@@ -47,21 +47,23 @@ export function planCell(
 /**
  * A control character other than tab (a code file carries any: the runner line typed for it has
  * none). Typed, the terminal acts on it: Ctrl-C and Ctrl-\\ signal, Ctrl-S stops the output,
- * Ctrl-D ends an editor mode, Ctrl-A moves the cursor, a CR is an Enter, DEL erases.
+ * Ctrl-D ends an editor mode, Ctrl-A moves the cursor, DEL erases.
  */
 // deno-lint-ignore no-control-regex -- control characters are what it finds
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 
 /**
- * `lines` when the terminal can carry them as written (`code`'s line ends aside: CRLF is a line
- * end, a lone CR an Enter); else a usage error naming the code's first control character and its
- * line, before anything is typed. A plan whose code travels in a file types none of it.
+ * `lines` when the terminal can carry them as written (`code`'s line ends aside: CRLF and a lone
+ * CR end a line, as {@link codeLines} splits them); else a usage error naming the code's first
+ * control character and its line, before anything is typed. A plan whose code travels in a file
+ * types none of it.
  */
 function typable(lines: string[], code: string, program: string): string[] {
-  const found = CONTROL.exec(code.replaceAll("\r\n", "\n"));
+  const text = code.replace(/\r\n?/g, "\n");
+  const found = CONTROL.exec(text);
   if (!found) return lines;
   const unit = found[0].charCodeAt(0);
-  const line = code.slice(0, found.index).split("\n").length;
+  const line = text.slice(0, found.index).split("\n").length;
   const hex = unit.toString(16).toUpperCase().padStart(4, "0");
   const key = unit === 0x7f ? "DEL" : `^${String.fromCharCode(unit + 0x40)}`;
   throw new UsageError(

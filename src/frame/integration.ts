@@ -36,6 +36,9 @@ export class IntegrationDetector implements FrameDetector {
    * read a line (taken as on until a program says otherwise: sh has no editor, no such mode).
    */
   #editorReading = true;
+  /** Whether an editor read at any point of the current line (zle turns paste off before its
+   * line feed, readline after). */
+  #readingThisLine = true;
   /** The code's echo came while no editor read: typed ahead (see {@link onLine}). */
   #typedAhead = false;
   /** An end marker after keys typed ahead: final once the pane is quiet (see {@link onMarker}). */
@@ -53,16 +56,19 @@ export class IntegrationDetector implements FrameDetector {
   }
 
   onLine(_line: string, echo: boolean): void {
+    const reading = this.#readingThisLine;
+    this.#readingThisLine = this.#editorReading;
     if (!echo) return;
     // The code read by the editor. Its echo by a terminal in cooked mode, typed ahead while the
     // shell was between prompts (a Ctrl-C's new prompt coming: `k int` racing the cell), is no
     // sign of it: the end marker of that prompt would end the cell before its code runs.
-    if (this.#editorReading) this.#echoSeen = true;
+    if (reading) this.#echoSeen = true;
     else this.#typedAhead = true;
   }
 
   onPasteMode(on: boolean): void {
     this.#editorReading = on;
+    if (on) this.#readingThisLine = true;
   }
 
   /** Handles an OSC payload: "start" and "end" at this cell's markers. */

@@ -100,11 +100,13 @@ export class RepeatDetector implements FrameDetector {
     if (p === "") return false;
     const quiet = quietMs >= SHORT_QUIET_MS;
     const atFirstPrompt = this.#prompt !== undefined && samePrompt(p, this.#prompt);
-    // No Enters: the first prompt back once per typed line, after the last line's echo (an editor
-    // redrawing its input draws the prompt first: a read that ends there saw no end); or after a
-    // quiet spell (a line editor that shows no prompt for a continued line, an input not echoed).
+    // No Enters: the first prompt back once per typed line; for a pasted input, after its last
+    // line's echo (an editor redrawing its input draws the prompt first: a read that ends there
+    // saw no end); or after a quiet spell (an editor that shows no prompt for a continued line).
     if (this.#enters === 0) {
-      const echoed = this.#echoes >= this.#typedLines;
+      // (Typed lines a cooked terminal echoes without prompts are not all recognised: perl.)
+      const pasted = this.#typedLines > this.#codeLines;
+      const echoed = !pasted || this.#echoes >= this.#typedLines;
       return atFirstPrompt && ((echoed && this.#returns + 1 >= this.#codeLines) || quiet);
     }
     // Every Enter redrawn: done. One short (the code read an Enter as input) after a quiet spell:

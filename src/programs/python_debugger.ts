@@ -70,6 +70,7 @@ export function debuggerScript(nonce: string): string {
         _k_nested = False
         _k_ec = 0
         _k_err = ""
+        _k_depth = [0]  # nested debuggers reading now (pdb's \`debug\` starts one inside another)
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             if self._k_nested:
@@ -78,15 +79,19 @@ export function debuggerScript(nonce: string): string {
                 # again at the next Ctrl-C, even at python's prompt.
                 self.nosigint = True
         def cmdloop(self, *args, **kwargs):
+            if self._k_nested:
+                self._k_depth[0] += 1
             try:
                 return super().cmdloop(*args, **kwargs)
             finally:
-                # Named only while it reads commands: whatever ends its loop (c, an error).
+                # Named only while one reads commands: whatever ends the last loop (c, an error).
                 if self._k_nested:
-                    try:
-                        os.unlink(held)
-                    except OSError:
-                        pass
+                    self._k_depth[0] -= 1
+                    if self._k_depth[0] == 0:
+                        try:
+                            os.unlink(held)
+                        except OSError:
+                            pass
         def _k_mark(self):
             base = self.__dict__.setdefault("_k_base", self.prompt)
             mark = marks[(self._k_nested, bool(self._k_err))]

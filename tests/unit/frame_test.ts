@@ -99,9 +99,17 @@ Deno.test("repeat detector without Enters: a pasted input's prompt counts after 
   d.onLine("t.length", true);
   d.onLine("3", false);
   assertEquals(d.isDone("> ", 0), true);
-  // Echo never recognised (an input the terminal did not echo): the prompt and a quiet spell.
-  const e = new RepeatDetector({ enters: 0, codeLines: 1, prompt: "> " });
+  // Its echo never recognised: the prompt and a quiet spell.
+  const e = new RepeatDetector({ enters: 0, codeLines: 1, typedLines: 2, prompt: "> " });
   assertEquals([e.isDone("> ", 0), e.isDone("> ", 600)], [false, true]);
+  // Typed lines (perl's debugger: a cooked terminal echoes the later ones without a prompt):
+  // the prompts count without the echo.
+  const p = new RepeatDetector({ enters: 0, codeLines: 2, prompt: "  DB<1> " });
+  p.onLine("p 1", true);
+  p.onLine("p 2", false);
+  p.onLine("1", false);
+  p.onLine("  DB<2> 2", false);
+  assertEquals(p.isDone("  DB<3> ", 0), true);
 });
 
 Deno.test("exact detector: a continuation prompt before a typed line counts; a pattern", () => {
