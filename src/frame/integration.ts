@@ -21,6 +21,8 @@ export const INCOMPLETE_EXIT = 2;
 
 /** Quiet after a prompt that keys typed ahead of it may yet be read at: they were dropped. */
 const TYPED_AHEAD_QUIET_MS = 300;
+/** Quiet after a prompt with no echo of the code since: its keys were lost (flushed by a ^C). */
+const NOTHING_READ_QUIET_MS = 3000;
 
 /** Integration-mode detector. */
 export class IntegrationDetector implements FrameDetector {
@@ -41,8 +43,13 @@ export class IntegrationDetector implements FrameDetector {
   #readingThisLine = true;
   /** The code's echo came while no editor read: typed ahead (see {@link onLine}). */
   #typedAhead = false;
-  /** An end marker after keys typed ahead: final once the pane is quiet (see {@link onMarker}). */
-  #pending: { end: Extract<Marker, { kind: "end" }>; tail: string } | undefined;
+  /**
+   * An end marker before the code was seen read: final once the pane is quiet that long (see
+   * {@link onMarker}).
+   */
+  #pending:
+    | { end: Extract<Marker, { kind: "end" }>; tail: string; quietMs: number }
+    | undefined;
   #end: Extract<Marker, { kind: "end" }> | undefined;
   #tail: string | undefined;
 
@@ -62,8 +69,10 @@ export class IntegrationDetector implements FrameDetector {
     // The code read by the editor. Its echo by a terminal in cooked mode, typed ahead while the
     // shell was between prompts (a Ctrl-C's new prompt coming: `k int` racing the cell), is no
     // sign of it: the end marker of that prompt would end the cell before its code runs.
-    if (reading) this.#echoSeen = true;
-    else this.#typedAhead = true;
+    if (reading) {
+      this.#echoSeen = true;
+      this.#pending = undefined; // read after all: its own end comes
+    } else this.#typedAhead = true;
   }
 
   onPasteMode(on: boolean): void {
@@ -92,11 +101,14 @@ export class IntegrationDetector implements FrameDetector {
       return "start";
     }
     // An end marker counts once the cell's code was seen: its start marker, or (a syntax error
-    // never starts) its echo. One left over from the previous prompt is neither. After keys
-    // typed ahead of this prompt, the editor may yet read them here and run them (their start
-    // marker comes), or a Ctrl-C dropped them: this end stands once the pane is quiet.
+    // never starts) its echo. One left over from the previous prompt is neither: the code's echo
+    // follows. After keys typed ahead of this prompt, the editor may yet read them here and run
+    // them (their start marker comes), or a Ctrl-C dropped them: this end stands once the pane
+    // is quiet. Keys a Ctrl-C flushed before any echo (`k int` racing the cell) leave nothing:
+    // after a longer quiet, that end stands too, rather than the cell waiting for its limit.
     if (!this.#started && !this.#echoSeen && !this.#incomplete) {
-      if (this.#typedAhead) this.#pending = { end: marker, tail: partial };
+      const quietMs = this.#typedAhead ? TYPED_AHEAD_QUIET_MS : NOTHING_READ_QUIET_MS;
+      this.#pending = { end: marker, tail: partial, quietMs };
       return undefined;
     }
     this.#end = marker;
@@ -108,7 +120,7 @@ export class IntegrationDetector implements FrameDetector {
   onQuiet(): void {}
 
   isDone(_partial: string, quietMs: number): boolean {
-    if (this.#pending && quietMs >= TYPED_AHEAD_QUIET_MS) {
+    if (this.#pending && quietMs >= this.#pending.quietMs) {
       this.#end = this.#pending.end;
       this.#tail = this.#pending.tail;
       this.#pending = undefined;

@@ -303,3 +303,25 @@ Deno.test("TerminalText: line feeds walking back down after a move up start no n
   // A move up from a line with text: nothing to walk back.
   assertEquals(cleanTerminalBytes(enc.encode("a\x1b[1A\n\n")).lines, ["a", ""]);
 });
+
+Deno.test("integration: a prompt with no echo of the code ends its cell only after a long quiet", async () => {
+  // Keys a Ctrl-C flushed before any echo leave only its prompt: the cell waited its limit.
+  const lost = "^C\r\n" + endMarker("130", NONCE) + "root@vm:~# ";
+  const code = "echo hi";
+  const typed = { lines: [code], continuations: 0 };
+  const detector = createDetector({ mode: "integration", nonce: NONCE }, typed)!;
+  const text = new CellText(typed, new OutputSink(1_000_000), detector, 1000);
+  text.push(enc.encode(lost));
+  assertEquals([detector.isDone(text.partial, 1000), detector.isDone(text.partial, 3500)], [
+    false,
+    true,
+  ]);
+  equal(detector.exitCode, 130);
+  // A prompt left over from before the cell, then the code's echo: its own end stands.
+  const late = createDetector({ mode: "integration", nonce: NONCE }, typed)!;
+  const lateText = new CellText(typed, new OutputSink(1_000_000), late, 1000);
+  lateText.push(enc.encode(endMarker("0", NONCE) + "root@vm:~# " + code + "\r\n"));
+  lateText.push(enc.encode(startMarker(NONCE) + "hi\r\n" + endMarker("0", NONCE) + "root@vm:~# "));
+  equal(late.isDone(lateText.partial, 5000), true);
+  assertEquals([late.exitCode, (await lateText.finish()).output], [0, "hi"]);
+});
