@@ -381,7 +381,9 @@ worldTest(
   async (w, cleanup) => {
     await mountHome(w, cleanup, "4m");
     await w.kernel.create("w", { cwd: w.base });
-    const fired = await w.kStrictJson(["fire", "-t", "1", "w", "sleep 4; echo late"]);
+    // Its limit comes once the file system is read-only (a loaded machine takes a while to get
+    // there: with 1 s, the timeout was stored before, and the watcher died of something else).
+    const fired = await w.kStrictJson(["fire", "-t", "3", "w", "sleep 8; echo late"]);
     equal(fired.status, "fired", JSON.stringify(fired));
     const [watcher] = await waitFor("the watcher", async () => {
       const found = await w.watchers();
@@ -391,7 +393,7 @@ worldTest(
     await waitFor("sleep runs", async () => (await w.foreground("w")) === "sleep");
     await makeReadOnly(w, cleanup);
     // At its time limit the watcher cannot store the timeout: it dies of that.
-    await waitFor("the watcher dies", async () => !(await isRunning(watcher.pid)), 8_000);
+    await waitFor("the watcher dies", async () => !(await isRunning(watcher.pid)), 12_000);
     const polled = await w.k(["poll", "-j", "w", String(fired.cell_id)]);
     const result = parseOneJson(polled, "poll after the watcher died");
     equal(result.status, "error", JSON.stringify(result));

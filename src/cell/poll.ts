@@ -50,7 +50,8 @@ export async function pollCell(
   if (record) {
     if (record.result.status !== "timeout") return record.result;
     if (!record.reported) {
-      await writeCellRecord(paths, { ...record, reported: true });
+      // A poll is a read: a state dir it cannot write (read-only) does not fail it.
+      await writeCellRecord(paths, { ...record, reported: true }).catch(() => {});
       return record.result;
     }
   }
