@@ -21,7 +21,7 @@ import { readMeta } from "../session/meta.ts";
 import { isAlive } from "../proc.ts";
 import { assertCellId, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
 import { hasSession } from "../tmux.ts";
-import type { CellResult } from "../types.ts";
+import type { CellResult, KttyEvent } from "../types.ts";
 import { checkMaxOutput, type PollOptions } from "./options.ts";
 import { readCellRecord, writeCellRecord } from "./record.ts";
 import { heldBy } from "../session/foreground.ts";
@@ -119,8 +119,29 @@ export async function pollCell(
   return { cell_id: id, status, ...output, ...heldBy(paths, meta) };
 }
 
-/** How many events back {@link unstoredEnd} looks for a cell's end. */
-const UNSTORED_SCAN_EVENTS = 1000;
+/** How many events back the log is read for a cell's start or end. */
+const CELL_EVENT_SCAN = 1000;
+
+/**
+ * The newest of the log's last events ({@link CELL_EVENT_SCAN}) that starts or ends a cell
+ * (`cellId`'s, else any cell's); a `send` names its cell too, and may land after its end.
+ */
+async function lastCellEvent(
+  paths: SessionPaths,
+  cellId?: string,
+): Promise<KttyEvent | undefined> {
+  let seen = 0;
+  for await (const { event } of eventsBackwards(paths.events)) {
+    if (
+      "cell_id" in event && event.cell_id !== undefined && event.status !== "send" &&
+      (cellId === undefined || event.cell_id === cellId)
+    ) {
+      return event;
+    }
+    if (++seen >= CELL_EVENT_SCAN) break;
+  }
+  return undefined;
+}
 
 /**
  * The message of cell `cellId`'s `error` event when it ended without a stored result (rule 3 of
@@ -130,31 +151,18 @@ export async function unstoredEnd(
   paths: SessionPaths,
   cellId: string,
 ): Promise<string | undefined> {
-  let seen = 0;
-  for await (const { event } of eventsBackwards(paths.events)) {
-    // A send names the cell too, and may land after its end: only a start or an end answers.
-    if ("cell_id" in event && event.cell_id === cellId && event.status !== "send") {
-      return event.status === "error" ? event.message : undefined;
-    }
-    if (++seen >= UNSTORED_SCAN_EVENTS) break;
-  }
-  return undefined;
+  const event = await lastCellEvent(paths, cellId);
+  return event?.status === "error" ? event.message : undefined;
 }
 
 /**
- * The most recent cell the event log names (its last events, bounded), for a session without
- * its `last` file: `k kill --keep` keeps the log and the results, not that file, and a `k new`
- * continuing the log has typed nothing yet.
+ * The most recent cell the event log names, for a session without its `last` file: `k kill
+ * --keep` keeps the log and the results, not that file, and a `k new` continuing the log has
+ * typed nothing yet.
  */
 async function lastLoggedCell(paths: SessionPaths): Promise<string | undefined> {
-  let seen = 0;
-  for await (const { event } of eventsBackwards(paths.events)) {
-    if ("cell_id" in event && event.cell_id !== undefined && event.status !== "send") {
-      return event.cell_id;
-    }
-    if (++seen >= UNSTORED_SCAN_EVENTS) break;
-  }
-  return undefined;
+  const event = await lastCellEvent(paths);
+  return event && "cell_id" in event ? event.cell_id : undefined;
 }
 
 async function readLast(paths: SessionPaths): Promise<string | undefined> {
