@@ -13,6 +13,8 @@ const SUB = 0x1a;
 export const PASTE_ON = "\x1b[?2004h";
 /** See {@link PASTE_ON}. */
 export const PASTE_OFF = "\x1b[?2004l";
+/** Bracketed paste's private mode number, as {@link TerminalTextOptions.onMode} names it. */
+export const PASTE_MODE = "2004";
 const DEFAULT_COLUMNS = 10_000;
 const MAX_OSC_CHARS = 4096;
 const MAX_PARAMS_CHARS = 256;

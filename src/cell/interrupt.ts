@@ -26,7 +26,7 @@ import { foregroundOf, shellOfSessionKind } from "../session/foreground.ts";
 import { programProfile } from "../programs/mod.ts";
 import { readMeta, type SessionMeta } from "../session/meta.ts";
 import { fileSize, type KernelConfig, type SessionPaths, sessionPaths } from "../state.ts";
-import { PASTE_ON, TerminalText } from "../text.ts";
+import { PASTE_MODE, TerminalText } from "../text.ts";
 import { pasteText, sendKeys } from "../tmux.ts";
 import type { ErrorResult } from "../types.ts";
 import { backAtPrompt } from "./prompt.ts";
@@ -270,11 +270,14 @@ async function settle(
   const nonce = meta.frame.mode === "integration" ? meta.frame.nonce ?? "" : undefined;
   let back = false;
   let editorReading = false;
-  let recent = "";
   const decoder = new TextDecoder();
   const term = new TerminalText(() => {}, {
     onOsc: (payload) => {
       if (nonce !== undefined && parseMarker(payload, nonce)?.kind === "end") back = true;
+    },
+    // Bracketed paste turned on: a line editor (readline, zle) started reading a line.
+    onMode: (mode, on) => {
+      if (mode === PASTE_MODE && on) editorReading = true;
     },
   });
   // Without markers, the program has answered once it printed more than the terminal's own echo
@@ -284,11 +287,7 @@ async function settle(
   let answered = false;
   const take = (bytes: Uint8Array) => {
     term.push(bytes);
-    const text = decoder.decode(bytes, { stream: true });
-    answered ||= text.replaceAll("^C", "").trim() !== "";
-    // Bracketed paste turned on: a line editor (readline, zle) started reading a line.
-    recent = recent.slice(-(PASTE_ON.length - 1)) + text;
-    if (recent.includes(PASTE_ON)) editorReading = true;
+    answered ||= decoder.decode(bytes, { stream: true }).replaceAll("^C", "").trim() !== "";
   };
   const follower = await FileFollower.open(paths.log, offset);
   try {

@@ -10,7 +10,7 @@ import type { CellLock } from "../lock.ts";
 import type { SessionMeta } from "../session/meta.ts";
 import { type BoundedOutput, OutputSink } from "./output.ts";
 import { fileSize, readRangeSync, type SessionPaths } from "../state.ts";
-import { TerminalText } from "../text.ts";
+import { PASTE_MODE, TerminalText } from "../text.ts";
 
 /** A cell's text as it streams in: clean lines, echo removed, detector fed, output bounded. */
 export class CellText {
@@ -41,7 +41,7 @@ export class CellText {
       columns,
       onOsc: (payload) => this.#marker(payload),
       onMode: (mode, on) => {
-        if (mode === "2004") this.detector?.onPasteMode?.(on);
+        if (mode === PASTE_MODE) this.detector?.onPasteMode?.(on);
       },
     });
   }

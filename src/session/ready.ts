@@ -11,7 +11,7 @@ import { parseMarker } from "../markers.ts";
 import { isAlive } from "../proc.ts";
 import { programProfile } from "../programs/mod.ts";
 import type { KernelConfig, SessionPaths } from "../state.ts";
-import { PASTE_ON, TerminalText } from "../text.ts";
+import { PASTE_MODE, TerminalText } from "../text.ts";
 import { hasSession } from "../tmux.ts";
 import type { SessionMeta } from "./meta.ts";
 
@@ -50,12 +50,13 @@ export async function waitReady(
       if (markedAt !== undefined || frame.mode !== "integration") return;
       if (parseMarker(payload, frame.nonce ?? "")?.kind === "end") markedAt = Date.now();
     },
+    onMode: (mode, on) => {
+      if (mode === PASTE_MODE && on) pasteOn = true;
+    },
   });
   const follower = await FileFollower.open(paths.log, 0);
   const start = Date.now();
   const deadline = start + mode.readyTimeoutMs;
-  const decoder = new TextDecoder();
-  let recent = "";
   let pasteOn = false;
   let lastGrowth = start;
   let lastTmuxCheck = start;
@@ -64,8 +65,6 @@ export async function waitReady(
     while (true) {
       const n = await follower.readAvailable((bytes) => {
         term.push(bytes);
-        recent = recent.slice(-8) + decoder.decode(bytes, { stream: true });
-        if (recent.includes(PASTE_ON)) pasteOn = true;
       });
       if (n > 0) {
         lastGrowth = Date.now();
