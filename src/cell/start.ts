@@ -167,10 +167,7 @@ async function startCell(
     if (!grown || attempt === 3) break;
     await dropCodeFile();
     if (!(await giveBack(paths, cellId))) {
-      throw new KttyError(
-        "not_ready",
-        `cell ${cellId} was ended (k int, k kill) before it was typed; nothing was typed`,
-      );
+      throw endedUntyped(cellId);
     }
   }
   mark("lock taken");
@@ -190,10 +187,7 @@ async function startCell(
     const announcement = await announceCell(paths, name, cellId);
     if (announcement === "closed") throw new NoSessionError(name); // k kill, or its program exited
     if (announcement === "ended") {
-      throw new KttyError(
-        "not_ready",
-        `cell ${cellId} was ended (k int, k kill) before it was typed; nothing was typed`,
-      );
+      throw endedUntyped(cellId);
     }
     announced = true;
     mark("fired event written");
@@ -236,6 +230,14 @@ async function startCell(
   }
   mark("code typed");
   return { paths, meta, lock, follower };
+}
+
+/** What a starter says of its cell when another party (k int, k kill) ended it before typing. */
+function endedUntyped(cellId: string): KttyError {
+  return new KttyError(
+    "not_ready",
+    `cell ${cellId} was ended (k int, k kill) before it was typed; nothing was typed`,
+  );
 }
 
 /** The id of a new cell: the caller's ({@link CellOptions.cellId}) if unused, else a fresh one. */

@@ -24,7 +24,8 @@ export function planCell(
   const integration = profile.integration;
   const typed = (text: string) => quoteTabs(text, profile);
   if (meta.frame.mode !== "integration" || !integration) {
-    const lines = typable(shapeCode(profile, code), code, meta.kind);
+    assertTypable(code, meta.kind);
+    const lines = shapeCode(profile, code);
     if (profile.pasteCells && meta.bracketed_paste && lines.length > 1) {
       return { lines, text: lines.join("\n"), bracketed: true, drain: profile.drain };
     }
@@ -37,7 +38,7 @@ export function planCell(
     cellsDir,
     bracketedPaste: meta.bracketed_paste === true,
   });
-  if (!plan.codeFile) typable(plan.lines, code, meta.kind);
+  if (!plan.codeFile) assertTypable(code, meta.kind);
   // A bracketed paste is text as it stands, followed by Enter; other text carries its own.
   const drain = profile.drain;
   if (plan.bracketed) return { ...plan, text: plan.lines.join("\n"), bracketed: true, drain };
@@ -53,15 +54,15 @@ export function planCell(
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 
 /**
- * `lines` when the terminal can carry them as written (`code`'s line ends aside: CRLF and a lone
- * CR end a line, as {@link codeLines} splits them); else a usage error naming the code's first
- * control character and its line, before anything is typed. A plan whose code travels in a file
- * types none of it.
+ * Throws a usage error naming `code`'s first control character and its line, before anything is
+ * typed, unless the terminal can carry the code as written (its line ends aside: CRLF and a lone
+ * CR end a line, as {@link codeLines} splits them). A plan whose code travels in a file types
+ * none of it.
  */
-function typable(lines: string[], code: string, program: string): string[] {
+function assertTypable(code: string, program: string): void {
   const text = code.replace(/\r\n?/g, "\n");
   const found = CONTROL.exec(text);
-  if (!found) return lines;
+  if (!found) return;
   const unit = found[0].charCodeAt(0);
   const line = text.slice(0, found.index).split("\n").length;
   const hex = unit.toString(16).toUpperCase().padStart(4, "0");
